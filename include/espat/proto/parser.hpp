@@ -1,0 +1,535 @@
+// espat/proto/parser.hpp — the incremental, sans-I/O parser of what an ESP-AT module sends.
+// Feed it byte chunks split anywhere; it calls your handler once per event, in order.
+#pragma once
+
+#include <espat/detail/chars.hpp>
+#include <espat/proto/event.hpp>
+#include <espat/proto/line_classifier.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <type_traits>
+
+namespace espat::proto {
+
+// Whether +CIPRECVDATA carries the remote address (AT+CIPDINFO=1). The parser cannot always
+// tell from the bytes ("+CIPRECVDATA:5,"ab",1,..." could be data), so the session, which
+// knows the CIPDINFO setting, says; `detect` takes a leading '"' as the start of an address.
+enum class remote_info : std::uint8_t { detect, absent, present };
+
+// Bounds on what the parser keeps; input beyond them is a protocol_error event, never growth.
+struct parser_limits {
+    std::size_t max_line = 1024;          // longest line, counting its '\r' but not its '\n'
+    std::size_t max_ipd_payload = 2920;   // active +IPD: two TCP segments is the most a module sends
+    std::size_t max_recv_payload = 8192;  // +CIPRECVDATA when no smaller request was announced
+};
+
+class parser {
+public:
+    explicit parser(parser_limits limits = {})
+        : limits_(limits),
+          line_buf_(std::make_unique<char[]>(std::max<std::size_t>(limits.max_line, frame_prefix_len))),
+          frame_buf_(std::make_unique<char[]>(std::max(limits.max_ipd_payload, limits.max_recv_payload)))
+    {
+    }
+
+    // Parses `bytes`, calling on_event(const event&) for each complete event. Views in an
+    // event are valid only during that call. Payloads whose bytes all lie in `bytes` are
+    // handed out in place; a frame split across calls is gathered first.
+    template <class Handler>
+    void feed(std::string_view bytes, Handler&& on_event)
+    {
+        static_assert(std::is_invocable_v<Handler&, const event&>, "handler must accept const event&");
+        const char* p = bytes.data();
+        const char* const end = p + bytes.size();
+        while (p != end) {
+            switch (state_) {
+            case state::line: p = on_line(p, end, on_event); break;
+            case state::after_prompt:
+                // NONOS prints "> " where 2.x prints ">": the space is part of the prompt.
+                if (*p == ' ') ++p;
+                state_ = state::line;
+                break;
+            case state::ipd_header: p = on_ipd_header(p, end, on_event); break;
+            case state::recv_header: p = on_recv_header(p, end, on_event); break;
+            case state::payload: p = on_payload(p, end, on_event); break;
+            case state::discard: {
+                const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+                if (nl == nullptr) return;
+                p = static_cast<const char*>(nl) + 1;
+                state_ = state::line;
+                break;
+            }
+            case state::passthrough: {
+                event e;
+                e.kind = event_kind::raw_data;
+                e.payload = std::string_view(p, static_cast<std::size_t>(end - p));
+                on_event(static_cast<const event&>(e));
+                return;
+            }
+            }
+        }
+    }
+
+    template <class Handler>
+    void feed(const void* data, std::size_t size, Handler&& on_event)
+    {
+        feed(std::string_view(static_cast<const char*>(data), size), std::forward<Handler>(on_event));
+    }
+
+    // Forgets any partial line or frame, as after a module reset.
+    void reset() noexcept
+    {
+        state_ = state::line;
+        line_len_ = 0;
+        header_len_ = 0;
+        echo_len_ = 0;
+        echo_pending_ = false;
+        recv_request_ = 0;
+    }
+
+    // In passthrough (transparent) mode every byte is data: raw_data events until turned off.
+    void set_passthrough(bool on) noexcept
+    {
+        reset();
+        state_ = on ? state::passthrough : state::line;
+    }
+    [[nodiscard]] bool passthrough() const noexcept { return state_ == state::passthrough; }
+
+    void set_recv_data_remote(remote_info mode) noexcept { recv_remote_ = mode; }
+    [[nodiscard]] remote_info recv_data_remote() const noexcept { return recv_remote_; }
+
+    // The next +CIPRECVDATA answers a request for at most `requested` bytes: more is a
+    // protocol error. The request is forgotten once that frame starts.
+    void expect_recv_data(std::size_t requested) noexcept { recv_request_ = requested; }
+
+    // True when no partial line, header or payload is pending.
+    [[nodiscard]] bool idle() const noexcept
+    {
+        return (state_ == state::line && line_len_ == 0) || state_ == state::after_prompt ||
+               state_ == state::passthrough;
+    }
+
+    [[nodiscard]] const parser_limits& limits() const noexcept { return limits_; }
+
+private:
+    enum class state : std::uint8_t { line, after_prompt, ipd_header, recv_header, payload, discard, passthrough };
+    enum class prefix : std::uint8_t { none, partial, ipd, recv_colon, recv_comma };
+    enum class recv_phase : std::uint8_t { length, nonos_length, remote_or_data, remote_host, remote_port };
+
+    static constexpr std::size_t frame_prefix_len = 13;  // "+CIPRECVDATA:"
+    static constexpr std::size_t max_header = 96;        // "+IPD," fields with a quoted IPv6 address fit
+
+    // Whether a line start is, or could still become, a frame header.
+    static prefix match_frame_prefix(const char* s, std::size_t n) noexcept
+    {
+        if (n < 2) return prefix::partial;
+        if (s[1] == 'I') {
+            if (std::memcmp(s, "+IPD,", std::min<std::size_t>(n, 5)) != 0) return prefix::none;
+            return n >= 5 ? prefix::ipd : prefix::partial;
+        }
+        if (s[1] == 'C') {
+            if (std::memcmp(s, "+CIPRECVDATA", std::min<std::size_t>(n, 12)) != 0) return prefix::none;
+            if (n < frame_prefix_len) return prefix::partial;
+            if (s[12] == ':') return prefix::recv_colon;
+            if (s[12] == ',') return prefix::recv_comma;
+        }
+        return prefix::none;
+    }
+
+    // Enters the header state a matched prefix announces; false for none / partial.
+    bool begin_frame(prefix m) noexcept
+    {
+        header_len_ = 0;
+        switch (m) {
+        case prefix::ipd:
+            in_quotes_ = false;
+            state_ = state::ipd_header;
+            return true;
+        case prefix::recv_colon:
+        case prefix::recv_comma:
+            phase_ = m == prefix::recv_colon ? recv_phase::length : recv_phase::nonos_length;
+            state_ = state::recv_header;
+            return true;
+        default: return false;
+        }
+    }
+
+    template <class H>
+    const char* on_line(const char* p, const char* end, H& h)
+    {
+        if (line_len_ == 0) {
+            const char c = *p;
+            if (c == '>') {
+                event e;
+                e.kind = event_kind::prompt;
+                e.text = std::string_view(p, 1);
+                state_ = state::after_prompt;
+                h(static_cast<const event&>(e));
+                return p + 1;
+            }
+            if (c == '+') {
+                const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(end - p), frame_prefix_len);
+                const prefix m = match_frame_prefix(p, n);
+                if (m == prefix::ipd) return begin_frame(m), p + 5;
+                if (m == prefix::recv_colon || m == prefix::recv_comma) return begin_frame(m), p + frame_prefix_len;
+                if (m == prefix::partial) {  // the chunk ends inside a possible prefix
+                    std::memcpy(line_buf_.get(), p, n);
+                    line_len_ = n;
+                    return end;
+                }
+            }
+            const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+            if (nl == nullptr) return append_partial(p, end, h);
+            const char* q = static_cast<const char*>(nl);
+            if (static_cast<std::size_t>(q - p) > limits_.max_line)
+                protocol_error(protocol_error_reason::line_too_long, h);
+            else
+                finish_line(std::string_view(p, static_cast<std::size_t>(q - p)), h);
+            return q + 1;
+        }
+        if (line_buf_[0] == '+' && line_len_ < frame_prefix_len) {
+            // A gathered "+..." may still become a frame header: decide byte by byte.
+            while (p != end) {
+                const char c = *p++;
+                if (c == '\n') return finish_partial(h), p;
+                line_buf_[line_len_++] = c;
+                const prefix m = match_frame_prefix(line_buf_.get(), line_len_);
+                if (m == prefix::partial) continue;
+                if (m != prefix::none) {
+                    line_len_ = 0;
+                    begin_frame(m);
+                    return p;
+                }
+                break;
+            }
+        }
+        const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+        if (nl == nullptr) return append_partial(p, end, h);
+        const char* q = static_cast<const char*>(nl);
+        const std::size_t seg = static_cast<std::size_t>(q - p);
+        if (line_len_ + seg > limits_.max_line) {
+            line_len_ = 0;
+            protocol_error(protocol_error_reason::line_too_long, h);
+            return q + 1;
+        }
+        std::memcpy(line_buf_.get() + line_len_, p, seg);
+        line_len_ += seg;
+        finish_partial(h);
+        return q + 1;
+    }
+
+    template <class H>
+    const char* append_partial(const char* p, const char* end, H& h)
+    {
+        const std::size_t seg = static_cast<std::size_t>(end - p);
+        if (line_len_ + seg > limits_.max_line) {
+            line_len_ = 0;
+            state_ = state::discard;
+            protocol_error(protocol_error_reason::line_too_long, h);
+            return end;
+        }
+        std::memcpy(line_buf_.get() + line_len_, p, seg);
+        line_len_ += seg;
+        return end;
+    }
+
+    template <class H>
+    void finish_partial(H& h)
+    {
+        const std::size_t n = line_len_;
+        line_len_ = 0;
+        finish_line(std::string_view(line_buf_.get(), n), h);
+    }
+
+    template <class H>
+    void finish_line(std::string_view line, H& h)
+    {
+        // "\r\n", and very old NONOS "\r\r\n"
+        while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (line.empty()) return;
+        event e = classify_line(line);
+        if (echo_pending_) {
+            echo_pending_ = false;
+            if (e.kind == event_kind::text && echo_len_ + line.size() <= echo_.size()) {
+                // The rest of an echo that a report interrupted.
+                std::memcpy(echo_.data() + echo_len_, line.data(), line.size());
+                echo_len_ += line.size();
+                emit_echo(h);
+                return;
+            }
+            emit_echo(h);
+        }
+        if (e.kind == event_kind::echo) {
+            const std::size_t at = injected_report_offset(line);
+            if (at != std::string_view::npos && at <= echo_.size()) {
+                std::memcpy(echo_.data(), line.data(), at);
+                echo_len_ = at;
+                echo_pending_ = true;
+                const event report = classify_line(line.substr(at));
+                h(report);
+                return;
+            }
+        } else if (e.kind == event_kind::noise && line.size() > 5 && line.ends_with("ready")) {
+            // Boot garbage runs straight into "ready" when the ROM text has no line end.
+            event garbage = classify_line(line.substr(0, line.size() - 5));
+            h(static_cast<const event&>(garbage));
+            e = classify_line(line.substr(line.size() - 5));
+        }
+        h(static_cast<const event&>(e));
+    }
+
+    template <class H>
+    void emit_echo(H& h)
+    {
+        event e;
+        e.kind = event_kind::echo;
+        e.text = std::string_view(echo_.data(), echo_len_);
+        h(static_cast<const event&>(e));
+    }
+
+    template <class H>
+    void protocol_error(protocol_error_reason why, H& h)
+    {
+        event e;
+        e.kind = event_kind::protocol_error;
+        e.value = static_cast<std::uint32_t>(why);
+        e.text = to_string(why);
+        h(static_cast<const event&>(e));
+    }
+
+    // A bad header: report it and resynchronise at the next line (which may be this one's end).
+    template <class H>
+    void bad_header(protocol_error_reason why, bool at_line_end, H& h)
+    {
+        state_ = at_line_end ? state::line : state::discard;
+        protocol_error(why, h);
+    }
+
+    // +IPD,<fields> up to ':' (data follows) or the line end (a passive-mode notification).
+    template <class H>
+    const char* on_ipd_header(const char* p, const char* end, H& h)
+    {
+        while (p != end) {
+            const char c = *p++;
+            if (c == '\n' || (c == ':' && !in_quotes_)) {
+                finish_ipd_header(c == ':', h);
+                return p;
+            }
+            if (c == '"') in_quotes_ = !in_quotes_;
+            if (header_len_ == max_header) {
+                bad_header(protocol_error_reason::bad_frame_header, false, h);
+                return p;
+            }
+            header_[header_len_++] = c;
+        }
+        return end;
+    }
+
+    template <class H>
+    void finish_ipd_header(bool with_data, H& h)
+    {
+        std::string_view hv(header_.data(), header_len_);
+        while (!with_data && !hv.empty() && hv.back() == '\r') hv.remove_suffix(1);
+        event e;
+        e.kind = with_data ? event_kind::ipd : event_kind::ipd_notify;
+        if (!parse_ipd_fields(hv, e)) return bad_header(protocol_error_reason::bad_frame_header, !with_data, h);
+        if (!with_data) {
+            state_ = state::line;
+            h(static_cast<const event&>(e));
+            return;
+        }
+        if (e.value > limits_.max_ipd_payload)
+            return bad_header(protocol_error_reason::frame_too_long, false, h);
+        begin_payload(e, h);
+    }
+
+    // [<id>,]<len>[,<ip>,<port>]: one, two, three or four fields.
+    static bool parse_ipd_fields(std::string_view hv, event& e) noexcept
+    {
+        std::string_view f[4];
+        std::size_t n = 0, start = 0;
+        bool quoted = false;
+        for (std::size_t i = 0; i <= hv.size(); ++i) {
+            if (i == hv.size() || (hv[i] == ',' && !quoted)) {
+                if (n == 4) return false;
+                f[n++] = hv.substr(start, i - start);
+                start = i + 1;
+            } else if (hv[i] == '"') {
+                quoted = !quoted;
+            }
+        }
+        const bool has_id = n == 2 || n == 4;
+        if (has_id) {
+            auto id = espat::detail::parse_u32(f[0]);
+            if (!id || *id > 9) return false;
+            e.link = static_cast<std::int8_t>(*id);
+        }
+        auto len = espat::detail::parse_u32(f[has_id ? 1 : 0]);
+        if (!len) return false;
+        e.value = *len;
+        if (n >= 3) return parse_remote(f[n - 2], f[n - 1], e);
+        return true;
+    }
+
+    static bool valid_host(std::string_view host) noexcept
+    {
+        if (host.empty() || host.size() > 45) return false;
+        for (char c : host)
+            if (espat::detail::hex_value(c) < 0 && c != '.' && c != ':' && c != '%') return false;
+        return true;
+    }
+
+    static bool parse_remote(std::string_view host, std::string_view port, event& e) noexcept
+    {
+        host = espat::detail::strip_quotes(host);
+        auto pv = espat::detail::parse_u32(port);
+        if (!valid_host(host) || !pv || *pv > 65535) return false;
+        e.remote_host = host;
+        e.remote_port = static_cast<std::uint16_t>(*pv);
+        return true;
+    }
+
+    // +CIPRECVDATA:<len>,[<ip>,<port>,]<data> or NONOS +CIPRECVDATA,<len>:<data>
+    template <class H>
+    const char* on_recv_header(const char* p, const char* end, H& h)
+    {
+        while (p != end) {
+            const char c = *p;
+            switch (phase_) {
+            case recv_phase::length:
+            case recv_phase::nonos_length: {
+                ++p;
+                const char stop = phase_ == recv_phase::length ? ',' : ':';
+                if (c != stop) {
+                    if (!espat::detail::is_digit(c) || header_len_ == 10) {
+                        bad_header(protocol_error_reason::bad_frame_header, c == '\n', h);
+                        return p;
+                    }
+                    header_[header_len_++] = c;
+                    break;
+                }
+                auto len = espat::detail::parse_u32(std::string_view(header_.data(), header_len_));
+                const std::size_t limit =
+                    recv_request_ != 0 ? std::min(recv_request_, limits_.max_recv_payload) : limits_.max_recv_payload;
+                recv_request_ = 0;
+                if (!len) {
+                    bad_header(protocol_error_reason::bad_frame_header, false, h);
+                    return p;
+                }
+                if (*len > limit) {
+                    bad_header(protocol_error_reason::frame_too_long, false, h);
+                    return p;
+                }
+                frame_ = event{};
+                frame_.kind = event_kind::recv_data;
+                frame_.value = *len;
+                header_len_ = 0;
+                if (phase_ == recv_phase::nonos_length) return begin_payload(frame_, h), p;
+                phase_ = recv_phase::remote_or_data;
+                break;
+            }
+            case recv_phase::remote_or_data:
+                if (recv_remote_ == remote_info::present || (recv_remote_ == remote_info::detect && c == '"')) {
+                    phase_ = recv_phase::remote_host;
+                    in_quotes_ = false;
+                    port_digits_ = 0;
+                    break;
+                }
+                return begin_payload(frame_, h), p;
+            case recv_phase::remote_host:
+                ++p;
+                if (c == ',' && !in_quotes_) {
+                    phase_ = recv_phase::remote_port;
+                    break;
+                }
+                if (c == '"') in_quotes_ = !in_quotes_;
+                if (c == '\n' || header_len_ == max_header) {
+                    bad_header(protocol_error_reason::bad_frame_header, c == '\n', h);
+                    return p;
+                }
+                header_[header_len_++] = c;
+                break;
+            case recv_phase::remote_port:
+                ++p;
+                if (c == ',' && port_digits_ > 0) {
+                    const std::string_view host(header_.data(), header_len_);
+                    const std::string_view port(header_.data() + header_len_, port_digits_);
+                    if (!parse_remote(host, port, frame_)) {
+                        bad_header(protocol_error_reason::bad_frame_header, false, h);
+                        return p;
+                    }
+                    return begin_payload(frame_, h), p;
+                }
+                if (!espat::detail::is_digit(c) || port_digits_ == 5 ||
+                    header_len_ + port_digits_ == max_header) {
+                    bad_header(protocol_error_reason::bad_frame_header, c == '\n', h);
+                    return p;
+                }
+                header_[header_len_ + port_digits_++] = c;
+                break;
+            }
+        }
+        return end;
+    }
+
+    template <class H>
+    void begin_payload(const event& e, H& h)
+    {
+        frame_ = e;
+        frame_have_ = 0;
+        if (e.value == 0) {  // nothing to count: the frame is complete already
+            state_ = state::line;
+            h(static_cast<const event&>(frame_));
+            return;
+        }
+        state_ = state::payload;
+    }
+
+    // Counts payload bytes, never scans them: they may hold "\r\n", "OK", "+IPD" or anything.
+    template <class H>
+    const char* on_payload(const char* p, const char* end, H& h)
+    {
+        const std::size_t avail = static_cast<std::size_t>(end - p);
+        const std::size_t need = frame_.value - frame_have_;
+        if (frame_have_ == 0 && avail >= need) {  // all of it here: hand it out in place
+            frame_.payload = std::string_view(p, need);
+            state_ = state::line;
+            h(static_cast<const event&>(frame_));
+            return p + need;
+        }
+        const std::size_t take = std::min(avail, need);
+        std::memcpy(frame_buf_.get() + frame_have_, p, take);
+        frame_have_ += take;
+        if (frame_have_ == frame_.value) {
+            frame_.payload = std::string_view(frame_buf_.get(), frame_have_);
+            state_ = state::line;
+            h(static_cast<const event&>(frame_));
+        }
+        return p + take;
+    }
+
+    parser_limits limits_;
+    std::unique_ptr<char[]> line_buf_;   // a line split across chunks
+    std::unique_ptr<char[]> frame_buf_;  // a payload split across chunks
+    std::array<char, max_header> header_{};
+    std::array<char, 256> echo_{};  // an echo interrupted by a report, awaiting its rest
+    std::size_t line_len_ = 0;
+    std::size_t header_len_ = 0;
+    std::size_t echo_len_ = 0;
+    std::size_t frame_have_ = 0;
+    std::size_t recv_request_ = 0;
+    event frame_{};  // the frame being counted; remote_host points into header_
+    state state_ = state::line;
+    recv_phase phase_ = recv_phase::length;
+    remote_info recv_remote_ = remote_info::detect;
+    std::uint8_t port_digits_ = 0;
+    bool in_quotes_ = false;
+    bool echo_pending_ = false;
+};
+
+}  // namespace espat::proto

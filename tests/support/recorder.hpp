@@ -1,0 +1,83 @@
+// recorder.hpp — test helper: owned copies of parser events, so events from different
+// feeds (whole, byte by byte, random splits) can be stored and compared.
+#pragma once
+
+#include <espat/proto/parser.hpp>
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace espat::proto {
+inline std::ostream& operator<<(std::ostream& os, event_kind k) { return os << to_string(k); }
+}  // namespace espat::proto
+
+namespace espat::test {
+
+struct owned_event {
+    proto::event_kind kind{};
+    int link = -1;
+    std::uint32_t value = 0;
+    std::string text, name, args, remote_host, payload;
+    std::uint16_t remote_port = 0;
+
+    explicit owned_event(const proto::event& e)
+        : kind(e.kind), link(e.link), value(e.value), text(e.text), name(e.name), args(e.args),
+          remote_host(e.remote_host), payload(e.payload), remote_port(e.remote_port)
+    {
+    }
+    friend bool operator==(const owned_event&, const owned_event&) = default;
+};
+
+inline std::ostream& operator<<(std::ostream& os, const owned_event& e)
+{
+    os << proto::to_string(e.kind) << "{link=" << e.link << " value=" << e.value;
+    if (!e.text.empty()) os << " text=\"" << e.text << '"';
+    if (!e.name.empty()) os << " name=" << e.name << " args=\"" << e.args << '"';
+    if (!e.remote_host.empty()) os << " remote=" << e.remote_host << ':' << e.remote_port;
+    if (!e.payload.empty() || e.kind == proto::event_kind::ipd || e.kind == proto::event_kind::recv_data)
+        os << " payload[" << e.payload.size() << "]";
+    return os << '}';
+}
+
+// Raw-data events in passthrough mode are split wherever the input was; everything else is
+// one event per thing the module said. Adjacent raw_data events are merged so feeds compare.
+struct recorder {
+    std::vector<owned_event> events;
+    void operator()(const proto::event& e)
+    {
+        if (e.kind == proto::event_kind::raw_data && !events.empty() &&
+            events.back().kind == proto::event_kind::raw_data) {
+            events.back().payload.append(e.payload);
+            return;
+        }
+        events.emplace_back(e);
+    }
+};
+
+// Feeds `bytes` in chunks whose sizes come from `next_size` (called until all is fed).
+template <class NextSize>
+std::vector<owned_event> parse_in_chunks(std::string_view bytes, NextSize next_size,
+                                         proto::parser_limits limits = {})
+{
+    proto::parser p(limits);
+    recorder r;
+    std::size_t pos = 0;
+    while (pos < bytes.size()) {
+        std::size_t n = next_size();
+        if (n == 0) n = 1;
+        n = std::min(n, bytes.size() - pos);
+        p.feed(bytes.substr(pos, n), r);
+        pos += n;
+    }
+    return std::move(r.events);
+}
+
+inline std::vector<owned_event> parse_whole(std::string_view bytes, proto::parser_limits limits = {})
+{
+    return parse_in_chunks(bytes, [&] { return bytes.size(); }, limits);
+}
+
+}  // namespace espat::test
