@@ -1,0 +1,317 @@
+// espat/commands/codecs.hpp — how one parameter or response field is written and read, for
+// each kind of value. Requests are escaped; responses are not (the module never escapes).
+#pragma once
+
+#include <espat/config.hpp>
+#include <espat/commands/syntax.hpp>
+#include <espat/commands/values.hpp>
+#include <espat/detail/chars.hpp>
+
+#include <asio/ip/address.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <concepts>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace espat::commands {
+
+// A codec: value_type; encode (host writes a request parameter; false if the value cannot be
+// sent); decode_request (device reads one); encode_response / decode_response (the same for
+// a response field); `quoted` and `description` for the generated command reference.
+template <class C>
+concept codec = requires(std::string& out, const typename C::value_type& v, std::string_view tok) {
+    { C::encode(out, v) } -> std::same_as<bool>;
+    { C::decode_request(tok) } -> std::same_as<std::optional<typename C::value_type>>;
+    { C::encode_response(out, v) } -> std::same_as<void>;
+    { C::decode_response(tok) } -> std::same_as<std::optional<typename C::value_type>>;
+    { C::description } -> std::convertible_to<std::string_view>;
+};
+
+namespace detail {
+
+template <std::integral T>
+std::optional<T> parse_int(std::string_view s) noexcept
+{
+    if (s.starts_with('+')) s.remove_prefix(1);
+    T v{};
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (s.empty() || ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
+    return v;
+}
+
+template <std::integral T>
+void append_int(std::string& out, T v)
+{
+    char buf[24];
+    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    (void)ec;
+    out.append(buf, p);
+}
+
+// Responses quote strings on newer firmware and not on older (+CIPDOMAIN, +CIFSR): accept both.
+constexpr std::string_view unquote_lenient(std::string_view s) noexcept { return espat::detail::strip_quotes(s); }
+
+}  // namespace detail
+
+// Any value of an integer type, written in decimal.
+template <std::integral T>
+struct integer {
+    using value_type = T;
+    static constexpr std::string_view description = "integer";
+    static bool encode(std::string& out, T v) { return detail::append_int(out, v), true; }
+    static std::optional<T> decode_request(std::string_view t) noexcept { return detail::parse_int<T>(t); }
+    static void encode_response(std::string& out, T v) { detail::append_int(out, v); }
+    static std::optional<T> decode_response(std::string_view t) noexcept { return detail::parse_int<T>(t); }
+};
+
+// An integer with the documented range, carried as espat::bounded.
+template <class B>
+    requires is_bounded_v<B>
+struct ranged {
+    using value_type = B;
+    static constexpr std::string_view description = "integer in range";
+    static bool encode(std::string& out, const B& v)
+    {
+        if (v.value() < B::min || v.value() > B::max) return false;
+        detail::append_int(out, v.value());
+        return true;
+    }
+    static std::optional<B> decode_request(std::string_view t) noexcept
+    {
+        auto v = detail::parse_int<std::int64_t>(t);
+        return v ? B::checked(*v) : std::nullopt;
+    }
+    static void encode_response(std::string& out, const B& v) { detail::append_int(out, v.value()); }
+    static std::optional<B> decode_response(std::string_view t) noexcept { return decode_request(t); }
+};
+
+// 0 or 1.
+struct flag {
+    using value_type = bool;
+    static constexpr std::string_view description = "0 or 1";
+    static bool encode(std::string& out, bool v) { return out += v ? '1' : '0', true; }
+    static std::optional<bool> decode_request(std::string_view t) noexcept
+    {
+        if (t == "0") return false;
+        if (t == "1") return true;
+        return std::nullopt;
+    }
+    static void encode_response(std::string& out, bool v) { out += v ? '1' : '0'; }
+    static std::optional<bool> decode_response(std::string_view t) noexcept { return decode_request(t); }
+};
+
+// An enum sent as its number; only the listed values exist.
+template <numbered_enum E>
+struct number {
+    using value_type = E;
+    using rep = std::underlying_type_t<E>;
+    static constexpr std::string_view description = "number";
+    static bool encode(std::string& out, E v)
+    {
+        if (!is_valid(v)) return false;
+        detail::append_int(out, static_cast<rep>(v));
+        return true;
+    }
+    static std::optional<E> decode_request(std::string_view t) noexcept
+    {
+        auto v = detail::parse_int<rep>(t);
+        if (!v || !is_valid(static_cast<E>(*v))) return std::nullopt;
+        return static_cast<E>(*v);
+    }
+    static void encode_response(std::string& out, E v) { detail::append_int(out, static_cast<rep>(v)); }
+    static std::optional<E> decode_response(std::string_view t) noexcept { return decode_request(t); }
+};
+
+// An enum sent as a quoted keyword ("TCP").
+template <keyword_enum E>
+struct keyword {
+    using value_type = E;
+    static constexpr std::string_view description = "keyword";
+    static bool encode(std::string& out, E v)
+    {
+        const std::string_view w = keyword_of(v);
+        if (w.empty()) return false;
+        append_quoted(out, w);
+        return true;
+    }
+    static std::optional<E> decode_request(std::string_view t)
+    {
+        auto s = unquote_escaped(t);
+        return s ? from_keyword<E>(*s) : std::nullopt;
+    }
+    static void encode_response(std::string& out, E v) { out += '"', out += keyword_of(v), out += '"'; }
+    static std::optional<E> decode_response(std::string_view t) noexcept
+    {
+        return from_keyword<E>(detail::unquote_lenient(t));
+    }
+};
+
+// A quoted string of at most MaxLen bytes (before escaping), never holding CR, LF or NUL.
+template <std::size_t MaxLen>
+struct quoted {
+    using value_type = std::string;
+    static constexpr std::size_t max_length = MaxLen;
+    static constexpr std::string_view description = "string";
+    static bool encode(std::string& out, const std::string& v)
+    {
+        if (v.size() > MaxLen || !sendable(v)) return false;
+        append_quoted(out, v);
+        return true;
+    }
+    static std::optional<std::string> decode_request(std::string_view t)
+    {
+        auto s = unquote_escaped(t);
+        if (!s || s->size() > MaxLen || !sendable(*s)) return std::nullopt;
+        return s;
+    }
+    // The module prints strings as they are, unescaped, between quotes.
+    static void encode_response(std::string& out, const std::string& v) { out += '"', out += v, out += '"'; }
+    static std::optional<std::string> decode_response(std::string_view t)
+    {
+        return std::string(detail::unquote_lenient(t));
+    }
+};
+
+// Text a response carries without quotes (asctime, firmware lines); never sent by the host.
+struct bare_text {
+    using value_type = std::string;
+    static constexpr std::string_view description = "text";
+    static bool encode(std::string& out, const std::string& v)
+    {
+        if (!sendable(v) || v.find_first_of(",\"\\") != std::string::npos) return false;
+        out += v;
+        return true;
+    }
+    static std::optional<std::string> decode_request(std::string_view t) { return std::string(t); }
+    static void encode_response(std::string& out, const std::string& v) { out += v; }
+    static std::optional<std::string> decode_response(std::string_view t) { return std::string(t); }
+};
+
+// An IPv4 or IPv6 address, quoted; a response may leave the quotes out (older firmware).
+struct ip_address {
+    using value_type = asio::ip::address;
+    static constexpr std::string_view description = "IP address";
+    static std::optional<asio::ip::address> parse(std::string_view s)
+    {
+        std::error_code ec;
+        auto a = asio::ip::make_address(std::string(s), ec);
+        if (ec) return std::nullopt;
+        return a;
+    }
+    static bool encode(std::string& out, const asio::ip::address& v) { return append_quoted(out, v.to_string()), true; }
+    static std::optional<asio::ip::address> decode_request(std::string_view t)
+    {
+        auto s = unquote_escaped(t);
+        return s ? parse(*s) : std::nullopt;
+    }
+    static void encode_response(std::string& out, const asio::ip::address& v) { out += '"', out += v.to_string(), out += '"'; }
+    static std::optional<asio::ip::address> decode_response(std::string_view t) { return parse(detail::unquote_lenient(t)); }
+};
+
+// A MAC address "aa:bb:cc:dd:ee:ff", quoted.
+struct mac {
+    using value_type = mac_address;
+    static constexpr std::string_view description = "MAC address";
+    static bool encode(std::string& out, const mac_address& v) { return append_quoted(out, v.to_string()), true; }
+    static std::optional<mac_address> decode_request(std::string_view t)
+    {
+        auto s = unquote_escaped(t);
+        return s ? mac_address::parse(*s) : std::nullopt;
+    }
+    static void encode_response(std::string& out, const mac_address& v) { out += '"', out += v.to_string(), out += '"'; }
+    static std::optional<mac_address> decode_response(std::string_view t)
+    {
+        return mac_address::parse(detail::unquote_lenient(t));
+    }
+};
+
+// A duration carried as a whole number of Unit (seconds, milliseconds), within 0..Max.
+template <class Duration, std::int64_t Max, std::int64_t Min = 0>
+struct duration {
+    using value_type = Duration;
+    static constexpr std::string_view description = "duration";
+    static bool encode(std::string& out, Duration v)
+    {
+        if (v.count() < Min || v.count() > Max) return false;
+        detail::append_int(out, static_cast<std::int64_t>(v.count()));
+        return true;
+    }
+    static std::optional<Duration> decode_request(std::string_view t) noexcept
+    {
+        auto v = detail::parse_int<std::int64_t>(t);
+        if (!v || *v < Min || *v > Max) return std::nullopt;
+        return Duration(*v);
+    }
+    static void encode_response(std::string& out, Duration v) { detail::append_int(out, static_cast<std::int64_t>(v.count())); }
+    static std::optional<Duration> decode_response(std::string_view t) noexcept
+    {
+        auto v = detail::parse_int<std::int64_t>(t);
+        if (!v) return std::nullopt;
+        return Duration(*v);
+    }
+};
+
+// The asctime form of AT+CIPSNTPTIME? ("Thu Jan  1 00:02:08 1970", day space- or zero-padded).
+struct asctime {
+    using value_type = std::chrono::sys_seconds;
+    static constexpr std::string_view description = "asctime date";
+
+    static std::optional<std::chrono::sys_seconds> parse(std::string_view s) noexcept
+    {
+        using namespace std::chrono;
+        constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        // "Www Mmm dd hh:mm:ss yyyy", possibly with doubled spaces.
+        auto next = [&](std::string_view& rest) {
+            while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
+            std::size_t e = rest.find(' ');
+            std::string_view tok = rest.substr(0, e);
+            rest = e == std::string_view::npos ? std::string_view{} : rest.substr(e);
+            return tok;
+        };
+        std::string_view rest = s;
+        const std::string_view wday_tok = next(rest), mon_tok = next(rest), day_tok = next(rest),
+                               hms = next(rest), year_tok = next(rest);
+        if (wday_tok.size() != 3 || mon_tok.size() != 3 || hms.size() != 8 || !next(rest).empty()) return std::nullopt;
+        const std::size_t mi = months.find(mon_tok);
+        if (mi == std::string_view::npos || mi % 3 != 0) return std::nullopt;
+        auto d = detail::parse_int<unsigned>(day_tok);
+        auto y = detail::parse_int<int>(year_tok);
+        auto hh = detail::parse_int<int>(hms.substr(0, 2));
+        auto mm = detail::parse_int<int>(hms.substr(3, 2));
+        auto ss = detail::parse_int<int>(hms.substr(6, 2));
+        if (!d || !y || !hh || !mm || !ss || hms[2] != ':' || hms[5] != ':' || *hh > 23 || *mm > 59 || *ss > 60)
+            return std::nullopt;
+        const year_month_day ymd{std::chrono::year{*y}, std::chrono::month{static_cast<unsigned>(mi / 3 + 1)}, std::chrono::day{*d}};
+        if (!ymd.ok()) return std::nullopt;
+        return sys_days{ymd} + hours{*hh} + minutes{*mm} + seconds{*ss};
+    }
+
+    static std::string format(std::chrono::sys_seconds t)
+    {
+        using namespace std::chrono;
+        constexpr std::string_view days = "SunMonTueWedThuFriSat";
+        constexpr std::string_view months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+        const sys_days dp = floor<std::chrono::days>(t);
+        const year_month_day ymd{dp};
+        const hh_mm_ss hms{t - dp};
+        const unsigned wd = weekday{dp}.c_encoding();
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%.3s %.3s %2u %02d:%02d:%02d %d", days.data() + wd * 3,
+                      months.data() + (static_cast<unsigned>(ymd.month()) - 1) * 3, static_cast<unsigned>(ymd.day()),
+                      static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                      static_cast<int>(hms.seconds().count()), static_cast<int>(ymd.year()));
+        return buf;
+    }
+
+    static bool encode(std::string& out, std::chrono::sys_seconds v) { return out += format(v), true; }
+    static std::optional<std::chrono::sys_seconds> decode_request(std::string_view t) noexcept { return parse(t); }
+    static void encode_response(std::string& out, std::chrono::sys_seconds v) { out += format(v); }
+    static std::optional<std::chrono::sys_seconds> decode_response(std::string_view t) noexcept { return parse(t); }
+};
+
+}  // namespace espat::commands
