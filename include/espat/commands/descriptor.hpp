@@ -266,28 +266,31 @@ struct line<Value, Prefix, fields<F...>, FreeIndex> {
     static constexpr std::size_t field_count = sizeof...(F);
     static constexpr std::size_t required_count = fields<F...>::required_count;
 
+    // Tries the full field count first, then fewer while trailing optional fields may be
+    // missing (older firmware prints fewer); the first count whose fields all decode wins.
     static std::optional<Value> decode_args(std::string_view args)
     {
-        std::optional<std::vector<std::string_view>> toks;
-        if (FreeIndex < field_count) {
-            toks = split_response_fields(args, field_count, FreeIndex);
-        } else {
-            // Trailing optional fields may be left out.
-            for (std::size_t n = field_count; n >= std::max<std::size_t>(required_count, 1) && !toks; --n)
-                toks = split_response_fields(args, n);
+        for (std::size_t n = field_count; n >= std::max<std::size_t>(required_count, 1); --n) {
+            auto toks = FreeIndex < n ? split_response_fields(args, n, FreeIndex) : split_response_fields(args, n);
+            if (!toks) continue;
+            if (auto v = decode_fields(*toks)) return v;
         }
-        if (!toks) return std::nullopt;
+        return std::nullopt;
+    }
+
+    static std::optional<Value> decode_fields(const std::vector<std::string_view>& toks)
+    {
         Value v{};
         bool ok = true;
         std::size_t i = 0;
         auto one = [&]<class Field>(Field*) {
             const std::size_t idx = i++;
             if (!ok) return;
-            if (idx >= toks->size() || ((*toks)[idx].empty() && Field::is_optional)) {
+            if (idx >= toks.size() || (toks[idx].empty() && Field::is_optional)) {
                 ok = Field::is_optional;
                 return;
             }
-            auto d = Field::codec_type::decode_response((*toks)[idx]);
+            auto d = Field::codec_type::decode_response(toks[idx]);
             if (!d) {
                 ok = false;
                 return;
