@@ -514,3 +514,23 @@ TEST_CASE("parser: random splits of a long mixed stream agree with a whole feed"
     }
     CHECK(parse_in_chunks(stream, [] { return std::size_t{1}; }) == whole);
 }
+
+TEST_CASE("parser: a rejoined echo never exceeds the line limit")
+{
+    parser_limits limits;
+    limits.max_line = 32;
+    auto ev = parse("AT+CIPSENDEX=0,1,CONNECT\r\nYYYYYYYYYYYYYYYYYYYYYYYYYYYYYY\r\n", limits);
+    REQUIRE(kinds(ev) == std::vector{event_kind::connect, event_kind::echo, event_kind::text});
+    CHECK(ev[1].text == "AT+CIPSENDEX=0,");
+    for (const auto& e : ev) CHECK(e.text.size() <= 32);
+}
+
+TEST_CASE("parser: a line limit below the longest frame prefix is raised to it")
+{
+    parser_limits limits;
+    limits.max_line = 5;
+    parser p(limits);
+    CHECK(p.limits().max_line == 13);
+    CHECK(kinds(parse("+CIPRECVDATA,1:x\r\nOK\r\n", limits)) == std::vector{event_kind::recv_data, event_kind::ok});
+    CHECK(kinds(parse("+CIPRE\nOK\n", limits)) == std::vector{event_kind::info, event_kind::ok});
+}

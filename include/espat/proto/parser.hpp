@@ -30,9 +30,11 @@ struct parser_limits {
 
 class parser {
 public:
+    // A line limit below the longest frame prefix would make a split feed drop a header that a
+    // whole feed accepts, so max_line is raised to it.
     explicit parser(parser_limits limits = {})
-        : limits_(limits),
-          line_buf_(std::make_unique<char[]>(std::max<std::size_t>(limits.max_line, frame_prefix_len))),
+        : limits_(with_floor(limits)),
+          line_buf_(std::make_unique<char[]>(limits_.max_line)),
           frame_buf_(std::make_unique<char[]>(std::max(limits.max_ipd_payload, limits.max_recv_payload)))
     {
     }
@@ -123,6 +125,12 @@ private:
 
     static constexpr std::size_t frame_prefix_len = 13;  // "+CIPRECVDATA:"
     static constexpr std::size_t max_header = 96;        // "+IPD," fields with a quoted IPv6 address fit
+
+    static parser_limits with_floor(parser_limits l) noexcept
+    {
+        l.max_line = std::max(l.max_line, frame_prefix_len);
+        return l;
+    }
 
     // Whether a line start is, or could still become, a frame header.
     static prefix match_frame_prefix(const char* s, std::size_t n) noexcept
@@ -255,7 +263,7 @@ private:
         event e = classify_line(line);
         if (echo_pending_) {
             echo_pending_ = false;
-            if (e.kind == event_kind::text && echo_len_ + line.size() <= echo_.size()) {
+            if (e.kind == event_kind::text && echo_len_ + line.size() <= std::min(echo_.size(), limits_.max_line)) {
                 // The rest of an echo that a report interrupted.
                 std::memcpy(echo_.data() + echo_len_, line.data(), line.size());
                 echo_len_ += line.size();
