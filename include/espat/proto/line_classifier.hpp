@@ -13,12 +13,36 @@ namespace detail_classify {
 
 using espat::detail::is_digit;
 
+// Comparisons with a literal whose length the compiler sees: a length check and one or two
+// word compares, where `s == "OK"` became calls to strlen and memcmp in g++ -O2 (the
+// string_view operators were not inlined into this large function).
+template <std::size_t N>
+[[nodiscard]] constexpr bool is(std::string_view s, const char (&lit)[N]) noexcept
+{
+    return s.size() == N - 1 && std::char_traits<char>::compare(s.data(), lit, N - 1) == 0;
+}
+template <std::size_t N>
+[[nodiscard]] constexpr bool begins(std::string_view s, const char (&lit)[N]) noexcept
+{
+    return s.size() >= N - 1 && std::char_traits<char>::compare(s.data(), lit, N - 1) == 0;
+}
+template <std::size_t N>
+[[nodiscard]] constexpr bool ends(std::string_view s, const char (&lit)[N]) noexcept
+{
+    return s.size() >= N - 1 && std::char_traits<char>::compare(s.data() + s.size() - (N - 1), lit, N - 1) == 0;
+}
+// s.substr(k) for a k known to be <= s.size(): no range check, nothing to throw.
+[[nodiscard]] constexpr std::string_view from(std::string_view s, std::size_t k) noexcept
+{
+    return std::string_view(s.data() + k, s.size() - k);
+}
+
 // "CONNECT", "CLOSED", "CONNECT FAIL" after an optional "<id>," prefix.
 constexpr bool link_report(std::string_view s, event& e) noexcept
 {
-    if (s == "CONNECT") e.kind = event_kind::connect;
-    else if (s == "CLOSED") e.kind = event_kind::closed;
-    else if (s == "CONNECT FAIL") e.kind = event_kind::connect_fail;
+    if (is(s, "CONNECT")) e.kind = event_kind::connect;
+    else if (is(s, "CLOSED")) e.kind = event_kind::closed;
+    else if (is(s, "CONNECT FAIL")) e.kind = event_kind::connect_fail;
     else return false;
     return true;
 }
@@ -26,16 +50,16 @@ constexpr bool link_report(std::string_view s, event& e) noexcept
 // +NAME:args, the reports spelled that way, and NONOS's "+24" / "+timeout" ping answers.
 constexpr void plus_line(std::string_view s, event& e) noexcept
 {
-    std::string_view rest = s.substr(1);
+    std::string_view rest = from(s, 1);
     std::size_t colon = rest.find(':');
     std::string_view name = rest.substr(0, colon);
-    std::string_view args = colon == std::string_view::npos ? std::string_view{} : rest.substr(colon + 1);
+    std::string_view args = colon == std::string_view::npos ? std::string_view{} : from(rest, colon + 1);
     if (name.empty()) return;  // "+" or "+:..." stays text
     bool ident = name[0] >= 'A' && name[0] <= 'Z';
     for (char c : name) ident = ident && espat::detail::is_upper_ident(c);
     if (!ident) {
         // NONOS AT+PING answers "+<ms>" or "+timeout" (no "PING:").
-        if (colon == std::string_view::npos && (espat::detail::parse_u32(rest) || rest == "timeout")) {
+        if (colon == std::string_view::npos && (espat::detail::parse_u32(rest) || is(rest, "timeout"))) {
             e.kind = event_kind::info;
             e.name = "PING";
             e.args = rest;
@@ -47,7 +71,7 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
     e.args = args;
     switch (name[0]) {
     case 'L':
-        if (name == "LINK_CONN") {
+        if (is(name, "LINK_CONN")) {
             // <status>,<id>,... : the id is what routes it to a link.
             e.kind = event_kind::link_conn;
             std::size_t c1 = args.find(',');
@@ -61,7 +85,7 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
         }
         break;
     case 'C':
-        if (name == "CIPUPDATE") {
+        if (is(name, "CIPUPDATE")) {
             if (auto n = espat::detail::parse_u32(args)) {
                 e.kind = event_kind::update_progress;
                 e.value = *n;
@@ -69,14 +93,14 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
         }
         break;
     case 'S':
-        if (name == "STA_CONNECTED") e.kind = event_kind::sta_connected;
-        else if (name == "STA_DISCONNECTED") e.kind = event_kind::sta_disconnected;
+        if (is(name, "STA_CONNECTED")) e.kind = event_kind::sta_connected;
+        else if (is(name, "STA_DISCONNECTED")) e.kind = event_kind::sta_disconnected;
         break;
     case 'D':
-        if (name == "DIST_STA_IP") e.kind = event_kind::dist_sta_ip;
+        if (is(name, "DIST_STA_IP")) e.kind = event_kind::dist_sta_ip;
         break;
     case 'T':
-        if (name == "TIME_UPDATED") e.kind = event_kind::time_updated;
+        if (is(name, "TIME_UPDATED")) e.kind = event_kind::time_updated;
         break;
     default: break;
     }
@@ -94,69 +118,85 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
     return c == '+' || c == '&' || (c >= 'A' && c <= 'Z');
 }
 
-// Classifies one line, given without its line end and not empty. The event's views point
-// into `line`. Lines that match no known wording are text, or noise if not printable.
-[[nodiscard]] constexpr event classify_line(std::string_view s) noexcept
+// Sets every field of `e` to what a default-constructed event holds, with `kind` and `text`
+// given. Field by field on purpose: g++ turns the zeroing of a whole fresh event (88 bytes)
+// into `rep stosq`, whose start-up cost and the stalled loads that follow it were a third
+// of the time of parsing a short line.
+constexpr void reset_event(event& e, event_kind kind, std::string_view text = {}) noexcept
+{
+    e.kind = kind;
+    e.link = -1;
+    e.remote_port = 0;
+    e.value = 0;
+    e.text = text;
+    e.name = {};
+    e.args = {};
+    e.remote_host = {};
+    e.payload = {};
+}
+
+// Classifies one line, given without its line end and not empty, into `e` (every field is
+// set). The event's views point into `line`. Lines that match no known wording are text, or
+// noise if not printable.
+constexpr void classify_line(std::string_view s, event& e) noexcept
 {
     using namespace detail_classify;
-    event e;
-    e.kind = event_kind::text;
-    e.text = s;
+    reset_event(e, event_kind::text, s);
     switch (s[0]) {
     case 'O':
-        if (s == "OK") e.kind = event_kind::ok;
+        if (is(s, "OK")) e.kind = event_kind::ok;
         break;
     case 'E':
-        if (s == "ERROR") {
+        if (is(s, "ERROR")) {
             e.kind = event_kind::error;
-        } else if (s.starts_with("ERR CODE:")) {
-            if (auto code = espat::detail::parse_hex_u32(s.substr(9))) {
+        } else if (begins(s, "ERR CODE:")) {
+            if (auto code = espat::detail::parse_hex_u32(from(s, 9))) {
                 e.kind = event_kind::err_code;
                 e.value = *code;
             }
         }
         break;
     case 'S':
-        if (s == "SEND OK") e.kind = event_kind::send_ok;
-        else if (s == "SEND FAIL") e.kind = event_kind::send_fail;
-        else if (s == "SET OK") e.kind = event_kind::set_ok;
-        else if (s.starts_with("STATUS:")) {
+        if (is(s, "SEND OK")) e.kind = event_kind::send_ok;
+        else if (is(s, "SEND FAIL")) e.kind = event_kind::send_fail;
+        else if (is(s, "SET OK")) e.kind = event_kind::set_ok;
+        else if (begins(s, "STATUS:")) {
             e.kind = event_kind::info;
             e.name = s.substr(0, 6);
-            e.args = s.substr(7);
+            e.args = from(s, 7);
         }
         break;
     case 'F':
-        if (s == "FAIL") e.kind = event_kind::fail;
+        if (is(s, "FAIL")) e.kind = event_kind::fail;
         break;
     case 'r':
-        if (s == "ready") e.kind = event_kind::ready;
+        if (is(s, "ready")) e.kind = event_kind::ready;
         break;
     case 'b':
         // "busy p..." (processing) and NONOS "busy s..." (sending)
-        if (s.size() >= 6 && s.starts_with("busy ")) {
+        if (s.size() >= 6 && begins(s, "busy ")) {
             e.kind = event_kind::busy;
             e.value = static_cast<unsigned char>(s[5]);
         }
         break;
     case 'A':
-        if (s == "ALREADY CONNECTED") e.kind = event_kind::already_connected;
+        if (is(s, "ALREADY CONNECTED")) e.kind = event_kind::already_connected;
         else if (looks_like_echo(s)) e.kind = event_kind::echo;
         break;
     case 'l':
-        if (s == "link is not valid") e.kind = event_kind::link_invalid;
+        if (is(s, "link is not valid")) e.kind = event_kind::link_invalid;
         break;
     case 'U':
-        if (s == "UNLINK") e.kind = event_kind::unlink;
+        if (is(s, "UNLINK")) e.kind = event_kind::unlink;
         break;
     case 'n':
-        if (s == "no change") e.kind = event_kind::no_change;
+        if (is(s, "no change")) e.kind = event_kind::no_change;
         break;
     case 'D':
-        if (s == "DNS Fail") e.kind = event_kind::dns_fail;
+        if (is(s, "DNS Fail")) e.kind = event_kind::dns_fail;
         break;
     case 'R':
-        if (s.starts_with("Recv ") && s.ends_with(" bytes")) {
+        if (begins(s, "Recv ") && ends(s, " bytes")) {
             if (auto n = espat::detail::parse_u32(s.substr(5, s.size() - 11))) {
                 e.kind = event_kind::recv_bytes;
                 e.value = *n;
@@ -164,9 +204,9 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
         }
         break;
     case 'W':
-        if (s == "WIFI CONNECTED") e.kind = event_kind::wifi_connected;
-        else if (s == "WIFI GOT IP") e.kind = event_kind::wifi_got_ip;
-        else if (s == "WIFI DISCONNECT") e.kind = event_kind::wifi_disconnect;
+        if (is(s, "WIFI CONNECTED")) e.kind = event_kind::wifi_connected;
+        else if (is(s, "WIFI GOT IP")) e.kind = event_kind::wifi_got_ip;
+        else if (is(s, "WIFI DISCONNECT")) e.kind = event_kind::wifi_disconnect;
         break;
     case 'C':
         link_report(s, e);
@@ -176,7 +216,7 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
         break;
     default:
         // "<id>,CONNECT" and friends; ids are 0..4 on every firmware, one digit.
-        if (is_digit(s[0]) && s.size() > 2 && s[1] == ',' && link_report(s.substr(2), e))
+        if (is_digit(s[0]) && s.size() > 2 && s[1] == ',' && link_report(from(s, 2), e))
             e.link = static_cast<std::int8_t>(s[0] - '0');
         break;
     }
@@ -188,6 +228,12 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
             }
         }
     }
+}
+
+[[nodiscard]] constexpr event classify_line(std::string_view s) noexcept
+{
+    event e;
+    classify_line(s, e);
     return e;
 }
 

@@ -8,7 +8,9 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -60,9 +62,9 @@ public:
             case state::recv_header: p = on_recv_header(p, end, on_event); break;
             case state::payload: p = on_payload(p, end, on_event); break;
             case state::discard: {
-                const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
+                const char* nl = find_nl(p, end);
                 if (nl == nullptr) return;
-                p = static_cast<const char*>(nl) + 1;
+                p = nl + 1;
                 state_ = state::line;
                 break;
             }
@@ -132,16 +134,54 @@ private:
         return l;
     }
 
+    // The first '\n' in [p, end), or nullptr. Lines from the module are short: a word at a
+    // time over the first 16 bytes beats a call to memchr; longer spans go to memchr.
+    static const char* find_nl(const char* p, const char* end) noexcept
+    {
+        if constexpr (std::endian::native == std::endian::little) {
+            constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+            for (int i = 0; i < 2 && end - p >= 8; ++i, p += 8) {
+                std::uint64_t w;
+                std::memcpy(&w, p, 8);
+                w ^= ones * '\n';
+                // The lowest flagged byte is exactly the first '\n' (borrows only run upwards).
+                if (const std::uint64_t m = (w - ones) & ~w & highs; m != 0)
+                    return p + (std::countr_zero(m) >> 3);
+            }
+            if (end - p < 8) {
+                for (; p != end; ++p)
+                    if (*p == '\n') return p;
+                return nullptr;
+            }
+        }
+        return static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    }
+
+    // memcpy, without a library call for the one byte a byte-at-a-time reader hands over.
+    static void copy_small(char* to, const char* from, std::size_t n) noexcept
+    {
+        if (n == 1) *to = *from;
+        else if (n != 0) std::memcpy(to, from, n);
+    }
+
+    // s[0..n) == lit[0..n), inline: n is small and varies, where memcmp would be a call.
+    static bool same(const char* s, const char* lit, std::size_t n) noexcept
+    {
+        for (std::size_t i = 0; i < n; ++i)
+            if (s[i] != lit[i]) return false;
+        return true;
+    }
+
     // Whether a line start is, or could still become, a frame header.
     static prefix match_frame_prefix(const char* s, std::size_t n) noexcept
     {
         if (n < 2) return prefix::partial;
         if (s[1] == 'I') {
-            if (std::memcmp(s, "+IPD,", std::min<std::size_t>(n, 5)) != 0) return prefix::none;
+            if (!same(s, "+IPD,", std::min<std::size_t>(n, 5))) return prefix::none;
             return n >= 5 ? prefix::ipd : prefix::partial;
         }
         if (s[1] == 'C') {
-            if (std::memcmp(s, "+CIPRECVDATA", std::min<std::size_t>(n, 12)) != 0) return prefix::none;
+            if (!same(s, "+CIPRECVDATA", std::min<std::size_t>(n, 12))) return prefix::none;
             if (n < frame_prefix_len) return prefix::partial;
             if (s[12] == ':') return prefix::recv_colon;
             if (s[12] == ',') return prefix::recv_comma;
@@ -171,6 +211,9 @@ private:
     const char* on_line(const char* p, const char* end, H& h)
     {
         if (line_len_ == 0) {
+            // Empty lines (around +IPD, before OK, ERROR, SEND OK...): nothing to classify.
+            while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
+            if (p == end) return p;
             const char c = *p;
             if (c == '>') {
                 event e;
@@ -181,9 +224,11 @@ private:
                 return p + 1;
             }
             if (c == '+') {
+                // The common frame first, with a compare the compiler sees whole.
+                if (end - p >= 5 && std::memcmp(p, "+IPD,", 5) == 0) return ipd_in_place(p + 5, end, h);
                 const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(end - p), frame_prefix_len);
                 const prefix m = match_frame_prefix(p, n);
-                if (m == prefix::ipd) return begin_frame(m), p + 5;
+                if (m == prefix::ipd) return ipd_in_place(p + 5, end, h);
                 if (m == prefix::recv_colon || m == prefix::recv_comma) return begin_frame(m), p + frame_prefix_len;
                 if (m == prefix::partial) {  // the chunk ends inside a possible prefix
                     std::memcpy(line_buf_.get(), p, n);
@@ -191,9 +236,8 @@ private:
                     return end;
                 }
             }
-            const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
-            if (nl == nullptr) return append_partial(p, end, h);
-            const char* q = static_cast<const char*>(nl);
+            const char* q = find_nl(p, end);
+            if (q == nullptr) return append_partial(p, end, h);
             if (static_cast<std::size_t>(q - p) > limits_.max_line)
                 protocol_error(protocol_error_reason::line_too_long, h);
             else
@@ -216,16 +260,15 @@ private:
                 break;
             }
         }
-        const void* nl = std::memchr(p, '\n', static_cast<std::size_t>(end - p));
-        if (nl == nullptr) return append_partial(p, end, h);
-        const char* q = static_cast<const char*>(nl);
+        const char* q = find_nl(p, end);
+        if (q == nullptr) return append_partial(p, end, h);
         const std::size_t seg = static_cast<std::size_t>(q - p);
         if (line_len_ + seg > limits_.max_line) {
             line_len_ = 0;
             protocol_error(protocol_error_reason::line_too_long, h);
             return q + 1;
         }
-        std::memcpy(line_buf_.get() + line_len_, p, seg);
+        copy_small(line_buf_.get() + line_len_, p, seg);
         line_len_ += seg;
         finish_partial(h);
         return q + 1;
@@ -241,7 +284,7 @@ private:
             protocol_error(protocol_error_reason::line_too_long, h);
             return end;
         }
-        std::memcpy(line_buf_.get() + line_len_, p, seg);
+        copy_small(line_buf_.get() + line_len_, p, seg);
         line_len_ += seg;
         return end;
     }
@@ -260,7 +303,8 @@ private:
         // "\r\n", and very old NONOS "\r\r\n"
         while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
         if (line.empty()) return;
-        event e = classify_line(line);
+        event& e = line_event_;
+        classify_line(line, e);
         if (echo_pending_) {
             echo_pending_ = false;
             if (e.kind == event_kind::text && echo_len_ + line.size() <= std::min(echo_.size(), limits_.max_line)) {
@@ -284,9 +328,9 @@ private:
             }
         } else if (e.kind == event_kind::noise && line.size() > 5 && line.ends_with("ready")) {
             // Boot garbage runs straight into "ready" when the ROM text has no line end.
-            event garbage = classify_line(line.substr(0, line.size() - 5));
-            h(static_cast<const event&>(garbage));
-            e = classify_line(line.substr(line.size() - 5));
+            classify_line(line.substr(0, line.size() - 5), e);
+            h(static_cast<const event&>(e));
+            classify_line(line.substr(line.size() - 5), e);
         }
         h(static_cast<const event&>(e));
     }
@@ -316,6 +360,75 @@ private:
     {
         state_ = at_line_end ? state::line : state::discard;
         protocol_error(why, h);
+    }
+
+    // After "+IPD,": the usual headers ("<id>,<len>:", "<len>:", and either with
+    // ',"<ip>",<port>' before the ':') parsed straight from the chunk when all of the header
+    // is in it, and the frame handed out at once when its payload is too. Anything else, or
+    // a header cut by the chunk's end, goes through on_ipd_header as before.
+    template <class H>
+    const char* ipd_in_place(const char* const p, const char* const end, H& h)
+    {
+        using espat::detail::is_digit;
+        const char* q = p;
+        // Up to `max` digits; 0 digits or more than `max` fails (the slow path judges those).
+        auto number = [&](std::size_t max, std::uint32_t& v) noexcept {
+            const char* const first = q;
+            std::uint32_t x = 0;
+            while (q != end && is_digit(*q)) {
+                if (static_cast<std::size_t>(q - first) == max) return false;
+                x = x * 10 + static_cast<std::uint32_t>(*q++ - '0');
+            }
+            v = x;
+            return q != first && q != end;
+        };
+        event& e = frame_;
+        reset_event(e, event_kind::ipd);
+        std::uint32_t a = 0, len = 0;
+        if (!number(5, a)) return fallback_ipd(p);
+        if (*q == ',' && q + 1 != end && is_digit(q[1])) {  // "<id>,<len>"
+            ++q;
+            if (a > 9 || q - p != 2 || !number(5, len)) return fallback_ipd(p);
+            e.link = static_cast<std::int8_t>(a);
+        } else {
+            len = a;
+        }
+        if (len > limits_.max_ipd_payload) return fallback_ipd(p);
+        e.value = len;
+        if (*q == ',') {  // ,"<ip>",<port>
+            if (++q == end || *q != '"') return fallback_ipd(p);
+            const char* const host = ++q;
+            while (q != end && *q != '"') {
+                const char c = *q++;
+                if (espat::detail::hex_value(c) < 0 && c != '.' && c != ':' && c != '%') return fallback_ipd(p);
+            }
+            const std::size_t host_len = static_cast<std::size_t>(q - host);
+            if (q == end || host_len == 0 || host_len > 45 || ++q == end || *q++ != ',') return fallback_ipd(p);
+            std::uint32_t port = 0;
+            if (q == end || !number(5, port) || port > 65535) return fallback_ipd(p);
+            e.remote_host = std::string_view(host, host_len);
+            e.remote_port = static_cast<std::uint16_t>(port);
+        }
+        if (*q != ':') return fallback_ipd(p);
+        ++q;
+        if (static_cast<std::size_t>(end - q) >= len) {  // payload here too: hand it out in place
+            e.payload = std::string_view(q, len);
+            h(static_cast<const event&>(e));
+            return q + len;
+        }
+        if (!e.remote_host.empty()) {  // the frame outlives this chunk: keep the host
+            std::memcpy(header_.data(), e.remote_host.data(), e.remote_host.size());
+            e.remote_host = std::string_view(header_.data(), e.remote_host.size());
+        }
+        frame_have_ = 0;
+        state_ = state::payload;
+        return q;
+    }
+
+    const char* fallback_ipd(const char* p) noexcept
+    {
+        begin_frame(prefix::ipd);
+        return p;
     }
 
     // +IPD,<fields> up to ':' (data follows) or the line end (a passive-mode notification).
@@ -511,7 +624,7 @@ private:
             return p + need;
         }
         const std::size_t take = std::min(avail, need);
-        std::memcpy(frame_buf_.get() + frame_have_, p, take);
+        copy_small(frame_buf_.get() + frame_have_, p, take);
         frame_have_ += take;
         if (frame_have_ == frame_.value) {
             frame_.payload = std::string_view(frame_buf_.get(), frame_have_);
@@ -532,6 +645,7 @@ private:
     std::size_t frame_have_ = 0;
     std::size_t recv_request_ = 0;
     event frame_{};  // the frame being counted; remote_host points into header_
+    event line_event_{};  // the event of the line being classified: reset field by field, see reset_event
     state state_ = state::line;
     recv_phase phase_ = recv_phase::length;
     remote_info recv_remote_ = remote_info::detect;
