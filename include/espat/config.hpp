@@ -16,6 +16,16 @@
 #define ASIO_HAS_CO_AWAIT 1
 #endif
 
+// Compile-time range checks of constants (espat::bounded) use a consteval constructor. clang 14
+// crashes generating code for a braced temporary of such a class (`espat::link_id{3}`), so
+// there the constructor is constexpr: still checked at compile time in constant expressions,
+// and by an exception otherwise.
+#if defined(__clang__) && __clang_major__ < 15
+#define ESPAT_CONSTEVAL constexpr
+#else
+#define ESPAT_CONSTEVAL consteval
+#endif
+
 #if __cplusplus < 202002L
 #error "espat needs C++20"
 #endif

@@ -15,8 +15,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <vector>
 
 namespace espat::commands {
 
@@ -312,6 +315,218 @@ struct asctime {
     static std::optional<std::chrono::sys_seconds> decode_request(std::string_view t) noexcept { return parse(t); }
     static void encode_response(std::string& out, std::chrono::sys_seconds v) { out += format(v); }
     static std::optional<std::chrono::sys_seconds> decode_response(std::string_view t) noexcept { return parse(t); }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Lists and tolerant numbers (added for the TCP/IP commands; generic, named for what they read).
+
+namespace detail {
+
+// Splits a response list at the commas outside double quotes (responses are not escaped).
+// "" is one empty item, as an empty field is.
+inline std::vector<std::string_view> split_list(std::string_view s)
+{
+    std::vector<std::string_view> v;
+    bool quoted = false;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || (s[i] == ',' && !quoted)) {
+            v.push_back(s.substr(start, i - start));
+            start = i + 1;
+        } else if (s[i] == '"') {
+            quoted = !quoted;
+        }
+    }
+    return v;
+}
+
+// A codec whose value spans the rest of a parameter list (list_of, counted): the request
+// decoder hands it all the remaining parameters as one token.
+template <class C>
+inline constexpr bool takes_rest_v = requires { requires C::takes_rest; };
+
+}  // namespace detail
+
+// A count the module prints as "-1", or leaves empty, when there is nothing to count
+// (AT+CIPRECVLEN? for a link that is not open, on different builds): both read as nullopt,
+// and nullopt is written empty, as the reference prints it.
+template <std::integral T>
+struct tolerant_count {
+    using value_type = std::optional<T>;
+    static constexpr std::string_view description = "count, or -1 / empty for none";
+    static std::optional<value_type> read(std::string_view t) noexcept
+    {
+        if (t.empty() || t == "-1") return value_type{};
+        auto v = detail::parse_int<T>(t);
+        if (!v) return std::nullopt;
+        if constexpr (std::is_signed_v<T>)
+            if (*v < 0) return std::nullopt;
+        return value_type{*v};
+    }
+    static bool encode(std::string& out, const value_type& v)
+    {
+        if (!v) return true;
+        if constexpr (std::is_signed_v<T>)
+            if (*v < 0) return false;
+        detail::append_int(out, *v);
+        return true;
+    }
+    static std::optional<value_type> decode_request(std::string_view t) noexcept { return read(t); }
+    static void encode_response(std::string& out, const value_type& v) { (void)encode(out, v); }
+    static std::optional<value_type> decode_response(std::string_view t) noexcept { return read(t); }
+};
+
+// Min..Max items of one codec, separated by commas ("h2","http/1.1" or 100,,,,). As the last
+// parameter of a request it takes the rest of the list; as the last field of a response line
+// give it the line's FreeIndex so it gets the rest of the line.
+template <codec Item, std::size_t Min, std::size_t Max>
+struct list_of {
+    static_assert(Min <= Max);
+    using value_type = std::vector<typename Item::value_type>;
+    using item_codec = Item;
+    static constexpr bool takes_rest = true;
+    static constexpr std::size_t min_items = Min;
+    static constexpr std::size_t max_items = Max;
+    static constexpr std::string_view description = "comma-separated list";
+
+    static bool encode(std::string& out, const value_type& v)
+    {
+        if (v.size() < Min || v.size() > Max) return false;
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i) out += ',';
+            if (!Item::encode(out, v[i])) return false;
+        }
+        return true;
+    }
+    static std::optional<value_type> decode_request(std::string_view t)
+    {
+        const auto toks = split_request_params(t);
+        if (toks.size() < Min || toks.size() > Max) return std::nullopt;
+        value_type v;
+        for (auto tok : toks) {
+            auto d = Item::decode_request(tok);
+            if (!d) return std::nullopt;
+            v.push_back(std::move(*d));
+        }
+        return v;
+    }
+    static void encode_response(std::string& out, const value_type& v)
+    {
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            if (i) out += ',';
+            Item::encode_response(out, v[i]);
+        }
+    }
+    static std::optional<value_type> decode_response(std::string_view t)
+    {
+        const auto toks = detail::split_list(t);
+        if (toks.size() < Min || toks.size() > Max) return std::nullopt;
+        value_type v;
+        for (auto tok : toks) {
+            auto d = Item::decode_response(tok);
+            if (!d) return std::nullopt;
+            v.push_back(std::move(*d));
+        }
+        return v;
+    }
+};
+
+// A list_of whose request form is preceded by its item count ("<counts>,<a>,<b>" of
+// AT+CIPSSLCALPN): the count is written from the list and checked when read, so it can never
+// disagree with it. Responses carry the items only.
+template <class List>
+    requires detail::takes_rest_v<List>
+struct counted {
+    using value_type = typename List::value_type;
+    static constexpr bool takes_rest = true;
+    static constexpr std::string_view description = "item count, then the items";
+
+    static bool encode(std::string& out, const value_type& v)
+    {
+        detail::append_int(out, v.size());
+        if (!v.empty()) out += ',';
+        return List::encode(out, v);
+    }
+    static std::optional<value_type> decode_request(std::string_view t)
+    {
+        const std::size_t comma = t.find(',');  // the count is a number: its end is the first comma
+        auto n = detail::parse_int<std::size_t>(t.substr(0, comma));
+        if (!n) return std::nullopt;
+        auto v = List::decode_request(comma == std::string_view::npos ? std::string_view{} : t.substr(comma + 1));
+        if (!v || v->size() != *n) return std::nullopt;
+        return v;
+    }
+    static void encode_response(std::string& out, const value_type& v) { List::encode_response(out, v); }
+    static std::optional<value_type> decode_response(std::string_view t) { return List::decode_response(t); }
+};
+
+}  // namespace espat::commands
+
+namespace espat {
+
+// A UTC offset as AT+CIPSNTPCFG takes it, in either of its two spellings: whole hours -12..14
+// ("8", "-5") or [+|-]hhmm with hh -12..14 and mm 0..59 ("800", "-500", "1245"), within
+// -12:00..+14:00. The spelling is kept, so a setting reads back as it was written: equality
+// compares spellings (8 != 800); offset() is what both mean. A constant that is neither form
+// does not compile (`utc_offset tz = 1260;`); a run-time value goes through checked().
+class utc_offset {
+public:
+    template <std::integral I>
+    ESPAT_CONSTEVAL utc_offset(I v) : value_(static_cast<std::int16_t>(v))  // NOLINT: implicit from literals by design
+    {
+        if (!valid(static_cast<std::int64_t>(v))) throw std::out_of_range("espat::utc_offset: not a UTC offset");
+    }
+
+    [[nodiscard]] static constexpr bool valid(std::int64_t v) noexcept
+    {
+        if (v >= -12 && v <= 14) return true;  // whole hours
+        if (v > -100 && v < 100) return false;  // neither hours nor hhmm
+        const std::int64_t mm = v % 100;         // same sign as v
+        if (mm > 59 || mm < -59) return false;
+        const std::int64_t minutes = (v / 100) * 60 + mm;
+        return minutes >= -12 * 60 && minutes <= 14 * 60;
+    }
+
+    [[nodiscard]] static constexpr std::optional<utc_offset> checked(std::int64_t v) noexcept
+    {
+        if (!valid(v)) return std::nullopt;
+        return utc_offset(unchecked{}, static_cast<std::int16_t>(v));
+    }
+
+    // The number as written: -12..14 (hours) or +-hhmm.
+    [[nodiscard]] constexpr std::int16_t value() const noexcept { return value_; }
+    [[nodiscard]] constexpr bool hhmm_form() const noexcept { return value_ < -12 || value_ > 14; }
+    [[nodiscard]] constexpr std::chrono::minutes offset() const noexcept
+    {
+        if (!hhmm_form()) return std::chrono::hours(value_);
+        return std::chrono::minutes((value_ / 100) * 60 + value_ % 100);
+    }
+
+    friend constexpr bool operator==(utc_offset, utc_offset) = default;
+
+private:
+    struct unchecked {};
+    constexpr utc_offset(unchecked, std::int16_t v) noexcept : value_(v) {}
+    std::int16_t value_;
+};
+
+}  // namespace espat
+
+namespace espat::commands {
+
+// A UTC offset in either AT+CIPSNTPCFG spelling, written as it was given ("+8" reads as 8).
+struct time_zone {
+    using value_type = utc_offset;
+    static constexpr std::string_view description = "UTC offset: hours -12..14 or [+|-]hhmm";
+    static std::optional<utc_offset> read(std::string_view t) noexcept
+    {
+        auto v = detail::parse_int<std::int64_t>(t);
+        return v ? utc_offset::checked(*v) : std::nullopt;
+    }
+    static bool encode(std::string& out, utc_offset v) { return detail::append_int(out, v.value()), true; }
+    static std::optional<utc_offset> decode_request(std::string_view t) noexcept { return read(t); }
+    static void encode_response(std::string& out, utc_offset v) { detail::append_int(out, v.value()); }
+    static std::optional<utc_offset> decode_response(std::string_view t) noexcept { return read(t); }
 };
 
 }  // namespace espat::commands

@@ -27,6 +27,48 @@ struct fixed_string {
     [[nodiscard]] constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
 };
 
+// A value, or a keyword standing for its absence, matched without regard to case (firmwares
+// differ): AT+PING's "+PING:TIMEOUT" and NONOS "+timeout" read as nullopt. nullopt is
+// written as the keyword. (A codec, here because it takes a fixed_string.)
+template <codec Codec, fixed_string Word>
+struct or_keyword {
+    using value_type = std::optional<typename Codec::value_type>;
+    static constexpr std::string_view description = "value or keyword";
+    static constexpr bool is_word(std::string_view t) noexcept
+    {
+        constexpr std::string_view w = Word.view();
+        if (t.size() != w.size()) return false;
+        auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+        for (std::size_t i = 0; i < t.size(); ++i)
+            if (lower(t[i]) != lower(w[i])) return false;
+        return true;
+    }
+    static bool encode(std::string& out, const value_type& v)
+    {
+        if (!v) return out += Word.view(), true;
+        return Codec::encode(out, *v);
+    }
+    static std::optional<value_type> decode_request(std::string_view t)
+    {
+        if (is_word(t)) return value_type{};
+        auto d = Codec::decode_request(t);
+        if (!d) return std::nullopt;
+        return value_type{std::move(*d)};
+    }
+    static void encode_response(std::string& out, const value_type& v)
+    {
+        if (!v) out += Word.view();
+        else Codec::encode_response(out, *v);
+    }
+    static std::optional<value_type> decode_response(std::string_view t)
+    {
+        if (is_word(t)) return value_type{};
+        auto d = Codec::decode_response(t);
+        if (!d) return std::nullopt;
+        return value_type{std::move(*d)};
+    }
+};
+
 // ---------------------------------------------------------------------------------------------
 // Fields: one parameter of a request, or one field of a response line.
 
@@ -112,6 +154,13 @@ struct fixed {
     static constexpr value_type value() { return value_type(Value); }
 };
 
+// A fixed parameter the module also takes left out, meaning the same (the "TCP" of
+// AT+SAVETRANSLINK's TCP form): the host always writes it; the device reads it present or absent.
+template <codec Codec, auto Value>
+struct fixed_default : fixed<Codec, Value> {
+    static constexpr bool may_be_absent = true;
+};
+
 // A response line with one field that is the whole value (+CIPMUX:<mode> -> the mode).
 template <codec Codec>
 struct whole {
@@ -188,7 +237,10 @@ std::optional<stored_t<F>> decode_param(std::optional<std::string_view> tok)
 {
     const bool absent = !tok || tok->empty();
     if constexpr (F::is_fixed) {
-        if (absent) return std::nullopt;
+        if (absent) {
+            if constexpr (requires { F::may_be_absent; }) return std::tuple<>{};
+            else return std::nullopt;
+        }
         auto v = F::codec_type::decode_request(*tok);
         if (!v || !(*v == F::value())) return std::nullopt;
         return std::tuple<>{};
@@ -215,9 +267,43 @@ std::optional<Request> decode_params_impl(const std::vector<std::string_view>& t
     return std::apply([](auto&&... m) { return Request{std::move(m)...}; }, std::move(members));
 }
 
+// The last field's codec takes the rest of the list (detail::takes_rest_v): the parameters
+// from its position on are handed to it as one token.
+template <class... F>
+struct last_takes_rest : std::false_type {};
+template <class F0, class... F>
+struct last_takes_rest<F0, F...>
+    : std::bool_constant<takes_rest_v<typename std::tuple_element_t<sizeof...(F), std::tuple<F0, F...>>::codec_type>> {};
+template <class... F>
+inline constexpr bool last_takes_rest_v = last_takes_rest<F...>::value;
+
+template <class Request, class... F>
+std::optional<Request> decode_params_with_rest(std::string_view params)
+{
+    constexpr std::size_t n = sizeof...(F);
+    auto attempt = [](std::vector<std::string_view> toks) -> std::optional<Request> {
+        if (toks.size() > n) {
+            const std::string_view first = toks[n - 1], last = toks.back();
+            toks[n - 1] = std::string_view(first.data(), static_cast<std::size_t>(last.data() + last.size() - first.data()));
+            toks.resize(n);
+        }
+        return decode_params_impl<Request, F...>(toks, std::index_sequence_for<F...>{});
+    };
+    auto toks = split_request_params(params);
+    auto r = attempt(toks);
+    if constexpr (((F::is_leading) || ...)) {
+        if (!r) {
+            toks.insert(toks.begin(), std::string_view{});
+            r = attempt(std::move(toks));
+        }
+    }
+    return r;
+}
+
 template <class Request, class... F>
 std::optional<Request> decode_params(std::string_view params, fields<F...>)
 {
+    if constexpr (last_takes_rest_v<F...>) return decode_params_with_rest<Request, F...>(params);
     auto toks = split_request_params(params);
     if (toks.size() > sizeof...(F)) return std::nullopt;
     auto r = decode_params_impl<Request, F...>(toks, std::index_sequence_for<F...>{});
@@ -321,6 +407,68 @@ struct line<Value, Prefix, fields<F...>, FreeIndex> {
     }
 
     static void encode(std::string& out, const Value& v)
+    {
+        out += '+';
+        out += prefix;
+        out += ':';
+        encode_args(out, v);
+        out += "\r\n";
+    }
+};
+
+// An information line printed without the '+' (STATUS:<stat> of AT+CIPSTATUS); read as line
+// reads it (the parser names it the same way), written without the '+'.
+template <class Value, fixed_string Prefix, class Fields, std::size_t FreeIndex = static_cast<std::size_t>(-1)>
+struct plain_line : line<Value, Prefix, Fields, FreeIndex> {
+    static void encode(std::string& out, const Value& v)
+    {
+        out += Prefix.view();
+        out += ':';
+        line<Value, Prefix, Fields, FreeIndex>::encode_args(out, v);
+        out += "\r\n";
+    }
+};
+
+// A line read only when it has at least MinFields of its fields (by default all of them),
+// for telling apart layouts of different firmwares where one is not a truncation of the
+// other (+CWLAP's eleven fields and ESP8266 2.x's nine). Written as line writes it.
+template <class Value, fixed_string Prefix, class Fields, std::size_t FreeIndex = static_cast<std::size_t>(-1),
+          std::size_t MinFields = Fields::size>
+struct strict_line : line<Value, Prefix, Fields, FreeIndex> {
+    static_assert(MinFields >= Fields::required_count && MinFields >= 1 && MinFields <= Fields::size);
+
+    static std::optional<Value> decode_args(std::string_view args)
+    {
+        for (std::size_t n = Fields::size; n >= MinFields; --n) {
+            auto toks = FreeIndex < n ? split_response_fields(args, n, FreeIndex) : split_response_fields(args, n);
+            if (!toks) continue;
+            if (auto v = line<Value, Prefix, Fields, FreeIndex>::decode_fields(*toks)) return v;
+        }
+        return std::nullopt;
+    }
+};
+
+// A line whose fields the module wraps in parentheses (+CWLAP:(<ecn>,<ssid>,...) on every
+// firmware, though the documentation shows none): read with or without them, written with them.
+template <class Line>
+struct parenthesized {
+    using value_type = typename Line::value_type;
+    static constexpr std::string_view prefix = Line::prefix;
+
+    static std::optional<value_type> decode_args(std::string_view args)
+    {
+        const bool open = args.starts_with('('), close = args.ends_with(')');
+        if (open != close || (open && args.size() < 2)) return std::nullopt;
+        if (open) args = args.substr(1, args.size() - 2);
+        return Line::decode_args(args);
+    }
+    static void encode_args(std::string& out, const value_type& v)
+    {
+        out += '(';
+        Line::encode_args(out, v);
+        out += ')';
+    }
+    static void encode(std::string& out, const value_type& v)
     {
         out += '+';
         out += prefix;
@@ -469,6 +617,71 @@ struct keyed {
         };
         (one_key(static_cast<Keys*>(nullptr)), ...);
     }
+};
+
+// Lines +Prefix:<value> holding one member each, in order: the first line into the first
+// slot's member, the next into the second (the bare address lines older firmware prints for
+// AT+CIFSR and AT+CIPDNS?). Members are std::optional; fewer lines leave the last ones empty,
+// more lines than slots do not read. Written: the present members, in order.
+template <auto Member, codec Codec>
+struct slot {
+    using field_type = field<Member, Codec>;
+    static_assert(field_type::is_optional, "a slot's member is a std::optional: the line may be missing");
+};
+
+template <class Value, fixed_string Prefix, class... Slots>
+struct sequence {
+    using value_type = Value;
+    static constexpr std::string_view prefix = Prefix.view();
+    static std::optional<Value> decode(std::span<const response_line> lines)
+    {
+        std::vector<std::string_view> args;
+        for (const auto& l : lines)
+            if (l.name == prefix) args.push_back(l.args);
+        if (args.size() > sizeof...(Slots)) return std::nullopt;
+        Value v{};
+        bool ok = true;
+        std::size_t i = 0;
+        auto one_slot = [&]<class S>(S*) {
+            const std::size_t idx = i++;
+            if (!ok || idx >= args.size()) return;
+            auto d = S::field_type::codec_type::decode_response(args[idx]);
+            if (!d) ok = false;
+            else S::field_type::set(v, std::move(*d));
+        };
+        (one_slot(static_cast<Slots*>(nullptr)), ...);
+        if (!ok) return std::nullopt;
+        return v;
+    }
+    static void encode(std::string& out, const Value& v)
+    {
+        auto one_slot = [&]<class S>(S*) {
+            if (const auto* p = S::field_type::get(v)) {
+                out += '+';
+                out += prefix;
+                out += ':';
+                S::field_type::codec_type::encode_response(out, *p);
+                out += "\r\n";
+            }
+        };
+        (one_slot(static_cast<Slots*>(nullptr)), ...);
+    }
+};
+
+// The first of several shapes that reads the lines, for a response firmwares print in
+// different forms (AT+CIFSR's key lines or bare addresses). Written in the first shape, the
+// canonical one.
+template <class First, class... Rest>
+struct one_of {
+    using value_type = typename First::value_type;
+    static_assert((std::is_same_v<value_type, typename Rest::value_type> && ...), "one_of's shapes read the same value");
+    static std::optional<value_type> decode(std::span<const response_line> lines)
+    {
+        if (auto v = First::decode(lines)) return v;
+        if constexpr (sizeof...(Rest) > 0) return one_of<Rest...>::decode(lines);
+        else return std::nullopt;
+    }
+    static void encode(std::string& out, const value_type& v) { First::encode(out, v); }
 };
 
 // The text lines of a response (AT+GMR), read as a whole by a block codec with

@@ -2,6 +2,7 @@
 // range-checked integers, MAC addresses, firmware versions, and the enum naming traits.
 #pragma once
 
+#include <espat/config.hpp>
 #include <espat/detail/chars.hpp>
 
 #include <array>
@@ -9,6 +10,7 @@
 #include <concepts>
 #include <cstdint>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -18,6 +20,8 @@ namespace espat {
 
 // An integer that can only hold Min..Max. A constant out of range does not compile
 // (`bounded<int, 0, 7200> t = 9000;` is an error); a run-time value goes through checked().
+// On clang 14 (see ESPAT_CONSTEVAL) a constant is checked at compile time only where it is
+// constant-evaluated anyway (a constexpr variable); elsewhere it throws std::out_of_range.
 template <class Rep, std::int64_t Min, std::int64_t Max>
 class bounded {
     static_assert(std::integral<Rep> && Min <= Max);
@@ -29,9 +33,11 @@ public:
 
     // No default constructor: a bounded field left out of a request does not compile.
     template <std::integral I>
-    consteval bounded(I v) : value_(static_cast<Rep>(v))  // NOLINT: implicit from literals by design
+    ESPAT_CONSTEVAL bounded(I v) : value_(static_cast<Rep>(v))  // NOLINT: implicit from literals by design
     {
-        if (std::cmp_less(v, Min) || std::cmp_greater(v, Max)) throw "espat::bounded: constant out of range";
+        // In a consteval constructor the throw makes an out-of-range constant a compile error.
+        if (std::cmp_less(v, Min) || std::cmp_greater(v, Max))
+            throw std::out_of_range("espat::bounded: value out of range");
     }
 
     [[nodiscard]] static constexpr std::optional<bounded> checked(std::int64_t v) noexcept
@@ -63,7 +69,9 @@ struct required {
     }
 
     [[nodiscard]] constexpr const T& get() const noexcept { return value; }
-    friend constexpr bool operator==(const required&, const required&) = default;
+    // Not declared constexpr: a defaulted == is constexpr by itself where T's is, and clang 14
+    // rejects an explicit constexpr for a T whose == is not (asio::ip::address).
+    friend bool operator==(const required&, const required&) = default;
 };
 
 template <class T>

@@ -1,0 +1,348 @@
+// espat/commands/wifi.hpp — the Wi-Fi station commands a host needs to bring a module online:
+// AT+CWMODE, AT+CWJAP, AT+CWQAP, AT+CWLAP, AT+CIPSTA. Syntax from the ESP-AT "Wi-Fi AT
+// Commands" reference (2.x-4.x); older layouts from firmware-quirks.md and published captures.
+#pragma once
+
+#include <espat/commands/codecs.hpp>
+#include <espat/commands/descriptor.hpp>
+#include <espat/commands/values.hpp>
+
+#include <asio/ip/address.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace espat {
+
+// Lengths from the reference: an SSID is at most 32 bytes (802.11), a password 64.
+inline constexpr std::size_t max_ssid_length = 32;
+inline constexpr std::size_t max_password_length = 64;
+
+// AT+CWJAP's <listen_interval>: how often the station wakes for the AP's beacon, 1..100
+// beacon intervals (module default 3).
+using wifi_listen_interval = bounded<std::uint8_t, 1, 100>;
+
+enum class wifi_mode : std::uint8_t {
+    off = 0,             // no Wi-Fi, RF disabled
+    station = 1,
+    softap = 2,
+    station_softap = 3,  // "SoftAP+Station"
+};
+template <>
+struct enum_numbers<wifi_mode> {
+    static constexpr wifi_mode values[] = {wifi_mode::off, wifi_mode::station, wifi_mode::softap,
+                                           wifi_mode::station_softap};
+};
+
+// Why AT+CWJAP failed: the +CWJAP:<code> line before ERROR.
+enum class join_failure : std::uint8_t {
+    timeout = 1,
+    wrong_password = 2,
+    ap_not_found = 3,
+    connect_failed = 4,
+};
+template <>
+struct enum_numbers<join_failure> {
+    static constexpr join_failure values[] = {join_failure::timeout, join_failure::wrong_password,
+                                              join_failure::ap_not_found, join_failure::connect_failed};
+};
+
+// AT+CWJAP's <scan_mode>.
+enum class wifi_scan_mode : std::uint8_t {
+    fast = 0,          // stop at the first matching AP and join it
+    all_channels = 1,  // scan every channel, join the strongest matching AP
+};
+template <>
+struct enum_numbers<wifi_scan_mode> {
+    static constexpr wifi_scan_mode values[] = {wifi_scan_mode::fast, wifi_scan_mode::all_channels};
+};
+
+// Protected management frames (AT+CWJAP's <pmf>: bit 0 capable, bit 1 required).
+enum class pmf_mode : std::uint8_t { off = 0, capable = 1, required = 2, capable_and_required = 3 };
+template <>
+struct enum_numbers<pmf_mode> {
+    static constexpr pmf_mode values[] = {pmf_mode::off, pmf_mode::capable, pmf_mode::required,
+                                          pmf_mode::capable_and_required};
+};
+
+// AT+CWLAP's <scan_type>.
+enum class wifi_scan_type : std::uint8_t { active = 0, passive = 1 };
+template <>
+struct enum_numbers<wifi_scan_type> {
+    static constexpr wifi_scan_type values[] = {wifi_scan_type::active, wifi_scan_type::passive};
+};
+
+// An AP's authentication (+CWLAP's <ecn>): ESP-AT prints ESP-IDF's wifi_auth_mode_t. 0..7 on
+// every ESP-AT, 8..9 since the 2.2 documentation, 10 on ESP32-C6, 11..15 in newer ESP-IDF.
+enum class wifi_auth : std::uint8_t {
+    open = 0,
+    wep = 1,
+    wpa_psk = 2,
+    wpa2_psk = 3,
+    wpa_wpa2_psk = 4,
+    wpa2_enterprise = 5,
+    wpa3_psk = 6,
+    wpa2_wpa3_psk = 7,
+    wapi_psk = 8,
+    owe = 9,
+    wpa3_enterprise_192 = 10,
+    wpa3_ext_psk = 11,
+    wpa3_ext_psk_mixed = 12,
+    dpp = 13,
+    wpa3_enterprise = 14,
+    wpa2_wpa3_enterprise = 15,
+};
+template <>
+struct enum_numbers<wifi_auth> {
+    static constexpr wifi_auth values[] = {
+        wifi_auth::open,           wifi_auth::wep,          wifi_auth::wpa_psk,
+        wifi_auth::wpa2_psk,       wifi_auth::wpa_wpa2_psk, wifi_auth::wpa2_enterprise,
+        wifi_auth::wpa3_psk,       wifi_auth::wpa2_wpa3_psk, wifi_auth::wapi_psk,
+        wifi_auth::owe,            wifi_auth::wpa3_enterprise_192, wifi_auth::wpa3_ext_psk,
+        wifi_auth::wpa3_ext_psk_mixed, wifi_auth::dpp,      wifi_auth::wpa3_enterprise,
+        wifi_auth::wpa2_wpa3_enterprise};
+};
+
+// An AP's pairwise or group cipher (+CWLAP's <pairwise_cipher>, <group_cipher>). 0..7 as the
+// ESP-AT reference lists them (7 "unknown"); 8..11 are the ciphers newer ESP-IDF adds.
+enum class wifi_cipher : std::uint8_t {
+    none = 0,
+    wep40 = 1,
+    wep104 = 2,
+    tkip = 3,
+    ccmp = 4,
+    tkip_ccmp = 5,
+    aes_cmac128 = 6,
+    unknown = 7,
+    gcmp = 8,
+    gcmp256 = 9,
+    aes_gmac128 = 10,
+    aes_gmac256 = 11,
+};
+template <>
+struct enum_numbers<wifi_cipher> {
+    static constexpr wifi_cipher values[] = {
+        wifi_cipher::none, wifi_cipher::wep40, wifi_cipher::wep104,  wifi_cipher::tkip,
+        wifi_cipher::ccmp, wifi_cipher::tkip_ccmp, wifi_cipher::aes_cmac128, wifi_cipher::unknown,
+        wifi_cipher::gcmp, wifi_cipher::gcmp256, wifi_cipher::aes_gmac128, wifi_cipher::aes_gmac256};
+};
+
+// +CWLAP's <bgn> bits.
+namespace phy_mode_bits {
+inline constexpr std::uint8_t b = 1, g = 2, n = 4;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Results.
+
+// The AP the station is joined to (AT+CWJAP?). NONOS prints the first four fields, ESP8266
+// ESP-AT 2.x eight, ESP32 ESP-AT 2.x and later all nine.
+struct station_connection {
+    std::string ssid;  // as printed: unescaped, may hold ',' and '"'
+    mac_address bssid{};
+    std::uint8_t channel = 0;
+    int rssi = 0;  // dBm
+    std::optional<bool> pci_authentication{};  // 1: OPEN and WEP APs refused
+    std::optional<std::chrono::seconds> reconnect_interval{};  // 0: no reconnection
+    std::optional<std::uint16_t> listen_interval{};  // in AP beacon intervals (ESP8266 2.x prints 0)
+    std::optional<wifi_scan_mode> scan_mode{};
+    std::optional<pmf_mode> pmf{};
+
+    friend bool operator==(const station_connection&, const station_connection&) = default;
+};
+
+// One AP of a scan (AT+CWLAP). Early NONOS prints the first five fields, NONOS 1.1-1.5 seven,
+// NONOS 1.6+ and ESP-AT on ESP32 all eleven; ESP8266 ESP-AT 2.x prints nine, without the
+// two frequency fields.
+struct access_point {
+    wifi_auth auth{};  // <ecn>
+    std::string ssid;  // as printed: unescaped, may hold ',' and '"'
+    int rssi = 0;      // dBm
+    mac_address bssid{};  // <mac>
+    std::uint8_t channel = 0;
+    std::optional<int> freq_offset{};       // reserved
+    std::optional<int> freq_calibration{};  // <freqcal_val>, reserved
+    std::optional<wifi_cipher> pairwise_cipher{};
+    std::optional<wifi_cipher> group_cipher{};
+    std::optional<std::uint8_t> phy_modes{};  // <bgn>: phy_mode_bits
+    std::optional<bool> wps{};
+
+    friend bool operator==(const access_point&, const access_point&) = default;
+};
+
+// The station's addresses (AT+CIPSTA?). ESP-AT with IPv6 adds the ip6ll / ip6gl lines.
+struct station_addresses {
+    std::optional<asio::ip::address> ip{}, gateway{}, netmask{};
+    std::optional<asio::ip::address> ipv6_link_local{};  // ip6ll
+    std::optional<asio::ip::address> ipv6_global{};      // ip6gl
+
+    friend bool operator==(const station_addresses&, const station_addresses&) = default;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Requests.
+
+struct cwmode_request {
+    required<wifi_mode> mode;
+    // ESP-AT 2.x and later: whether switching to a station mode reconnects to the saved AP
+    // (the module's default is 1). host-drivers.md: lwESP sends AT+CWMODE=3,1.
+    std::optional<bool> auto_connect{};
+    friend bool operator==(const cwmode_request&, const cwmode_request&) = default;
+};
+
+// AT+CWJAP=<ssid>,<pwd>[,<bssid>][,<pci_en>][,<reconn_interval>][,<listen_interval>]
+//         [,<scan_mode>][,<jap_timeout>][,<pmf>]. NONOS and ESP32 1.x take ssid, pwd and
+// bssid only; the rest is ESP-AT 2.x and later.
+struct cwjap_request {
+    required<std::string> ssid;      // up to 32 bytes
+    required<std::string> password;  // up to 64 bytes; "" for an open AP
+    std::optional<mac_address> bssid{};  // needed when several APs share the SSID
+    std::optional<bool> pci_authentication{};  // 1: refuse OPEN and WEP APs
+    std::optional<std::chrono::seconds> reconnect_interval{};  // 0..7200 s, 0: never
+    std::optional<wifi_listen_interval> listen_interval{};
+    std::optional<wifi_scan_mode> scan_mode{};
+    std::optional<std::chrono::seconds> timeout{};  // <jap_timeout>, 3..600 s (module default 15)
+    std::optional<pmf_mode> pmf{};
+    friend bool operator==(const cwjap_request&, const cwjap_request&) = default;
+};
+
+// AT+CWLAP=<ssid>[,<mac>,<channel>,<scan_type>,<scan_time_min>,<scan_time_max>]: only the APs
+// that match (NONOS 1.6+, ESP-AT).
+struct cwlap_request {
+    required<std::string> ssid;
+    std::optional<mac_address> bssid{};
+    std::optional<std::uint8_t> channel{};
+    std::optional<wifi_scan_type> scan_type{};
+    std::optional<std::chrono::milliseconds> scan_time_min{};  // per channel, 0..1500 ms
+    std::optional<std::chrono::milliseconds> scan_time_max{};  // per channel, 0..1500 ms, 0: default
+    friend bool operator==(const cwlap_request&, const cwlap_request&) = default;
+};
+
+struct cipsta_request {
+    required<asio::ip::address> ip;
+    std::optional<asio::ip::address> gateway{};
+    std::optional<asio::ip::address> netmask{};
+    friend bool operator==(const cipsta_request&, const cipsta_request&) = default;
+};
+
+}  // namespace espat
+
+namespace espat::commands {
+
+// AT+CWMODE: Wi-Fi mode.
+struct cwmode {
+    static constexpr std::string_view command = "AT+CWMODE";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using query = query_form<one<line<wifi_mode, "CWMODE", fields<whole<number<wifi_mode>>>>>>;
+    using set = set_form<cwmode_request, fields<field<&cwmode_request::mode, number<wifi_mode>>,
+                                                field<&cwmode_request::auto_connect, flag>>>;
+};
+
+// AT+CWJAP: join an AP. Success is "WIFI CONNECTED", "WIFI GOT IP" (reports), then OK; a
+// failure prints +CWJAP:<code> before ERROR, which the set and execute forms read as the
+// optional join_failure (the caller hands the lines of the failed command). "busy p..." may
+// come between the reports (firmware-quirks.md). The module gives up after <jap_timeout>
+// (default 15 s); 20 s covers that default.
+struct cwjap {
+    static constexpr std::string_view command = "AT+CWJAP";
+    static constexpr std::uint32_t timeout_ms = 20000;
+    using failure_line = maybe<line<join_failure, "CWJAP", fields<whole<number<join_failure>>>>>;
+    // +CWJAP:<ssid>,<bssid>,<channel>,<rssi>[,<pci_en>,<reconn_interval>,<listen_interval>,
+    // <scan_mode>[,<pmf>]]; no line (or "No AP", a text line) when not joined. The SSID is
+    // not escaped: it is read as the free field, the other fields from the right.
+    using query = query_form<maybe<line<
+        station_connection, "CWJAP",
+        fields<field<&station_connection::ssid, quoted<max_ssid_length>>, field<&station_connection::bssid, mac>,
+               field<&station_connection::channel, integer<std::uint8_t>>, field<&station_connection::rssi, integer<int>>,
+               field<&station_connection::pci_authentication, flag>,
+               field<&station_connection::reconnect_interval, duration<std::chrono::seconds, 7200>>,
+               field<&station_connection::listen_interval, integer<std::uint16_t>>,
+               field<&station_connection::scan_mode, number<wifi_scan_mode>>,
+               field<&station_connection::pmf, number<pmf_mode>>>,
+        0>>>;
+    using set = set_form<cwjap_request,
+                         fields<field<&cwjap_request::ssid, quoted<max_ssid_length>>,
+                                field<&cwjap_request::password, quoted<max_password_length>>,
+                                field<&cwjap_request::bssid, mac>, field<&cwjap_request::pci_authentication, flag>,
+                                field<&cwjap_request::reconnect_interval, duration<std::chrono::seconds, 7200>>,
+                                field<&cwjap_request::listen_interval, ranged<wifi_listen_interval>>,
+                                field<&cwjap_request::scan_mode, number<wifi_scan_mode>>,
+                                field<&cwjap_request::timeout, duration<std::chrono::seconds, 600, 3>>,
+                                field<&cwjap_request::pmf, number<pmf_mode>>>,
+                         failure_line>;
+    // ESP-AT 2.x and later: join the last AP configured.
+    using execute = execute_form<failure_line>;
+};
+
+// AT+CWQAP: leave the AP.
+struct cwqap {
+    static constexpr std::string_view command = "AT+CWQAP";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using execute = execute_form<>;
+};
+
+namespace detail {
+// +CWLAP's fields, in the order ESP-AT and NONOS 1.6+ print them.
+using cwlap_fields =
+    fields<field<&access_point::auth, number<wifi_auth>>, field<&access_point::ssid, quoted<max_ssid_length>>,
+           field<&access_point::rssi, integer<int>>, field<&access_point::bssid, mac>,
+           field<&access_point::channel, integer<std::uint8_t>>, field<&access_point::freq_offset, integer<int>>,
+           field<&access_point::freq_calibration, integer<int>>,
+           field<&access_point::pairwise_cipher, number<wifi_cipher>>,
+           field<&access_point::group_cipher, number<wifi_cipher>>,
+           field<&access_point::phy_modes, integer<std::uint8_t>>, field<&access_point::wps, flag>>;
+// ESP8266 ESP-AT 2.x: no frequency fields.
+using cwlap_fields_esp8266 =
+    fields<field<&access_point::auth, number<wifi_auth>>, field<&access_point::ssid, quoted<max_ssid_length>>,
+           field<&access_point::rssi, integer<int>>, field<&access_point::bssid, mac>,
+           field<&access_point::channel, integer<std::uint8_t>>,
+           field<&access_point::pairwise_cipher, number<wifi_cipher>>,
+           field<&access_point::group_cipher, number<wifi_cipher>>,
+           field<&access_point::phy_modes, integer<std::uint8_t>>, field<&access_point::wps, flag>>;
+// A scan's lines all come from one firmware, so one layout reads them all: all eleven fields,
+// else exactly the ESP8266 2.x nine, else a shorter prefix of the eleven (NONOS: seven or
+// five). The SSID (field 1) is not escaped and read as the free field. Written in the
+// eleven-field layout (trailing fields a value lacks are left out).
+using cwlap_lines =
+    one_of<many<parenthesized<strict_line<access_point, "CWLAP", cwlap_fields, 1>>>,
+           many<parenthesized<strict_line<access_point, "CWLAP", cwlap_fields_esp8266, 1>>>,
+           many<parenthesized<line<access_point, "CWLAP", cwlap_fields, 1>>>>;
+}  // namespace detail
+
+// AT+CWLAP: scan for APs, all or those matching the set form's filter. The lines are
+// "+CWLAP:(<ecn>,<ssid>,...)": parenthesised on every firmware (firmware-quirks.md,
+// espressif/esp-at#856). An active scan takes about 120 ms a channel, a passive one 360 ms;
+// 10 s covers the defaults, not a long scan_time_max on every channel.
+struct cwlap {
+    static constexpr std::string_view command = "AT+CWLAP";
+    static constexpr std::uint32_t timeout_ms = 10000;
+    using execute = execute_form<detail::cwlap_lines>;
+    using set = set_form<cwlap_request,
+                         fields<field<&cwlap_request::ssid, quoted<max_ssid_length>>, field<&cwlap_request::bssid, mac>,
+                                field<&cwlap_request::channel, integer<std::uint8_t>>,
+                                field<&cwlap_request::scan_type, number<wifi_scan_type>>,
+                                field<&cwlap_request::scan_time_min, duration<std::chrono::milliseconds, 1500>>,
+                                field<&cwlap_request::scan_time_max, duration<std::chrono::milliseconds, 1500>>>,
+                         detail::cwlap_lines>;
+};
+
+// AT+CIPSTA: the station's IP address. The query prints +CIPSTA:ip:"...", gateway, netmask
+// (transcript 01, host-drivers.md) and, with IPv6, ip6ll / ip6gl; keys it does not know are
+// skipped. The set form takes the IP alone or with gateway and netmask.
+struct cipsta {
+    static constexpr std::string_view command = "AT+CIPSTA";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using query = query_form<keyed<station_addresses, "CIPSTA", ':', key<"ip", &station_addresses::ip, ip_address>,
+                                   key<"gateway", &station_addresses::gateway, ip_address>,
+                                   key<"netmask", &station_addresses::netmask, ip_address>,
+                                   key<"ip6ll", &station_addresses::ipv6_link_local, ip_address>,
+                                   key<"ip6gl", &station_addresses::ipv6_global, ip_address>>>;
+    using set = set_form<cipsta_request, fields<field<&cipsta_request::ip, ip_address>,
+                                                field<&cipsta_request::gateway, ip_address>,
+                                                field<&cipsta_request::netmask, ip_address>>>;
+};
+
+}  // namespace espat::commands
