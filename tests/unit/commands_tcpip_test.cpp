@@ -71,9 +71,9 @@ std::string execute_line()
 
 // The set request a command line decodes to, if it decodes to C's set form.
 template <class C>
-std::optional<typename C::set::request> device_set(std::string_view line)
+std::optional<typename C::set::request> device_set(std::string_view line, request_context ctx = {})
 {
-    auto d = decode_request<all_requests>(line);
+    auto d = decode_request<all_requests>(line, ctx);
     if (!d) return std::nullopt;
     auto* r = std::get_if<request_of<C, typename C::set>>(&*d);
     if (!r) return std::nullopt;
@@ -576,9 +576,19 @@ TEST_CASE("commands: AT+CIPSSLCCONF encodes its forms and reads its query")
     CHECK(set_line<cipsslcconf>({.auth = ssl_auth_mode::mutual, .pki_number = 0, .ca_number = 0}) == "AT+CIPSSLCCONF=3,0,0\r\n");
     // Without the module's CIPMUX state the device cannot tell "3,0,0" (single: auth 3, pki 0,
     // ca 0) from the multi-link reading (link 3, auth 0, pki 0); it takes the link id when both
-    // parse. The simulator, which knows CIPMUX, must re-read such lines.
+    // parse. A device that knows its mode says so and gets the one reading that mode allows.
     CHECK(device_set<cipsslcconf>("AT+CIPSSLCCONF=3,0,0") ==
           cipsslcconf_request{.link = close3, .auth = ssl_auth_mode::none, .pki_number = 0});
+    CHECK(device_set<cipsslcconf>("AT+CIPSSLCCONF=3,0,0", {.multiple_links = true}) ==
+          cipsslcconf_request{.link = close3, .auth = ssl_auth_mode::none, .pki_number = 0});
+    CHECK(device_set<cipsslcconf>("AT+CIPSSLCCONF=3,0,0", {.multiple_links = false}) ==
+          cipsslcconf_request{.auth = ssl_auth_mode::mutual, .pki_number = 0, .ca_number = 0});
+    // In multi-link mode the link id is required; in single-link mode it is refused.
+    CHECK_FALSE(device_set<cipsslcconf>("AT+CIPSSLCCONF=2", {.multiple_links = true}));
+    CHECK_FALSE(device_set<cipsslcconf>("AT+CIPSSLCCONF=0,3,0,0", {.multiple_links = false}));
+    CHECK(device_set<cipstart_tcp>("AT+CIPSTART=\"TCP\",\"x\",80", {.multiple_links = false}));
+    CHECK_FALSE(device_set<cipstart_tcp>("AT+CIPSTART=\"TCP\",\"x\",80", {.multiple_links = true}));
+    CHECK_FALSE(device_set<cipstart_tcp>("AT+CIPSTART=1,\"TCP\",\"x\",80", {.multiple_links = false}));
     check_example<cipsslcconf>("AT+CIPSSLCCONF=0,3,0,0", {.link = close0, .auth = ssl_auth_mode::mutual, .pki_number = 0, .ca_number = 0});
     check_example<cipsslcconf>("AT+CIPSSLCCONF=5,2,,1", {.link = all_links, .auth = ssl_auth_mode::verify_server, .ca_number = 1});
     check_example<cipsslcconf>("AT+CIPSSLCCONF=0", {.auth = ssl_auth_mode::none});

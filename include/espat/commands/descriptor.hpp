@@ -139,6 +139,8 @@ struct field {
 };
 
 // The optional first parameter written "[<link ID>,]": when omitted, its comma goes too.
+// It is present exactly in multi-link mode (AT+CIPMUX=1); a device that knows its mode says
+// so when decoding, since "3,0,0" reads either way for some commands (AT+CIPSSLCCONF).
 template <auto Member, codec Codec>
 using leading_field = field<Member, Codec, true>;
 
@@ -277,8 +279,11 @@ struct last_takes_rest<F0, F...>
 template <class... F>
 inline constexpr bool last_takes_rest_v = last_takes_rest<F...>::value;
 
+// Whether the device knows that a leading link id is there (multi-link mode) or not.
+enum class leading_hint { unknown, present, absent };
+
 template <class Request, class... F>
-std::optional<Request> decode_params_with_rest(std::string_view params)
+std::optional<Request> decode_params_with_rest(std::string_view params, leading_hint hint)
 {
     constexpr std::size_t n = sizeof...(F);
     auto attempt = [](std::vector<std::string_view> toks) -> std::optional<Request> {
@@ -290,29 +295,31 @@ std::optional<Request> decode_params_with_rest(std::string_view params)
         return decode_params_impl<Request, F...>(toks, std::index_sequence_for<F...>{});
     };
     auto toks = split_request_params(params);
+    constexpr bool has_leading = ((F::is_leading) || ...);
+    if (has_leading && hint == leading_hint::absent) toks.insert(toks.begin(), std::string_view{});
+    if (has_leading && hint == leading_hint::present && (toks.empty() || toks.front().empty())) return std::nullopt;
     auto r = attempt(toks);
-    if constexpr (((F::is_leading) || ...)) {
-        if (!r) {
-            toks.insert(toks.begin(), std::string_view{});
-            r = attempt(std::move(toks));
-        }
+    if (has_leading && hint == leading_hint::unknown && !r) {
+        toks.insert(toks.begin(), std::string_view{});
+        r = attempt(std::move(toks));
     }
     return r;
 }
 
 template <class Request, class... F>
-std::optional<Request> decode_params(std::string_view params, fields<F...>)
+std::optional<Request> decode_params(std::string_view params, fields<F...>, leading_hint hint = leading_hint::unknown)
 {
-    if constexpr (last_takes_rest_v<F...>) return decode_params_with_rest<Request, F...>(params);
+    if constexpr (last_takes_rest_v<F...>) return decode_params_with_rest<Request, F...>(params, hint);
     auto toks = split_request_params(params);
+    constexpr bool has_leading = ((F::is_leading) || ...);
+    // Without its leading parameter the list starts one field later.
+    if (has_leading && hint == leading_hint::absent) toks.insert(toks.begin(), std::string_view{});
+    if (has_leading && hint == leading_hint::present && (toks.empty() || toks.front().empty())) return std::nullopt;
     if (toks.size() > sizeof...(F)) return std::nullopt;
     auto r = decode_params_impl<Request, F...>(toks, std::index_sequence_for<F...>{});
-    if constexpr (((F::is_leading) || ...)) {
-        // Without its leading parameter the list starts one field later.
-        if (!r && toks.size() < sizeof...(F)) {
-            toks.insert(toks.begin(), std::string_view{});
-            r = decode_params_impl<Request, F...>(toks, std::index_sequence_for<F...>{});
-        }
+    if (has_leading && hint == leading_hint::unknown && !r && toks.size() < sizeof...(F)) {
+        toks.insert(toks.begin(), std::string_view{});
+        r = decode_params_impl<Request, F...>(toks, std::index_sequence_for<F...>{});
     }
     return r;
 }

@@ -101,13 +101,13 @@ using device_request = typename detail::as_variant<
 
 namespace detail {
 template <class Variant, class R>
-bool try_decode(const split_line& s, std::optional<Variant>& out)
+bool try_decode(const split_line& s, std::optional<Variant>& out, leading_hint hint)
 {
     using C = typename R::command;
     using F = typename R::form;
     if (out || s.kind != F::kind || s.word != C::command) return false;
     if constexpr (F::kind == form_kind::set) {
-        auto p = decode_params<typename F::request>(s.params, typename F::params{});
+        auto p = decode_params<typename F::request>(s.params, typename F::params{}, hint);
         if (!p) return false;
         out.emplace(std::in_place_type<R>, R{std::move(*p)});
     } else {
@@ -120,11 +120,11 @@ template <class Variant>
 struct decoder;
 template <class... R>
 struct decoder<std::variant<R...>> {
-    static std::optional<std::variant<R...>> decode(std::string_view line)
+    static std::optional<std::variant<R...>> decode(std::string_view line, leading_hint hint)
     {
         const split_line s = split_command_line(line);
         std::optional<std::variant<R...>> out;
-        (try_decode<std::variant<R...>, R>(s, out), ...);
+        (try_decode<std::variant<R...>, R>(s, out, hint), ...);
         return out;
     }
 };
@@ -132,10 +132,21 @@ struct decoder<std::variant<R...>> {
 
 // Reads one command line (with or without its "\r\n") into the first form of the first
 // command it matches, or nullopt: an unknown command, or parameters that do not parse.
+//
+// A device that knows whether it is in multi-link mode passes it: the leading [<link ID>,] of
+// a command is then read exactly when it must be there. Without it, a link id is assumed
+// where the parameters allow one.
+struct request_context {
+    std::optional<bool> multiple_links;  // AT+CIPMUX=1
+};
+
 template <class Variant>
-std::optional<Variant> decode_request(std::string_view line)
+std::optional<Variant> decode_request(std::string_view line, request_context ctx = {})
 {
-    return detail::decoder<Variant>::decode(line);
+    const auto hint = !ctx.multiple_links ? detail::leading_hint::unknown
+                      : *ctx.multiple_links ? detail::leading_hint::present
+                                            : detail::leading_hint::absent;
+    return detail::decoder<Variant>::decode(line, hint);
 }
 
 // Writes the information lines of a successful answer (the final result is the caller's).
