@@ -1,0 +1,246 @@
+// espat/proto/json.hpp — parser events as JSON objects, and a byte-exact JSON string codec.
+// espat-decode prints these (one object per line); tests and users read them back.
+#pragma once
+
+#include <espat/detail/chars.hpp>
+#include <espat/proto/event.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace espat::proto {
+
+namespace detail_json {
+inline constexpr char hex_digits[] = "0123456789abcdef";
+}  // namespace detail_json
+
+// Writes `bytes` as a quoted JSON string that maps each byte to one code point U+0000..U+00FF,
+// so the payload of a frame survives exactly even though it is not text. Printable ASCII other
+// than '"' and '\' stays as it is (a person can read it), CR, LF and tab get their short
+// escapes, and every other byte b is written \u00XX; no raw byte >= 0x80 is ever written, so
+// the output is plain ASCII and valid UTF-8 whatever the input.
+inline void append_json_string(std::string& out, std::string_view bytes)
+{
+    using detail_json::hex_digits;
+    out.push_back('"');
+    for (const char c : bytes) {
+        const auto u = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out.append("\\\""); continue;
+        case '\\': out.append("\\\\"); continue;
+        case '\r': out.append("\\r"); continue;
+        case '\n': out.append("\\n"); continue;
+        case '\t': out.append("\\t"); continue;
+        default: break;
+        }
+        if (u >= 0x20 && u <= 0x7e) {
+            out.push_back(c);
+        } else {
+            out.append("\\u00");
+            out.push_back(hex_digits[u >> 4]);
+            out.push_back(hex_digits[u & 0xf]);
+        }
+    }
+    out.push_back('"');
+}
+
+// The inverse of append_json_string, and of any JSON encoder fed those strings: `quoted` is
+// one JSON string with its quotes and nothing around it. Each code point becomes one byte, so
+// one above U+00FF (which no espat output holds) makes it nullopt, as does anything that is
+// not valid JSON. A JSON tool that re-encodes our output may write U+0080..U+00FF as raw
+// UTF-8 (two bytes) or use \/ \b \f: those are accepted too.
+[[nodiscard]] inline std::optional<std::string> decode_json_string(std::string_view quoted)
+{
+    if (quoted.size() < 2 || quoted.front() != '"' || quoted.back() != '"') return std::nullopt;
+    const std::string_view s = quoted.substr(1, quoted.size() - 2);
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto u = static_cast<unsigned char>(s[i]);
+        if (u == '"' || u < 0x20) return std::nullopt;  // JSON requires these escaped
+        if (u >= 0x80) {
+            // Raw UTF-8: only the two-byte forms of U+0080..U+00FF (lead byte C2 or C3).
+            if ((u != 0xc2 && u != 0xc3) || i + 1 == s.size()) return std::nullopt;
+            const auto cont = static_cast<unsigned char>(s[++i]);
+            if ((cont & 0xc0) != 0x80) return std::nullopt;
+            out.push_back(static_cast<char>(((u & 0x03) << 6) | (cont & 0x3f)));
+            continue;
+        }
+        if (u != '\\') {
+            out.push_back(s[i]);
+            continue;
+        }
+        if (++i == s.size()) return std::nullopt;
+        switch (s[i]) {
+        case '"': out.push_back('"'); break;
+        case '\\': out.push_back('\\'); break;
+        case '/': out.push_back('/'); break;
+        case 'b': out.push_back('\b'); break;
+        case 'f': out.push_back('\f'); break;
+        case 'n': out.push_back('\n'); break;
+        case 'r': out.push_back('\r'); break;
+        case 't': out.push_back('\t'); break;
+        case 'u': {
+            if (s.size() - i < 5) return std::nullopt;
+            std::uint32_t cp = 0;
+            for (std::size_t k = 1; k <= 4; ++k) {
+                const int h = espat::detail::hex_value(s[i + k]);
+                if (h < 0) return std::nullopt;
+                cp = cp * 16 + static_cast<std::uint32_t>(h);
+            }
+            if (cp > 0xff) return std::nullopt;
+            out.push_back(static_cast<char>(cp));
+            i += 4;
+            break;
+        }
+        default: return std::nullopt;
+        }
+    }
+    return out;
+}
+
+namespace detail_json {
+
+inline void append_key(std::string& out, std::string_view key)
+{
+    out.push_back(',');
+    append_json_string(out, key);
+    out.push_back(':');
+}
+
+inline void append_string_field(std::string& out, std::string_view key, std::string_view value)
+{
+    append_key(out, key);
+    append_json_string(out, value);
+}
+
+inline void append_number_field(std::string& out, std::string_view key, std::uint32_t value)
+{
+    append_key(out, key);
+    out.append(std::to_string(value));
+}
+
+// The fields each kind carries beyond "event". Where the text of a line is fixed by its kind
+// ("OK", "WIFI GOT IP") or fully described by other fields ("Recv 4 bytes"), it is left out.
+struct field_set {
+    bool link = false;    // "link": the link id, written only when the line named one
+    bool value = false;   // "value": the number the kind carries
+    bool code = false;    // "code": ERR CODE as "0x%08x"
+    bool busy = false;    // "busy": the letter after "busy "
+    bool text = false;    // "text": the whole line without its line end
+    bool info = false;    // "name", "args": a +NAME:args line
+    bool remote = false;  // "remote_host", "remote_port": written only when the header had them
+    bool payload = false; // "payload": the frame's bytes
+    bool reason = false;  // "reason": why the parser dropped input
+};
+
+// The table the README's schema section repeats; tests check each kind against it.
+//
+//   kind                               fields after "event"
+//   ok error fail send_ok send_fail    -
+//   set_ok prompt ready                -
+//   already_connected link_invalid     -
+//   unlink no_change dns_fail          -
+//   wifi_connected wifi_got_ip         -
+//   wifi_disconnect                    -
+//   echo text noise                    text
+//   info sta_connected                 name args
+//   sta_disconnected dist_sta_ip       name args
+//   time_updated                       name args
+//   update_progress                    value name args
+//   link_conn                          link? value name args
+//   err_code                           code value
+//   busy                               busy
+//   recv_bytes                         value
+//   connect connect_fail closed        link?
+//   ipd                                link? value remote_host? remote_port? payload
+//   ipd_notify                         link? value remote_host? remote_port?
+//   recv_data                          value remote_host? remote_port? payload
+//   raw_data                           payload
+//   protocol_error                     reason
+//
+// "?" marks a field written only when the line carried it (link >= 0, a remote address).
+[[nodiscard]] constexpr field_set fields_of(event_kind k) noexcept
+{
+    field_set f;
+    switch (k) {
+    case event_kind::ok:
+    case event_kind::error:
+    case event_kind::fail:
+    case event_kind::send_ok:
+    case event_kind::send_fail:
+    case event_kind::set_ok:
+    case event_kind::prompt:
+    case event_kind::ready:
+    case event_kind::already_connected:
+    case event_kind::link_invalid:
+    case event_kind::unlink:
+    case event_kind::no_change:
+    case event_kind::dns_fail:
+    case event_kind::wifi_connected:
+    case event_kind::wifi_got_ip:
+    case event_kind::wifi_disconnect: break;
+    case event_kind::echo:
+    case event_kind::text:
+    case event_kind::noise: f.text = true; break;
+    case event_kind::info:
+    case event_kind::sta_connected:
+    case event_kind::sta_disconnected:
+    case event_kind::dist_sta_ip:
+    case event_kind::time_updated: f.info = true; break;
+    case event_kind::update_progress: f.value = f.info = true; break;
+    case event_kind::link_conn: f.link = f.value = f.info = true; break;
+    case event_kind::err_code: f.code = f.value = true; break;
+    case event_kind::busy: f.busy = true; break;
+    case event_kind::recv_bytes: f.value = true; break;
+    case event_kind::connect:
+    case event_kind::connect_fail:
+    case event_kind::closed: f.link = true; break;
+    case event_kind::ipd: f.link = f.value = f.remote = f.payload = true; break;
+    case event_kind::ipd_notify: f.link = f.value = f.remote = true; break;
+    case event_kind::recv_data: f.value = f.remote = f.payload = true; break;
+    case event_kind::raw_data: f.payload = true; break;
+    case event_kind::protocol_error: f.reason = true; break;
+    }
+    return f;
+}
+
+}  // namespace detail_json
+
+// Writes one JSON object for `e`, without a line end: {"event":"<kind>", then the kind's
+// fields in a fixed order (see detail_json::fields_of)}.
+inline void append_json(std::string& out, const event& e)
+{
+    using namespace detail_json;
+    const field_set f = fields_of(e.kind);
+    out.append("{\"event\":");
+    append_json_string(out, to_string(e.kind));
+    if (f.link && e.link >= 0) append_number_field(out, "link", static_cast<std::uint32_t>(e.link));
+    if (f.code) {
+        char code[10] = {'0', 'x'};
+        for (int i = 0; i < 8; ++i) code[2 + i] = hex_digits[(e.value >> (28 - 4 * i)) & 0xf];
+        append_string_field(out, "code", std::string_view(code, sizeof code));
+    }
+    if (f.value) append_number_field(out, "value", e.value);
+    if (f.busy) {
+        const char letter = static_cast<char>(e.value);
+        append_string_field(out, "busy", std::string_view(&letter, 1));
+    }
+    if (f.text) append_string_field(out, "text", e.text);
+    if (f.info) {
+        append_string_field(out, "name", e.name);
+        append_string_field(out, "args", e.args);
+    }
+    if (f.remote && e.has_remote()) {
+        append_string_field(out, "remote_host", e.remote_host);
+        append_number_field(out, "remote_port", e.remote_port);
+    }
+    if (f.payload) append_string_field(out, "payload", e.payload);
+    if (f.reason)
+        append_string_field(out, "reason", to_string(static_cast<protocol_error_reason>(e.value)));
+    out.push_back('}');
+}
+
+}  // namespace espat::proto
