@@ -1,0 +1,67 @@
+# run_find_package.cmake — packaging test: install espat into a scratch prefix, then build
+# and run a consumer that does find_package(espat 0.1 REQUIRED); also check that pkg-config
+# finds the installed espat.pc and that its flags compile the same consumer.
+include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
+
+set(prefix "${WORK_DIR}/prefix")
+
+# Configure with the default prefix and install with --prefix: the package files must not
+# depend on the configured prefix.
+espat_run("configure espat" COMMAND "${CMAKE_COMMAND}" -S "${ESPAT_SOURCE_DIR}" -B "${WORK_DIR}/espat-build"
+    ${nested_cmake_args}
+    -DESPAT_BUILD_TESTS=OFF -DESPAT_BUILD_EXAMPLES=OFF -DESPAT_BUILD_BENCHMARKS=OFF -DESPAT_BUILD_FUZZERS=OFF)
+espat_run("build espat" COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/espat-build")
+espat_run("install espat" COMMAND "${CMAKE_COMMAND}" --install "${WORK_DIR}/espat-build" --prefix "${prefix}")
+
+foreach(installed
+        include/espat.hpp
+        include/espat/config.hpp
+        share/cmake/espat/espat-config.cmake
+        share/cmake/espat/espat-config-version.cmake
+        share/cmake/espat/espat-targets.cmake
+        share/pkgconfig/espat.pc)
+    if(NOT EXISTS "${prefix}/${installed}")
+        message(FATAL_ERROR "not installed: ${prefix}/${installed}")
+    endif()
+endforeach()
+
+set(consumer_source "${ESPAT_SOURCE_DIR}/tests/packaging/find_package")
+espat_run("configure consumer" COMMAND "${CMAKE_COMMAND}" -S "${consumer_source}" -B "${WORK_DIR}/consumer-build"
+    ${nested_cmake_args}
+    "-DCMAKE_PREFIX_PATH=${prefix}"
+    OUTPUT_VARIABLE configure_output)
+espat_run("build consumer" COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/consumer-build")
+espat_run("run consumer" COMMAND "${WORK_DIR}/consumer-build/espat_find_package_consumer")
+
+# A request for another minor version must be refused before 1.0.
+execute_process(
+    COMMAND "${CMAKE_COMMAND}" -S "${consumer_source}" -B "${WORK_DIR}/consumer-build-0.2"
+        ${nested_cmake_args} "-DCMAKE_PREFIX_PATH=${prefix}" -DESPAT_REQUESTED_VERSION=0.2
+    OUTPUT_QUIET ERROR_QUIET
+    RESULT_VARIABLE rc)
+if(rc STREQUAL "0")
+    message(FATAL_ERROR "find_package(espat 0.2) accepted the installed espat 0.1.x")
+endif()
+
+if(NOT PKG_CONFIG_EXECUTABLE)
+    message(STATUS "pkg-config not found: espat.pc not checked")
+    return()
+endif()
+set(ENV{PKG_CONFIG_PATH} "${prefix}/share/pkgconfig")
+espat_run("pkg-config version" COMMAND "${PKG_CONFIG_EXECUTABLE}" --modversion espat OUTPUT_VARIABLE pc_version)
+string(STRIP "${pc_version}" pc_version)
+if(NOT pc_version STREQUAL "0.1.0")
+    message(FATAL_ERROR "pkg-config --modversion espat: '${pc_version}', expected 0.1.0")
+endif()
+espat_run("pkg-config cflags" COMMAND "${PKG_CONFIG_EXECUTABLE}" --cflags espat OUTPUT_VARIABLE pc_cflags)
+espat_run("pkg-config libs" COMMAND "${PKG_CONFIG_EXECUTABLE}" --libs espat OUTPUT_VARIABLE pc_libs)
+string(STRIP "${pc_cflags}" pc_cflags)
+string(STRIP "${pc_libs}" pc_libs)
+separate_arguments(pc_cflags UNIX_COMMAND "${pc_cflags}")
+separate_arguments(pc_libs UNIX_COMMAND "${pc_libs}")
+if(NOT CXX_COMPILER)
+    set(CXX_COMPILER c++)
+endif()
+espat_run("compile with pkg-config flags" COMMAND "${CXX_COMPILER}" -std=c++20 ${pc_cflags}
+    "${consumer_source}/main.cpp" -o "${WORK_DIR}/pkg-config-consumer" ${pc_libs})
+espat_run("run pkg-config consumer" COMMAND "${WORK_DIR}/pkg-config-consumer")
