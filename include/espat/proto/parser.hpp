@@ -134,20 +134,30 @@ private:
         return l;
     }
 
+    // Bit 7 of each byte of the word at p that is '\n'. Exact for the lowest one, which is
+    // all callers use (borrows only run upwards).
+    static std::uint64_t nl_bits(const char* p) noexcept
+    {
+        constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+        std::uint64_t w;
+        std::memcpy(&w, p, 8);
+        w ^= ones * '\n';
+        return (w - ones) & ~w & highs;
+    }
+
     // The first '\n' in [p, end), or nullptr. Lines from the module are short: a word at a
-    // time over the first 16 bytes beats a call to memchr; longer spans go to memchr.
+    // time over the first 32 bytes beats a call to memchr; longer spans go to memchr. The
+    // first 16 bytes, where most lines end, take one test.
     static const char* find_nl(const char* p, const char* end) noexcept
     {
         if constexpr (std::endian::native == std::endian::little) {
-            constexpr std::uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-            for (int i = 0; i < 2 && end - p >= 8; ++i, p += 8) {
-                std::uint64_t w;
-                std::memcpy(&w, p, 8);
-                w ^= ones * '\n';
-                // The lowest flagged byte is exactly the first '\n' (borrows only run upwards).
-                if (const std::uint64_t m = (w - ones) & ~w & highs; m != 0)
-                    return p + (std::countr_zero(m) >> 3);
+            if (end - p >= 16) {
+                const std::uint64_t m0 = nl_bits(p), m1 = nl_bits(p + 8);
+                if ((m0 | m1) != 0) return p + (m0 != 0 ? std::countr_zero(m0) >> 3 : 8 + (std::countr_zero(m1) >> 3));
+                p += 16;
             }
+            for (int i = 0; i < 2 && end - p >= 8; ++i, p += 8)
+                if (const std::uint64_t m = nl_bits(p); m != 0) return p + (std::countr_zero(m) >> 3);
             if (end - p < 8) {
                 for (; p != end; ++p)
                     if (*p == '\n') return p;
@@ -207,33 +217,61 @@ private:
         }
     }
 
+    // At a line start, takes line after line from the chunk while the parser stays in the
+    // line state; the first one that the chunk cuts is gathered in line_buf_.
     template <class H>
     const char* on_line(const char* p, const char* end, H& h)
     {
-        if (line_len_ == 0) {
+        if (line_len_ != 0) {
+            // A byte-at-a-time reader: a byte that neither ends the line, nor overflows it,
+            // nor may complete a frame prefix is only appended.
+            if (end - p == 1 && *p != '\n' && line_len_ < limits_.max_line &&
+                (line_len_ >= frame_prefix_len || line_buf_[0] != '+')) {
+                line_buf_[line_len_++] = *p;
+                return end;
+            }
+            return on_partial_line(p, end, h);
+        }
+        for (;;) {
             // Empty lines (around +IPD, before OK, ERROR, SEND OK...): nothing to classify.
             while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
             if (p == end) return p;
             const char c = *p;
-            if (c == '>') {
-                event e;
-                e.kind = event_kind::prompt;
-                e.text = std::string_view(p, 1);
-                state_ = state::after_prompt;
-                h(static_cast<const event&>(e));
-                return p + 1;
-            }
-            if (c == '+') {
-                // The common frame first, with a compare the compiler sees whole.
-                if (end - p >= 5 && std::memcmp(p, "+IPD,", 5) == 0) return ipd_in_place(p + 5, end, h);
-                const std::size_t n = std::min<std::size_t>(static_cast<std::size_t>(end - p), frame_prefix_len);
-                const prefix m = match_frame_prefix(p, n);
-                if (m == prefix::ipd) return ipd_in_place(p + 5, end, h);
-                if (m == prefix::recv_colon || m == prefix::recv_comma) return begin_frame(m), p + frame_prefix_len;
-                if (m == prefix::partial) {  // the chunk ends inside a possible prefix
-                    std::memcpy(line_buf_.get(), p, n);
-                    line_len_ = n;
-                    return end;
+            // Lines start with a letter mostly: one compare sends them straight on. Below
+            // '?' are '+', '>' and the digits of "<id>,CONNECT" (and bytes >= 0x80 where char
+            // is signed, which pass through harmlessly).
+            if (c < '?') {
+                if (c == '+') {
+                    if (end - p >= static_cast<std::ptrdiff_t>(frame_prefix_len)) {
+                        // All of a frame prefix is here: decide with word compares.
+                        using detail_classify::same;
+                        if (same<5>(p, "+IPD,")) {
+                            p = ipd_in_place(p + 5, end, h);
+                            if (state_ != state::line) return p;
+                            continue;
+                        }
+                        if (same<12>(p, "+CIPRECVDATA") && (p[12] == ':' || p[12] == ',')) {
+                            begin_frame(p[12] == ':' ? prefix::recv_colon : prefix::recv_comma);
+                            return p + frame_prefix_len;
+                        }
+                    } else {
+                        const std::size_t n = static_cast<std::size_t>(end - p);
+                        const prefix m = match_frame_prefix(p, n);
+                        if (m == prefix::ipd) return ipd_in_place(p + 5, end, h);
+                        if (m == prefix::partial) {  // the chunk ends inside a possible prefix
+                            std::memcpy(line_buf_.get(), p, n);
+                            line_len_ = n;
+                            return end;
+                        }
+                    }
+                }
+                if (c == '>') {
+                    event e;
+                    e.kind = event_kind::prompt;
+                    e.text = std::string_view(p, 1);
+                    state_ = state::after_prompt;
+                    h(static_cast<const event&>(e));
+                    return p + 1;
                 }
             }
             const char* q = find_nl(p, end);
@@ -242,8 +280,16 @@ private:
                 protocol_error(protocol_error_reason::line_too_long, h);
             else
                 finish_line(std::string_view(p, static_cast<std::size_t>(q - p)), h);
-            return q + 1;
+            p = q + 1;
+            // The handler may have switched to passthrough mode.
+            if (state_ != state::line) return p;
         }
+    }
+
+    // The rest of a line that an earlier chunk began.
+    template <class H>
+    const char* on_partial_line(const char* p, const char* end, H& h)
+    {
         if (line_buf_[0] == '+' && line_len_ < frame_prefix_len) {
             // A gathered "+..." may still become a frame header: decide byte by byte.
             while (p != end) {
@@ -300,11 +346,27 @@ private:
     template <class H>
     void finish_line(std::string_view line, H& h)
     {
-        // "\r\n", and very old NONOS "\r\r\n"
-        while (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty()) return;
+        // "\r\n", and very old NONOS "\r\r\n"; the usual single '\r' without a loop.
+        std::size_t n = line.size();
+        if (n >= 2 && line[n - 1] == '\r' && line[n - 2] != '\r')
+            --n;
+        else
+            while (n != 0 && line[n - 1] == '\r') --n;
+        if (n == 0) return;
         event& e = line_event_;
-        classify_line(line, e);
+        detail_classify::classify_into(line.data(), n, e);
+        line = std::string_view(line.data(), n);
+        if (echo_pending_ || e.kind == event_kind::echo || e.kind == event_kind::noise) [[unlikely]]
+            return finish_special_line(line, h);
+        h(static_cast<const event&>(e));
+    }
+
+    // The rare lines: an echo, the rest of an echo a report interrupted, and noise that may
+    // run into "ready". line_event_ holds the line's event.
+    template <class H>
+    void finish_special_line(std::string_view line, H& h)
+    {
+        event& e = line_event_;
         if (echo_pending_) {
             echo_pending_ = false;
             if (e.kind == event_kind::text && echo_len_ + line.size() <= std::min(echo_.size(), limits_.max_line)) {
@@ -328,9 +390,9 @@ private:
             }
         } else if (e.kind == event_kind::noise && line.size() > 5 && line.ends_with("ready")) {
             // Boot garbage runs straight into "ready" when the ROM text has no line end.
-            classify_line(line.substr(0, line.size() - 5), e);
+            detail_classify::classify_into(line.data(), line.size() - 5, e);
             h(static_cast<const event&>(e));
-            classify_line(line.substr(line.size() - 5), e);
+            detail_classify::classify_into(line.data() + line.size() - 5, 5, e);
         }
         h(static_cast<const event&>(e));
     }
@@ -645,7 +707,8 @@ private:
     std::size_t frame_have_ = 0;
     std::size_t recv_request_ = 0;
     event frame_{};  // the frame being counted; remote_host points into header_
-    event line_event_{};  // the event of the line being classified: reset field by field, see reset_event
+    event line_event_{};  // the event of the line being classified; only classify_into writes it, so its
+                          // remote_host and payload stay empty (see classify_into)
     state state_ = state::line;
     recv_phase phase_ = recv_phase::length;
     remote_info recv_remote_ = remote_info::detect;
