@@ -191,6 +191,8 @@ int main(int argc, char** argv)
     }
     if (!from_stdin) std::fclose(in);
 
+    // An echo held back for the rest a report interrupted is complete now: nothing follows.
+    parser.flush(on_event);
     // A capture may stop mid-line; the parser keeps such bytes until a line end that never
     // comes. Say so, but on stderr: stdout holds events only.
     if (!parser.idle()) print_error("note: input ended inside a line or frame; its bytes produced no event");

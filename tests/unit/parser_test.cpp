@@ -534,3 +534,32 @@ TEST_CASE("parser: a line limit below the longest frame prefix is raised to it")
     CHECK(kinds(parse("+CIPRECVDATA,1:x\r\nOK\r\n", limits)) == std::vector{event_kind::recv_data, event_kind::ok});
     CHECK(kinds(parse("+CIPRE\nOK\n", limits)) == std::vector{event_kind::info, event_kind::ok});
 }
+
+TEST_CASE("parser: an echo held for its rest is released by an empty line, a prompt or a frame")
+{
+    // The report came after the whole echo: the echo's own "\r\n" follows the report's.
+    auto ev = parse("AT+CIPSEND=0,41,CONNECT\r\n\r\n+IPD,1,5:hello\r\n\r\nOK\r\n");
+    REQUIRE(kinds(ev) == std::vector{event_kind::connect, event_kind::echo, event_kind::ipd, event_kind::ok});
+    CHECK(ev[1].text == "AT+CIPSEND=0,4");
+
+    auto prompt = parse("AT+CIPSEND=0,1,CONNECT\r\n>");
+    REQUIRE(kinds(prompt) == std::vector{event_kind::connect, event_kind::echo, event_kind::prompt});
+    CHECK(prompt[1].text == "AT+CIPSEND=0,");
+
+    auto frame = parse("AT+CIPSEND=0,1,CONNECT\r\n+IPD,1,2:ab\r\n");
+    CHECK(kinds(frame) == std::vector{event_kind::connect, event_kind::echo, event_kind::ipd});
+}
+
+TEST_CASE("parser: flush hands out a held echo at the end of the input")
+{
+    parser p;
+    espat::test::recorder r;
+    p.feed("AT+CIPSEND=0,1,CONNECT\r\n"sv, r);
+    CHECK(kinds(r.events) == std::vector{event_kind::connect});
+    CHECK_FALSE(p.idle());
+    p.flush(r);
+    CHECK(kinds(r.events) == std::vector{event_kind::connect, event_kind::echo});
+    CHECK(p.idle());
+    p.flush(r);  // nothing more
+    CHECK(r.events.size() == 2);
+}

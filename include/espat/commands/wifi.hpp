@@ -182,8 +182,34 @@ struct station_addresses {
     friend bool operator==(const station_addresses&, const station_addresses&) = default;
 };
 
+// The SoftAP's addresses (AT+CIPAP?): the same lines as the station's, under +CIPAP.
+using softap_addresses = station_addresses;
+
+// The SoftAP's configuration (AT+CWSAP?).
+struct softap_config {
+    std::string ssid;
+    std::string password;
+    std::uint8_t channel = 0;
+    wifi_auth encryption = wifi_auth::open;
+    std::optional<std::uint8_t> max_connections{};  // ESP-AT 2.x and later
+    std::optional<bool> ssid_hidden{};              // ESP-AT 2.x and later
+    friend bool operator==(const softap_config&, const softap_config&) = default;
+};
+
 // ---------------------------------------------------------------------------------------------
 // Requests.
+
+// AT+CWSAP=<ssid>,<pwd>,<chl>,<ecn>[,<max conn>][,<ssid hidden>]. A SoftAP offers open, WPA,
+// WPA2 or WPA/WPA2 (the module refuses WEP); its password is 8..64 bytes, or empty when open.
+struct cwsap_request {
+    required<std::string> ssid;      // up to 32 bytes
+    required<std::string> password;  // up to 64 bytes
+    bounded<std::uint8_t, 1, 14> channel;
+    required<wifi_auth> encryption;
+    std::optional<bounded<std::uint8_t, 1, 10>> max_connections{};
+    std::optional<bool> ssid_hidden{};
+    friend bool operator==(const cwsap_request&, const cwsap_request&) = default;
+};
 
 struct cwmode_request {
     required<wifi_mode> mode;
@@ -227,6 +253,7 @@ struct cipsta_request {
     std::optional<asio::ip::address> netmask{};
     friend bool operator==(const cipsta_request&, const cipsta_request&) = default;
 };
+using cipap_request = cipsta_request;
 
 }  // namespace espat
 
@@ -343,6 +370,40 @@ struct cipsta {
     using set = set_form<cipsta_request, fields<field<&cipsta_request::ip, ip_address>,
                                                 field<&cipsta_request::gateway, ip_address>,
                                                 field<&cipsta_request::netmask, ip_address>>>;
+};
+
+// AT+CWSAP: the SoftAP's SSID, password, channel and encryption (transcript 02). The query's
+// SSID may hold unescaped ',' and '"': it is read around the other fields.
+struct cwsap {
+    static constexpr std::string_view command = "AT+CWSAP";
+    static constexpr std::uint32_t timeout_ms = 5000;
+    using V = softap_config;
+    using R = cwsap_request;
+    using query = query_form<one<line<V, "CWSAP",
+                                      fields<field<&V::ssid, quoted<32>>, field<&V::password, quoted<64>>,
+                                             field<&V::channel, integer<std::uint8_t>>, field<&V::encryption, number<wifi_auth>>,
+                                             field<&V::max_connections, integer<std::uint8_t>>, field<&V::ssid_hidden, flag>>,
+                                      0>>>;
+    using set = set_form<R, fields<field<&R::ssid, quoted<32>>, field<&R::password, quoted<64>>,
+                                   field<&R::channel, ranged<bounded<std::uint8_t, 1, 14>>>,
+                                   field<&R::encryption, number<wifi_auth>>,
+                                   field<&R::max_connections, ranged<bounded<std::uint8_t, 1, 10>>>,
+                                   field<&R::ssid_hidden, flag>>>;
+};
+
+// AT+CIPAP: the SoftAP's IP address, in the same forms as AT+CIPSTA (transcript 02 prints
+// +CIPAP:ip:"192.168.4.1", gateway and netmask).
+struct cipap {
+    static constexpr std::string_view command = "AT+CIPAP";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using query = query_form<keyed<softap_addresses, "CIPAP", ':', key<"ip", &softap_addresses::ip, ip_address>,
+                                   key<"gateway", &softap_addresses::gateway, ip_address>,
+                                   key<"netmask", &softap_addresses::netmask, ip_address>,
+                                   key<"ip6ll", &softap_addresses::ipv6_link_local, ip_address>,
+                                   key<"ip6gl", &softap_addresses::ipv6_global, ip_address>>>;
+    using set = set_form<cipap_request, fields<field<&cipap_request::ip, ip_address>,
+                                               field<&cipap_request::gateway, ip_address>,
+                                               field<&cipap_request::netmask, ip_address>>>;
 };
 
 }  // namespace espat::commands

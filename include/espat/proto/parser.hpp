@@ -111,11 +111,21 @@ public:
     // protocol error. The request is forgotten once that frame starts.
     void expect_recv_data(std::size_t requested) noexcept { recv_request_ = requested; }
 
-    // True when no partial line, header or payload is pending.
+    // True when no partial line, header or payload is pending, and no echo is held back
+    // waiting for the rest a report interrupted.
     [[nodiscard]] bool idle() const noexcept
     {
-        return (state_ == state::line && line_len_ == 0) || state_ == state::after_prompt ||
-               state_ == state::passthrough;
+        return !echo_pending_ && ((state_ == state::line && line_len_ == 0) || state_ == state::after_prompt ||
+                                  state_ == state::passthrough);
+    }
+
+    // At the end of the input (a capture's last byte, a port closing): hands out an echo held
+    // back for its rest, which is not coming. A partial line or frame stays pending (idle()
+    // says so): its bytes were not a complete event.
+    template <class Handler>
+    void flush(Handler&& on_event)
+    {
+        if (echo_pending_) release_echo(on_event);
     }
 
     [[nodiscard]] const parser_limits& limits() const noexcept { return limits_; }
@@ -234,13 +244,21 @@ private:
         }
         for (;;) {
             // Empty lines (around +IPD, before OK, ERROR, SEND OK...): nothing to classify.
-            while (end - p >= 2 && p[0] == '\r' && p[1] == '\n') p += 2;
+            if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') {
+                do p += 2;
+                while (end - p >= 2 && p[0] == '\r' && p[1] == '\n');
+                if (echo_pending_) [[unlikely]]
+                    release_echo(h);
+            }
             if (p == end) return p;
             const char c = *p;
             // Lines start with a letter mostly: one compare sends them straight on. Below
             // '?' are '+', '>' and the digits of "<id>,CONNECT" (and bytes >= 0x80 where char
             // is signed, which pass through harmlessly).
             if (c < '?') {
+                // A prompt or a frame ends an echo that a report interrupted.
+                if (echo_pending_ && (c == '+' || c == '>')) [[unlikely]]
+                    release_echo(h);
                 if (c == '+') {
                     if (end - p >= static_cast<std::ptrdiff_t>(frame_prefix_len)) {
                         // All of a frame prefix is here: decide with word compares.
@@ -299,6 +317,7 @@ private:
                 const prefix m = match_frame_prefix(line_buf_.get(), line_len_);
                 if (m == prefix::partial) continue;
                 if (m != prefix::none) {
+                    if (echo_pending_) release_echo(h);
                     line_len_ = 0;
                     begin_frame(m);
                     return p;
@@ -352,7 +371,12 @@ private:
             --n;
         else
             while (n != 0 && line[n - 1] == '\r') --n;
-        if (n == 0) return;
+        if (n == 0) {
+            // The echo's own line end right after the report: nothing more of it is coming.
+            if (echo_pending_) [[unlikely]]
+                release_echo(h);
+            return;
+        }
         event& e = line_event_;
         detail_classify::classify_into(line.data(), n, e);
         line = std::string_view(line.data(), n);
@@ -395,6 +419,13 @@ private:
             detail_classify::classify_into(line.data() + line.size() - 5, 5, e);
         }
         h(static_cast<const event&>(e));
+    }
+
+    template <class H>
+    void release_echo(H& h)
+    {
+        echo_pending_ = false;
+        emit_echo(h);
     }
 
     template <class H>
