@@ -52,7 +52,11 @@ public:
         const char* const end = p + bytes.size();
         while (p != end) {
             switch (state_) {
-            case state::line: p = on_line(p, end, on_event); break;
+            case state::line: p = on_line<false>(p, end, on_event); break;
+            case state::held_echo:  // the line after a report split an echo: may end the echo
+                state_ = state::line;
+                p = on_line<true>(p, end, on_event);
+                break;
             case state::after_prompt:
                 // NONOS prints "> " where 2.x prints ">": the space is part of the prompt.
                 if (*p == ' ') ++p;
@@ -125,13 +129,16 @@ public:
     template <class Handler>
     void flush(Handler&& on_event)
     {
-        if (echo_pending_) release_echo(on_event);
+        if (!echo_pending_) return;
+        if (state_ == state::held_echo) state_ = state::line;
+        release_echo(on_event);
     }
 
     [[nodiscard]] const parser_limits& limits() const noexcept { return limits_; }
 
 private:
-    enum class state : std::uint8_t { line, after_prompt, ipd_header, recv_header, payload, discard, passthrough };
+    // held_echo: at a line start, with an echo a report interrupted held for its rest.
+    enum class state : std::uint8_t { line, held_echo, after_prompt, ipd_header, recv_header, payload, discard, passthrough };
     enum class prefix : std::uint8_t { none, partial, ipd, recv_colon, recv_comma };
     enum class recv_phase : std::uint8_t { length, nonos_length, remote_or_data, remote_host, remote_port };
 
@@ -229,7 +236,9 @@ private:
 
     // At a line start, takes line after line from the chunk while the parser stays in the
     // line state; the first one that the chunk cuts is gathered in line_buf_.
-    template <class H>
+    // Held: whether an echo may be held for its rest (state::held_echo); the checks that release
+    // it stay out of the common loop.
+    template <bool Held, class H>
     const char* on_line(const char* p, const char* end, H& h)
     {
         if (line_len_ != 0) {
@@ -247,8 +256,8 @@ private:
             if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') {
                 do p += 2;
                 while (end - p >= 2 && p[0] == '\r' && p[1] == '\n');
-                if (echo_pending_) [[unlikely]]
-                    release_echo(h);
+                if constexpr (Held)
+                    if (echo_pending_) release_echo(h);
             }
             if (p == end) return p;
             const char c = *p;
@@ -257,8 +266,8 @@ private:
             // is signed, which pass through harmlessly).
             if (c < '?') {
                 // A prompt or a frame ends an echo that a report interrupted.
-                if (echo_pending_ && (c == '+' || c == '>')) [[unlikely]]
-                    release_echo(h);
+                if constexpr (Held)
+                    if (echo_pending_ && (c == '+' || c == '>')) release_echo(h);
                 if (c == '+') {
                     if (end - p >= static_cast<std::ptrdiff_t>(frame_prefix_len)) {
                         // All of a frame prefix is here: decide with word compares.
@@ -408,6 +417,7 @@ private:
                 std::memcpy(echo_.data(), line.data(), at);
                 echo_len_ = at;
                 echo_pending_ = true;
+                state_ = state::held_echo;
                 const event report = classify_line(line.substr(at));
                 h(report);
                 return;
