@@ -5,6 +5,7 @@
 #include <espat/proto/parser.hpp>
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -78,6 +79,26 @@ std::vector<owned_event> parse_in_chunks(std::string_view bytes, NextSize next_s
 inline std::vector<owned_event> parse_whole(std::string_view bytes, proto::parser_limits limits = {})
 {
     return parse_in_chunks(bytes, [&] { return bytes.size(); }, limits);
+}
+
+// Feeds `bytes` split in two at every point; returns the first split whose events differ
+// from `whole`, or nullopt when all agree.
+inline std::optional<std::size_t> first_disagreeing_split(std::string_view bytes, const std::vector<owned_event>& whole,
+                                                          proto::parser_limits limits = {})
+{
+    for (std::size_t split = 1; split < bytes.size(); ++split) {
+        bool first = true;
+        auto events = parse_in_chunks(
+            bytes,
+            [&] {
+                const std::size_t n = first ? split : bytes.size();
+                first = false;
+                return n;
+            },
+            limits);
+        if (events != whole) return split;
+    }
+    return std::nullopt;
 }
 
 }  // namespace espat::test

@@ -30,21 +30,7 @@ std::vector<owned_event> parse(std::string_view bytes, parser_limits limits = {}
 {
     auto whole = parse_whole(bytes, limits);
     CHECK(parse_in_chunks(bytes, [] { return std::size_t{1}; }, limits) == whole);
-    for (std::size_t split = 1; split < bytes.size(); ++split) {
-        bool first = true;
-        auto events = parse_in_chunks(
-            bytes,
-            [&] {
-                std::size_t n = first ? split : bytes.size();
-                first = false;
-                return n;
-            },
-            limits);
-        if (events != whole) {
-            FAIL_CHECK("split at " << split << " differs");
-            break;
-        }
-    }
+    if (auto split = espat::test::first_disagreeing_split(bytes, whole, limits)) FAIL_CHECK("split at " << *split << " differs");
     return whole;
 }
 

@@ -322,23 +322,6 @@ struct asctime {
 
 namespace detail {
 
-// Splits a response list at the commas outside double quotes (responses are not escaped).
-// "" is one empty item, as an empty field is.
-inline std::vector<std::string_view> split_list(std::string_view s)
-{
-    std::vector<std::string_view> v;
-    bool quoted = false;
-    std::size_t start = 0;
-    for (std::size_t i = 0; i <= s.size(); ++i) {
-        if (i == s.size() || (s[i] == ',' && !quoted)) {
-            v.push_back(s.substr(start, i - start));
-            start = i + 1;
-        } else if (s[i] == '"') {
-            quoted = !quoted;
-        }
-    }
-    return v;
-}
 
 // A codec whose value spans the rest of a parameter list (list_of, counted): the request
 // decoder hands it all the remaining parameters as one token.
@@ -419,7 +402,7 @@ struct list_of {
     }
     static std::optional<value_type> decode_response(std::string_view t)
     {
-        const auto toks = detail::split_list(t);
+        const auto toks = split_response_list(t);
         if (toks.size() < Min || toks.size() > Max) return std::nullopt;
         value_type v;
         for (auto tok : toks) {

@@ -75,6 +75,24 @@ inline void append_quoted(std::string& out, std::string_view s)
     return out;
 }
 
+// Splits a response list at the commas outside double quotes (responses are not escaped).
+// "" is one empty item, as an empty field is.
+[[nodiscard]] inline std::vector<std::string_view> split_response_list(std::string_view s)
+{
+    std::vector<std::string_view> v;
+    bool quoted = false;
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= s.size(); ++i) {
+        if (i == s.size() || (s[i] == ',' && !quoted)) {
+            v.push_back(s.substr(start, i - start));
+            start = i + 1;
+        } else if (s[i] == '"') {
+            quoted = !quoted;
+        }
+    }
+    return v;
+}
+
 // Splits a response line's fields at commas outside quotes. Responses are not escaped, so a
 // quoted string may itself hold '"' and ','; the field at `free_index` (an SSID, say) may hold
 // anything, so fields before it are taken from the left and fields after it from the right.
@@ -82,22 +100,8 @@ inline void append_quoted(std::string& out, std::string_view s)
 [[nodiscard]] inline std::optional<std::vector<std::string_view>> split_response_fields(
     std::string_view s, std::size_t count, std::size_t free_index = static_cast<std::size_t>(-1))
 {
-    auto split_simple = [](std::string_view t) {
-        std::vector<std::string_view> v;
-        bool quoted = false;
-        std::size_t start = 0;
-        for (std::size_t i = 0; i <= t.size(); ++i) {
-            if (i == t.size() || (t[i] == ',' && !quoted)) {
-                v.push_back(t.substr(start, i - start));
-                start = i + 1;
-            } else if (t[i] == '"') {
-                quoted = !quoted;
-            }
-        }
-        return v;
-    };
     if (free_index >= count) {
-        auto v = split_simple(s);
+        auto v = split_response_list(s);
         if (v.size() != count) return std::nullopt;
         return v;
     }
