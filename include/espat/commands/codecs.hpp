@@ -443,59 +443,6 @@ struct counted {
     static std::optional<value_type> decode_response(std::string_view t) { return List::decode_response(t); }
 };
 
-}  // namespace espat::commands
-
-namespace espat {
-
-// A UTC offset as AT+CIPSNTPCFG takes it, in either of its two spellings: whole hours -12..14
-// ("8", "-5") or [+|-]hhmm with hh -12..14 and mm 0..59 ("800", "-500", "1245"), within
-// -12:00..+14:00. The spelling is kept, so a setting reads back as it was written: equality
-// compares spellings (8 != 800); offset() is what both mean. A constant that is neither form
-// does not compile (`utc_offset tz = 1260;`); a run-time value goes through checked().
-class utc_offset {
-public:
-    template <std::integral I>
-    ESPAT_CONSTEVAL utc_offset(I v) : value_(static_cast<std::int16_t>(v))  // NOLINT: implicit from literals by design
-    {
-        if (!valid(static_cast<std::int64_t>(v))) throw std::out_of_range("espat::utc_offset: not a UTC offset");
-    }
-
-    [[nodiscard]] static constexpr bool valid(std::int64_t v) noexcept
-    {
-        if (v >= -12 && v <= 14) return true;  // whole hours
-        if (v > -100 && v < 100) return false;  // neither hours nor hhmm
-        const std::int64_t mm = v % 100;         // same sign as v
-        if (mm > 59 || mm < -59) return false;
-        const std::int64_t minutes = (v / 100) * 60 + mm;
-        return minutes >= -12 * 60 && minutes <= 14 * 60;
-    }
-
-    [[nodiscard]] static constexpr std::optional<utc_offset> checked(std::int64_t v) noexcept
-    {
-        if (!valid(v)) return std::nullopt;
-        return utc_offset(unchecked{}, static_cast<std::int16_t>(v));
-    }
-
-    // The number as written: -12..14 (hours) or +-hhmm.
-    [[nodiscard]] constexpr std::int16_t value() const noexcept { return value_; }
-    [[nodiscard]] constexpr bool hhmm_form() const noexcept { return value_ < -12 || value_ > 14; }
-    [[nodiscard]] constexpr std::chrono::minutes offset() const noexcept
-    {
-        if (!hhmm_form()) return std::chrono::hours(value_);
-        return std::chrono::minutes((value_ / 100) * 60 + value_ % 100);
-    }
-
-    friend constexpr bool operator==(utc_offset, utc_offset) = default;
-
-private:
-    struct unchecked {};
-    constexpr utc_offset(unchecked, std::int16_t v) noexcept : value_(v) {}
-    std::int16_t value_;
-};
-
-}  // namespace espat
-
-namespace espat::commands {
 
 // A UTC offset in either AT+CIPSNTPCFG spelling, written as it was given ("+8" reads as 8).
 struct time_zone {
