@@ -46,24 +46,26 @@ using all_commands = typename detail::apply_list<all_command_list, List>::type;
 
 namespace detail {
 
-// A constant address per type: comparable in constant expressions, so the table can check
-// that no two forms collide.
+// A constant string per type (the function's signature names it), so the table can check in
+// a constant expression that no two forms collide. Addresses of per-type objects would do,
+// but g++ does not take their comparison as constant under -fsanitize=address.
 template <class T>
-struct type_tag {
-    static constexpr char id = 0;
-};
+constexpr std::string_view type_signature() noexcept
+{
+    return __PRETTY_FUNCTION__;
+}
 
 struct form_entry {
     std::string_view command;
     form_kind kind;
-    const void* params;  // the parameter list of a set form (two set forms of one command must differ)
+    std::string_view params;  // the parameter list of a set form (two set forms of one command must differ)
 };
 
 template <class C, class F>
 constexpr form_entry entry_of()
 {
-    if constexpr (F::kind == form_kind::set) return {C::command, F::kind, &type_tag<typename F::params>::id};
-    else return {C::command, F::kind, nullptr};
+    if constexpr (F::kind == form_kind::set) return {C::command, F::kind, type_signature<typename F::params>()};
+    else return {C::command, F::kind, {}};
 }
 
 template <class C>
