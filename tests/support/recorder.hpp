@@ -13,35 +13,22 @@
 
 namespace espat::proto {
 inline std::ostream& operator<<(std::ostream& os, event_kind k) { return os << to_string(k); }
+
+inline std::ostream& operator<<(std::ostream& os, const owned_event& e)
+{
+    os << to_string(e.kind) << "{link=" << e.link << " value=" << e.value;
+    if (!e.text.empty()) os << " text=\"" << e.text << '"';
+    if (!e.name.empty()) os << " name=" << e.name << " args=\"" << e.args << '"';
+    if (!e.remote_host.empty()) os << " remote=" << e.remote_host << ':' << e.remote_port;
+    if (!e.payload.empty() || e.kind == event_kind::ipd || e.kind == event_kind::recv_data)
+        os << " payload[" << e.payload.size() << "]";
+    return os << '}';
+}
 }  // namespace espat::proto
 
 namespace espat::test {
 
-struct owned_event {
-    proto::event_kind kind{};
-    int link = -1;
-    std::uint32_t value = 0;
-    std::string text, name, args, remote_host, payload;
-    std::uint16_t remote_port = 0;
-
-    explicit owned_event(const proto::event& e)
-        : kind(e.kind), link(e.link), value(e.value), text(e.text), name(e.name), args(e.args),
-          remote_host(e.remote_host), payload(e.payload), remote_port(e.remote_port)
-    {
-    }
-    friend bool operator==(const owned_event&, const owned_event&) = default;
-};
-
-inline std::ostream& operator<<(std::ostream& os, const owned_event& e)
-{
-    os << proto::to_string(e.kind) << "{link=" << e.link << " value=" << e.value;
-    if (!e.text.empty()) os << " text=\"" << e.text << '"';
-    if (!e.name.empty()) os << " name=" << e.name << " args=\"" << e.args << '"';
-    if (!e.remote_host.empty()) os << " remote=" << e.remote_host << ':' << e.remote_port;
-    if (!e.payload.empty() || e.kind == proto::event_kind::ipd || e.kind == proto::event_kind::recv_data)
-        os << " payload[" << e.payload.size() << "]";
-    return os << '}';
-}
+using proto::owned_event;
 
 // Raw-data events in passthrough mode are split wherever the input was; everything else is
 // one event per thing the module said. Adjacent raw_data events are merged so feeds compare.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace espat::proto {
@@ -82,6 +83,24 @@ struct event {
     std::string_view payload;        // frames: the data bytes, exactly as sent (binary-safe)
 
     [[nodiscard]] bool has_remote() const noexcept { return !remote_host.empty(); }
+};
+
+// A copy of an event that outlives the chunk it came from (payload included): for whoever
+// keeps events, such as the session's reports and tests comparing feeds.
+struct owned_event {
+    event_kind kind{event_kind::text};
+    int link = -1;
+    std::uint16_t remote_port = 0;
+    std::uint32_t value = 0;
+    std::string text, name, args, remote_host, payload;
+
+    owned_event() = default;
+    explicit owned_event(const event& e)
+        : kind(e.kind), link(e.link), remote_port(e.remote_port), value(e.value), text(e.text), name(e.name),
+          args(e.args), remote_host(e.remote_host), payload(e.payload)
+    {
+    }
+    friend bool operator==(const owned_event&, const owned_event&) = default;
 };
 
 // A final result ends the command in flight.

@@ -1,0 +1,747 @@
+// Tests of the sans-I/O session: exact action sequences for every command shape, errors and
+// cancellations injected at each step, byte-split invariance, and the sample transcripts replayed.
+#include <espat/proto/session.hpp>
+#include <espat/proto/transcript.hpp>
+
+#include <doctest/doctest.h>
+#include <test_data.hpp>
+
+#include <filesystem>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace espat::proto;
+using espat::errc;
+using std::chrono::milliseconds;
+using strings = std::vector<std::string>;
+
+namespace doctest {
+template <>
+struct StringMaker<strings> {
+    static String convert(const strings& v)
+    {
+        std::ostringstream os;
+        os << "{\n";
+        for (const auto& x : v) os << "  " << x << '\n';
+        os << '}';
+        return os.str().c_str();
+    }
+};
+}  // namespace doctest
+
+namespace {
+
+using clock = session::clock;
+
+std::string ec_name(std::error_code ec)
+{
+    if (!ec) return "ok";
+    if (ec.category() == espat::module_category()) {
+        char hex[16];
+        std::snprintf(hex, sizeof hex, "0x%08x", static_cast<unsigned>(ec.value()));
+        return std::string("module ") + hex;
+    }
+    switch (static_cast<errc>(ec.value())) {
+    case errc::timeout: return "timeout";
+    case errc::busy: return "busy";
+    case errc::device_reset: return "device_reset";
+    case errc::link_invalid: return "link_invalid";
+    case errc::send_failed: return "send_failed";
+    case errc::protocol_error: return "protocol_error";
+    case errc::command_failed: return "command_failed";
+    case errc::already_connected: return "already_connected";
+    case errc::dns_failed: return "dns_failed";
+    case errc::cancelled: return "cancelled";
+    default: return ec.message();
+    }
+}
+
+// Drives a session with a fake clock and writes that complete at once (unless told not to),
+// logging each action as a short line.
+struct harness {
+    session s;
+    clock::time_point now{};
+    clock::time_point timer = clock::time_point::max();
+    strings log;
+    std::map<command_id, command_result> results;
+    std::vector<owned_event> reports;
+    std::string written;
+    bool auto_write_done = true;
+    bool write_outstanding = false;
+    int resets = 0;
+
+    explicit harness(session_options o = {}) : s(o) {}
+
+    command_id submit(command c)
+    {
+        const auto id = s.submit(std::move(c), now);
+        pump();
+        return id;
+    }
+    command_id submit(std::string line, milliseconds timeout = milliseconds{1000})
+    {
+        return submit(command{.line = std::move(line), .timeout = timeout});
+    }
+    command_id send(std::string line, std::string payload)
+    {
+        return submit(command{.line = std::move(line), .payload = std::move(payload)});
+    }
+
+    void feed(std::string_view bytes, bool bytewise = false)
+    {
+        if (bytewise) {
+            for (char c : bytes) s.on_bytes(std::string_view(&c, 1), now);
+        } else {
+            s.on_bytes(bytes, now);
+        }
+        pump();
+    }
+
+    void advance(milliseconds d)
+    {
+        now += d;
+        if (timer != clock::time_point::max() && timer <= now) {
+            s.on_timer(now);
+            pump();
+        }
+    }
+    // Jumps to the armed deadline and fires it.
+    void fire()
+    {
+        REQUIRE(timer != clock::time_point::max());
+        advance(std::chrono::duration_cast<milliseconds>(timer - now));
+    }
+
+    void write_done()
+    {
+        REQUIRE(write_outstanding);
+        write_outstanding = false;
+        s.on_write_done(now);
+        pump();
+    }
+
+    void cancel(command_id id)
+    {
+        s.cancel(id, now);
+        pump();
+    }
+
+    void pump()
+    {
+        for (;;) {
+            while (auto a = s.next_action()) record(*a);
+            if (!(auto_write_done && write_outstanding)) return;
+            write_outstanding = false;
+            s.on_write_done(now);
+        }
+    }
+
+    void record(action& a)
+    {
+        if (auto* w = std::get_if<write_bytes>(&a)) {
+            REQUIRE_FALSE(write_outstanding);  // one write at a time
+            write_outstanding = true;
+            written += w->bytes;
+            log.push_back("write " + escape_transcript_bytes(w->bytes));
+        } else if (auto* t = std::get_if<arm_timer>(&a)) {
+            timer = t->deadline;
+            log.push_back(timer == clock::time_point::max()
+                              ? std::string("timer off")
+                              : "timer +" + std::to_string(std::chrono::duration_cast<milliseconds>(timer - now).count()));
+        } else if (auto* c = std::get_if<complete>(&a)) {
+            std::string line = "done " + std::to_string(c->id) + " " + ec_name(c->result.ec);
+            if (c->result.final_result) line += std::string(" [") + std::string(to_string(*c->result.final_result)) + "]";
+            log.push_back(line);
+            CHECK(results.count(c->id) == 0);  // every command completes exactly once
+            results[c->id] = std::move(c->result);
+        } else if (auto* r = std::get_if<report>(&a)) {
+            std::string line = "report " + std::string(to_string(r->event.kind));
+            if (r->event.link >= 0) line += " " + std::to_string(r->event.link);
+            if (!r->event.payload.empty()) line += " " + escape_transcript_bytes(r->event.payload);
+            log.push_back(line);
+            reports.push_back(r->event);
+        } else {
+            ++resets;
+            log.push_back("reset");
+        }
+    }
+
+    strings take()
+    {
+        strings l = std::move(log);
+        log.clear();
+        return l;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("session: a simple command ends in OK")
+{
+    harness h;
+    const auto id = h.submit("AT\r\n");
+    CHECK(h.take() == strings{"write AT\\r\\n", "timer +1000"});
+    h.feed("\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].lines.empty());
+    CHECK(h.results[id].diagnostics.empty());
+    CHECK(h.s.current_state() == session::state::idle);
+}
+
+TEST_CASE("session: commands run one at a time, in order")
+{
+    harness h;
+    h.submit("AT+CWMODE=1\r\n");
+    h.submit("AT+CIPMUX=1\r\n");
+    CHECK(h.take() == strings{"write AT+CWMODE=1\\r\\n", "timer +1000"});
+    h.advance(milliseconds{10});
+    h.feed("\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 1 ok [ok]", "write AT+CIPMUX=1\\r\\n", "timer +1000"});
+    h.feed("\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 2 ok [ok]", "timer off"});
+}
+
+TEST_CASE("session: a query's info and text lines go to it, echo and empty lines do not")
+{
+    harness h;
+    const auto id = h.submit("AT+CIPSTA?\r\n");
+    h.take();
+    h.feed("AT+CIPSTA?\r\n+CIPSTA:ip:\"192.168.3.112\"\r\n+CIPSTA:gateway:\"192.168.3.1\"\r\nsome text\r\n\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].lines == std::vector<owned_line>{{"CIPSTA", "ip:\"192.168.3.112\""},
+                                                         {"CIPSTA", "gateway:\"192.168.3.1\""},
+                                                         {"", "some text"}});
+}
+
+TEST_CASE("session: ERROR maps to the module's ERR CODE or to the status line before it")
+{
+    harness h;
+    auto id = h.submit("AT+CWMODE=9\r\n");
+    h.feed("ERR CODE:0x01030000\r\n\r\nERROR\r\n");
+    CHECK(h.take() == strings{"write AT+CWMODE=9\\r\\n", "timer +1000", "done 1 module 0x01030000 [error]", "timer off"});
+    CHECK(h.results[id].module_error == 0x01030000u);
+    CHECK(h.results[id].diagnostics == strings{"ERR CODE:0x01030000"});
+
+    id = h.submit("AT+X\r\n");
+    h.feed("\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::command_failed);
+
+    id = h.submit("AT+CWJAP\r\n");
+    h.feed("\r\nFAIL\r\n");
+    CHECK(h.results[id].ec == errc::command_failed);
+    CHECK(h.results[id].final_result == event_kind::fail);
+
+    id = h.submit("AT+CIPSTART=\"TCP\",\"a\",1\r\n");
+    h.feed("ALREADY CONNECTED\r\n\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::already_connected);
+    CHECK(h.results[id].diagnostics == strings{"ALREADY CONNECTED"});
+
+    id = h.submit("AT+CIPSTART=\"TCP\",\"nohost\",1\r\n");
+    h.feed("DNS Fail\r\nERROR\r\n0,CLOSED\r\n");
+    CHECK(h.results[id].ec == errc::dns_failed);
+    const auto log = h.take();  // the report after the completion: it came after ERROR
+    CHECK(strings(log.end() - 3, log.end()) == strings{"done 5 dns_failed [error]", "report closed 0", "timer off"});
+
+    id = h.submit("AT+CIPCLOSE=3\r\n");
+    h.feed("UNLINK\r\n\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::command_failed);
+    CHECK(h.results[id].diagnostics == strings{"UNLINK"});
+}
+
+TEST_CASE("session: reports interleaved with a response are delivered in arrival order")
+{
+    harness h;
+    const auto id = h.submit("AT+CWJAP=\"a\",\"b\"\r\n");
+    h.take();
+    h.feed("WIFI CONNECTED\r\n+CWJAP:1\r\n1,CONNECT\r\n+IPD,1,3:abc\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+    CHECK(h.take() == strings{"report wifi_connected", "report connect 1", "report ipd 1 abc", "report wifi_got_ip",
+                              "done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].lines == std::vector<owned_line>{{"CWJAP", "1"}});
+}
+
+TEST_CASE("session: the CIPSEND exchange")
+{
+    harness h;
+    const auto id = h.send("AT+CIPSEND=0,4\r\n", "test");
+    CHECK(h.take() == strings{"write AT+CIPSEND=0,4\\r\\n", "timer +1000"});
+    h.advance(milliseconds{5});
+    h.feed("\r\nOK\r\n");
+    CHECK(h.take().empty());  // the length is accepted; the prompt is still to come
+    h.feed("\r\n>");
+    CHECK(h.take() == strings{"write test", "timer +1000"});
+    h.advance(milliseconds{5});
+    // A report between the prompt and Recv.
+    h.feed("\r\n+IPD,0,2:hi\r\n1,CLOSED\r\n\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n");
+    CHECK(h.take() == strings{"report ipd 0 hi", "report closed 1", "done 1 ok [send_ok]", "timer off"});
+    CHECK(h.results[id].diagnostics == strings{"Recv 4 bytes"});
+    CHECK(h.written == "AT+CIPSEND=0,4\r\ntest");
+}
+
+TEST_CASE("session: CIPSEND on NONOS: '> ' prompt, SET OK-less, Recv mismatch is a protocol error")
+{
+    harness h;
+    const auto id = h.send("AT+CIPSEND=5\r\n", "hello");
+    h.feed("\r\nOK\r\n> ");
+    h.feed("\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n");
+    CHECK(h.results[id].ec == errc::protocol_error);
+    CHECK(h.results[id].final_result == event_kind::send_ok);
+    CHECK(h.written == "AT+CIPSEND=5\r\nhello");
+}
+
+TEST_CASE("session: SEND FAIL, and the late SEND OK for it is not taken for another send's")
+{
+    harness h;
+    auto id = h.send("AT+CIPSEND=0,4\r\n", "abcd");
+    h.feed("\r\nOK\r\n\r\n>");
+    h.feed("\r\nRecv 4 bytes\r\n0,CLOSED\r\n\r\nSEND FAIL\r\n");
+    CHECK(h.results[id].ec == errc::send_failed);
+
+    SUBCASE("the late SEND OK arrives with nothing in flight")
+    {
+        h.take();
+        h.feed("\r\nSEND OK\r\n");
+        CHECK(h.take().empty());
+        CHECK(h.s.stats().late_send_results == 1);
+    }
+    SUBCASE("the late SEND OK arrives during a plain command")
+    {
+        id = h.submit("AT\r\n");
+        h.feed("\r\nSEND OK\r\n");
+        CHECK_FALSE(h.results.count(id));
+        h.feed("\r\nOK\r\n");
+        CHECK(h.results[id].final_result == event_kind::ok);
+    }
+    SUBCASE("the late SEND OK arrives in the next send, after its prompt, before its Recv")
+    {
+        id = h.send("AT+CIPSEND=0,2\r\n", "xy");
+        h.feed("\r\nOK\r\n\r\n>");
+        h.feed("\r\nSEND OK\r\n");
+        CHECK_FALSE(h.results.count(id));
+        h.feed("\r\nRecv 2 bytes\r\n\r\nSEND FAIL\r\n");
+        CHECK(h.results[id].ec == errc::send_failed);
+    }
+    // Either way the session is usable.
+    id = h.submit("AT\r\n");
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[id].ec == std::error_code{});
+}
+
+TEST_CASE("session: ERROR instead of the prompt; nothing is written")
+{
+    harness h;
+    auto id = h.send("AT+CIPSEND=3,4\r\n", "abcd");
+    h.feed("link is not valid\r\n\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::link_invalid);
+    CHECK(h.written == "AT+CIPSEND=3,4\r\n");
+    id = h.send("AT+CIPSEND=0,4\r\n", "abcd");
+    h.feed("\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::command_failed);
+    CHECK(h.written == "AT+CIPSEND=3,4\r\nAT+CIPSEND=0,4\r\n");
+}
+
+TEST_CASE("session: +CIPRECVDATA frames go to the command in flight")
+{
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CIPRECVDATA=0,8\r\n", .recv_request = 8});
+    h.take();
+    h.feed("+CIPRECVDATA:5,\"1.2.3.4\",80,a\r\nOK\r\n\r\nOK\r\n", true);
+    CHECK(h.take() == strings{"done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].frames == strings{"a\r\nOK"});
+    // With nothing in flight such a frame is a report.
+    h.feed("+CIPRECVDATA:2,hi\r\n");
+    CHECK(h.take() == strings{"report recv_data hi"});
+}
+
+TEST_CASE("session: busy then OK gives the command more time and succeeds")
+{
+    harness h;
+    const auto id = h.submit("AT+CIPSTART=\"TCP\",\"example.com\",80\r\n");
+    h.take();
+    h.advance(milliseconds{900});
+    h.feed("busy p...\r\n");
+    CHECK(h.take() == strings{"timer +1100"});  // the deadline moved by one timeout
+    h.advance(milliseconds{500});
+    // ERR CODE 0x010b0000 and its "busy p..." are one occurrence.
+    h.feed("ERR CODE:0x010b0000\r\n\r\nbusy p...\r\n");
+    CHECK(h.take() == strings{"timer +1600"});
+    h.feed("CONNECT\r\n\r\nOK\r\n");
+    CHECK(h.take() == strings{"report connect", "done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].diagnostics == strings{"busy p...", "ERR CODE:0x010b0000", "busy p..."});
+    CHECK(h.results[id].ec == std::error_code{});
+}
+
+TEST_CASE("session: busy then ERROR is re-sent with backoff, then fails with errc::busy")
+{
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CWLAP\r\n", .busy_retries = 3});
+    CHECK(h.take() == strings{"write AT+CWLAP\\r\\n", "timer +1000"});
+    const strings backoffs{"timer +100", "timer +200", "timer +400"};
+    for (const auto& b : backoffs) {
+        h.feed("busy p...\r\n\r\nERROR\r\n");
+        CHECK(h.take() == strings{b});  // the extension and the backoff in one input: one arm
+        h.fire();
+        CHECK(h.take() == strings{"write AT+CWLAP\\r\\n", "timer +1000"});
+    }
+    h.feed("busy p...\r\n\r\nERROR\r\n");
+    CHECK(h.take() == strings{"done 1 busy [error]", "timer off"});
+    CHECK(h.results[id].ec == errc::busy);
+    CHECK(h.s.stats().busy_resends == 3);
+    // A real error after busy is that error, not a retry.
+    const auto id2 = h.submit("AT+CWLAP\r\n");
+    h.feed("busy p...\r\nERR CODE:0x01090000\r\n\r\nERROR\r\n");
+    CHECK(h.results[id2].ec == espat::make_module_error(0x01090000));
+}
+
+TEST_CASE("session: busy after the module gave up: the deadline stops moving, the command fails busy")
+{
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CIPSTART\r\n", .busy_retries = 2});
+    for (int i = 0; i < 5; ++i) h.feed("busy p...\r\n");
+    CHECK(h.timer == h.now + milliseconds{3000});
+    h.fire();
+    CHECK(h.results[id].ec == errc::busy);
+    CHECK(h.s.current_state() == session::state::probing);
+}
+
+TEST_CASE("session: timeout, probe, resynchronisation, then the next command runs")
+{
+    harness h;
+    const auto a = h.submit("AT+CWJAP=\"x\",\"y\"\r\n");
+    const auto b = h.submit("AT+GMR\r\n");
+    h.take();
+    h.fire();
+    CHECK(h.take() == strings{"done 1 timeout", "write AT\\r\\n", "timer +1000"});
+    CHECK(h.results[a].ec == errc::timeout);
+
+    SUBCASE("the probe answers at once")
+    {
+        h.feed("\r\nOK\r\n");
+        CHECK(h.take() == strings{"timer +50"});
+    }
+    SUBCASE("the old command's late output comes before the probe's OK")
+    {
+        h.advance(milliseconds{10});
+        h.feed("+CWJAP:1\r\nWIFI CONNECTED\r\n\r\nFAIL\r\n");
+        CHECK(h.take() == strings{"report wifi_connected", "write AT\\r\\n", "timer +1000"});  // re-probed
+        h.advance(milliseconds{10});
+        h.feed("\r\nOK\r\n");  // first probe's OK: taken, then quiet
+        CHECK(h.take() == strings{"timer +50"});
+        h.advance(milliseconds{10});
+        h.feed("\r\nOK\r\n");  // second probe's OK: inside the quiet period, restarts it
+        CHECK(h.take() == strings{"timer +50"});
+    }
+    SUBCASE("the module refuses the probe while it finishes the old command")
+    {
+        h.feed("busy p...\r\n");
+        h.feed("\r\nOK\r\n");  // the old command's OK
+        CHECK(h.take() == strings{"write AT\\r\\n"});
+        h.advance(milliseconds{10});
+        h.feed("\r\nOK\r\n");
+        CHECK(h.take() == strings{"timer +50"});
+    }
+    h.fire();
+    CHECK(h.take() == strings{"write AT+GMR\\r\\n", "timer +1000"});
+    h.feed("AT version:2.0.0.0\r\nOK\r\n");
+    CHECK(h.results[b].ec == std::error_code{});
+    CHECK(h.results[b].lines == std::vector<owned_line>{{"", "AT version:2.0.0.0"}});
+}
+
+TEST_CASE("session: probes that time out are bounded and the queue continues")
+{
+    harness h;
+    h.submit("AT+X\r\n");
+    const auto b = h.submit("AT\r\n");
+    h.fire();  // the command
+    h.fire();  // probe 1
+    h.fire();  // probe 2
+    h.take();
+    h.fire();  // probe 3: give up
+    CHECK(h.take() == strings{"write AT\\r\\n", "timer +1000"});  // the next command itself
+    CHECK(h.s.stats().resync_failures == 1);
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[b].ec == std::error_code{});
+}
+
+TEST_CASE("session: a send whose prompt comes after its timeout still gets its bytes")
+{
+    harness h;
+    h.send("AT+CIPSEND=0,4\r\n", "data");
+    h.feed("\r\nOK\r\n");
+    h.fire();
+    h.take();
+    h.feed("\r\n>");
+    CHECK(h.take() == strings{"write data"});
+    h.advance(milliseconds{10});
+    h.feed("\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n");
+    CHECK(h.take() == strings{"write AT\\r\\n", "timer +1000"});  // the probe again, now answered
+    h.feed("\r\nOK\r\n");
+    h.fire();
+    const auto id = h.submit("AT\r\n");
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[id].ec == std::error_code{});
+}
+
+TEST_CASE("session: a reset mid-command fails it and the queued ones, then the session is usable")
+{
+    harness h;
+    h.submit("AT+CWJAP=\"a\",\"b\"\r\n");
+    h.submit("AT+CIPMUX=1\r\n");
+    h.submit("AT+CIPSERVER=1\r\n");
+    h.take();
+    h.feed("WIFI DISCONNECT\r\n\x80\xfe\x13garbage\xff\r\n\xc3ready\r\n");
+    CHECK(h.take() == strings{"report wifi_disconnect", "done 1 device_reset", "done 2 device_reset",
+                              "done 3 device_reset", "reset", "timer off"});
+    h.feed("WIFI CONNECTED\r\n");
+    CHECK(h.take() == strings{"report wifi_connected"});
+    const auto id = h.submit("ATE0\r\n");
+    h.feed("ATE0\r\n\r\nOK\r\n");
+    CHECK(h.results[id].ec == std::error_code{});
+    CHECK(h.written == "AT+CWJAP=\"a\",\"b\"\r\nATE0\r\n");  // nothing queued reached the rebooted module
+}
+
+TEST_CASE("session: stray output with nothing in flight is counted and ignored")
+{
+    harness h;
+    h.feed("local port:2390\r\n\r\nOK\r\n+CIPSTA:x\r\n");
+    CHECK(h.take().empty());
+    CHECK(h.s.stats().stray_lines == 3);
+    const auto id = h.submit("AT\r\n");
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[id].lines.empty());
+}
+
+TEST_CASE("session: cancellation of a queued command has no side effects")
+{
+    harness h;
+    const auto a = h.submit("AT+A\r\n");
+    const auto b = h.submit("AT+B\r\n");
+    h.take();
+    h.cancel(b);
+    CHECK(h.take() == strings{"done 2 cancelled"});
+    h.feed("\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 1 ok [ok]", "timer off"});
+    CHECK(h.written == "AT+A\r\n");
+    h.cancel(a);  // already complete: nothing
+    CHECK(h.take().empty());
+}
+
+TEST_CASE("session: cancellation at every step of a CIPSEND leaves the session usable")
+{
+    // The device's answer to the send, in steps; cancel before step `at`.
+    const strings steps{"\r\nOK\r\n", "\r\n>", "\r\nRecv 4 bytes\r\n", "\r\nSEND OK\r\n"};
+    for (std::size_t at = 0; at <= steps.size(); ++at) {
+        CAPTURE(at);
+        harness h;
+        const auto id = h.send("AT+CIPSEND=0,4\r\n", "data");
+        for (std::size_t i = 0; i < at; ++i) h.feed(steps[i]);
+        h.take();
+        h.cancel(id);
+        if (at < steps.size()) {
+            CHECK(h.take() == strings{"done 1 cancelled"});
+            for (std::size_t i = at; i < steps.size(); ++i) h.feed(steps[i]);
+            // Drained silently; the prompt still gets its bytes.
+            CHECK(h.take() == (at <= 1 ? strings{"write data", "timer off"} : strings{"timer off"}));
+            CHECK(h.written == "AT+CIPSEND=0,4\r\ndata");  // the prompt came: the bytes went
+        } else {
+            CHECK(h.take().empty());  // already complete
+        }
+        const auto next = h.submit("AT\r\n");
+        h.feed("\r\nOK\r\n");
+        CHECK(h.results[next].ec == std::error_code{});
+        CHECK(h.results.size() == 2);
+    }
+}
+
+TEST_CASE("session: cancellation with writes outstanding")
+{
+    harness h;
+    h.auto_write_done = false;
+    SUBCASE("the prompt came but the payload is still waiting for the line's write")
+    {
+        const auto id = h.send("AT+CIPSEND=0,4\r\n", "data");
+        h.feed("\r\nOK\r\n\r\n>");
+        h.cancel(id);
+        CHECK(h.take() == strings{"write AT+CIPSEND=0,4\\r\\n", "timer +1000", "done 1 cancelled"});
+        h.write_done();
+        CHECK(h.take() == strings{"write data"});
+        h.write_done();
+        h.feed("\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n");
+        CHECK(h.take() == strings{"timer off"});
+    }
+    SUBCASE("a command whose line was never handed out")
+    {
+        h.send("AT+CIPSEND=0,4\r\n", "data");
+        h.feed("\r\nOK\r\n\r\n>");
+        h.write_done();
+        h.feed("\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n");  // before the payload's write is reported done
+        const auto b = h.submit("AT+B\r\n");
+        h.take();
+        h.cancel(b);
+        CHECK(h.take() == strings{"done 2 cancelled", "timer off"});
+        h.write_done();
+        CHECK(h.take().empty());
+        CHECK(h.written == "AT+CIPSEND=0,4\r\ndata");
+    }
+    if (h.write_outstanding) h.write_done();
+    const auto next = h.submit("AT\r\n");
+    h.write_done();
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[next].ec == std::error_code{});
+}
+
+TEST_CASE("session: cancellation during busy backoff and during resync")
+{
+    harness h;
+    const auto a = h.submit("AT+A\r\n");
+    h.feed("busy p...\r\nERROR\r\n");
+    CHECK(h.s.current_state() == session::state::backoff);
+    h.cancel(a);
+    CHECK(h.results[a].ec == errc::cancelled);
+    CHECK(h.s.current_state() == session::state::idle);
+    const auto b = h.submit("AT+B\r\n");
+    const auto c = h.submit("AT+C\r\n");
+    h.fire();  // b times out
+    h.cancel(c);  // queued behind the resync
+    h.feed("\r\nOK\r\n");
+    h.fire();
+    CHECK(h.results[b].ec == errc::timeout);
+    CHECK(h.results[c].ec == errc::cancelled);
+    CHECK(h.written == "AT+A\r\nAT+B\r\nAT\r\n");
+}
+
+TEST_CASE("session: every byte split of a conversation gives the same actions")
+{
+    // One segment per command: the device answers only what was written. Timer arms are
+    // coalesced per input (one arm for the state after each call), so they are compared by
+    // their final value only.
+    const strings device{
+        "AT+CIPSEND=0,4\r\n\r\nOK\r\n\r\n>\r\n+IPD,0,6:a\r\nOK>\r\n1,CONNECT\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n",
+        "+CWLAP:(3,\"x\",-50)\r\nbusy p...\r\nERR CODE:0x01090000\r\n\r\nERROR\r\n",
+        "\r\nOK\r\n\xff\xfe" "boot\r\nready\r\n",
+    };
+    auto run = [&](std::size_t seg, std::size_t split, bool bytewise) {
+        harness h;
+        h.send("AT+CIPSEND=0,4\r\n", "data");
+        h.submit("AT+CWLAP\r\n");
+        h.submit("AT+RST\r\n");
+        for (std::size_t i = 0; i < device.size(); ++i) {
+            const std::string_view d = device[i];
+            if (i == seg && split != 0) {
+                h.feed(d.substr(0, split));
+                h.feed(d.substr(split));
+            } else {
+                h.feed(d, bytewise);
+            }
+        }
+        strings l;
+        for (auto& x : h.log)
+            if (!x.starts_with("timer")) l.push_back(x);
+        l.push_back(h.timer == clock::time_point::max() ? "timer off" : "timer on");
+        return l;
+    };
+    const auto whole = run(0, 0, false);
+    CHECK(whole == strings{"write AT+CIPSEND=0,4\\r\\n", "write data", "report ipd 0 a\\r\\nOK>", "report connect 1",
+                           "done 1 ok [send_ok]", "write AT+CWLAP\\r\\n", "done 2 module 0x01090000 [error]",
+                           "write AT+RST\\r\\n", "done 3 ok [ok]", "reset", "timer off"});
+    CHECK(run(0, 0, true) == whole);
+    for (std::size_t seg = 0; seg < device.size(); ++seg)
+        for (std::size_t split = 1; split < device[seg].size(); ++split) {
+            CAPTURE(seg);
+            CAPTURE(split);
+            REQUIRE(run(seg, split, false) == whole);
+        }
+}
+
+namespace {
+
+// Replays one transcript: the host's command lines are submitted in order (the bytes after a
+// prompt are that command's payload, "+++" leaves passthrough), the device's bytes are fed as
+// they come, and the writes must equal the host's bytes at each step.
+void replay(const std::filesystem::path& file, bool bytewise)
+{
+    const auto text = espat::test::read_file(file);
+    REQUIRE(text);
+    const auto t = parse_transcript(*text);
+    REQUIRE(t.ok());
+    using dir = transcript_line::direction;
+
+    // Commands, and what each should end with (the last final result or prompt of its segment).
+    struct expected_command {
+        command cmd;
+        std::optional<event_kind> last;
+    };
+    std::vector<expected_command> cmds;
+    std::vector<owned_event> expected_reports;
+    parser p;
+    for (const auto& l : t.lines) {
+        if (l.dir == dir::host) {
+            if (l.bytes.starts_with("AT")) {
+                command c{.line = l.bytes};
+                if (l.bytes == "AT+CIPSEND\r\n") c.passthrough = true;
+                if (l.bytes.starts_with("AT+CIPRECVDATA=")) c.recv_request = std::stoul(l.bytes.substr(15));
+                cmds.push_back({std::move(c), std::nullopt});
+            } else if (l.bytes != "+++") {
+                REQUIRE(!cmds.empty());
+                cmds.back().cmd.payload = l.bytes;
+            }
+        } else if (l.dir == dir::device) {
+            p.feed(l.bytes, [&](const event& e) {
+                if (is_final(e.kind) || e.kind == event_kind::prompt) {
+                    if (!cmds.empty()) cmds.back().last = e.kind;
+                } else if (is_report(e.kind) && e.kind != event_kind::recv_data) {
+                    expected_reports.emplace_back(e);
+                }
+            });
+        }
+    }
+
+    harness h;
+    std::vector<command_id> ids;
+    for (const auto& c : cmds) ids.push_back(h.submit(c.cmd));
+    std::string host;
+    for (const auto& l : t.lines) {
+        if (l.dir == dir::host) {
+            host += l.bytes;
+            if (l.bytes == "+++") h.s.leave_passthrough(h.now);
+            // Let timers run (passthrough guards) until the session has written this far.
+            for (int guard = 0; h.written.size() < host.size() && guard < 4; ++guard) {
+                h.pump();
+                if (h.written.size() < host.size() && h.timer != clock::time_point::max()) h.fire();
+            }
+            REQUIRE(h.written == host);
+        } else if (l.dir == dir::device) {
+            h.advance(milliseconds{1});
+            h.feed(l.bytes, bytewise);
+        }
+    }
+    CHECK(h.written == host_stream(t.lines));
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+        CAPTURE(cmds[i].cmd.line);
+        REQUIRE(h.results.count(ids[i]) == 1);
+        const auto& r = h.results[ids[i]];
+        CHECK(r.ec == std::error_code{});
+        CHECK(r.final_result == cmds[i].last);
+        if (cmds[i].cmd.recv_request != 0) CHECK(r.frames.size() == 1);
+    }
+    CHECK(h.reports == expected_reports);
+    CHECK(h.resets == 0);
+}
+
+}  // namespace
+
+TEST_CASE("session: the sample transcripts replay, fed whole and byte by byte")
+{
+    const auto dir = espat::test::data_dir() / "transcripts";
+    REQUIRE(std::filesystem::is_directory(dir));
+    int n = 0;
+    for (const auto& f : std::filesystem::directory_iterator(dir)) {
+        if (f.path().extension() != ".txt") continue;
+        CAPTURE(f.path().filename().string());
+        replay(f.path(), false);
+        replay(f.path(), true);
+        ++n;
+    }
+    CHECK(n >= 9);
+}
