@@ -549,3 +549,11 @@ TEST_CASE("parser: flush hands out a held echo at the end of the input")
     p.flush(r);  // nothing more
     CHECK(r.events.size() == 2);
 }
+
+TEST_CASE("parser: a held echo ends before an over-long line's protocol error, however split")
+{
+    parser_limits limits;
+    limits.max_line = 16;
+    auto ev = parse("ATECONNECT\r\n\r01234567890123456789\nOK\r\n", limits);
+    CHECK(kinds(ev) == std::vector{event_kind::connect, event_kind::echo, event_kind::protocol_error, event_kind::ok});
+}

@@ -450,6 +450,10 @@ private:
     template <class H>
     void protocol_error(protocol_error_reason why, H& h)
     {
+        // Whatever was dropped, it was not the rest of a held echo: the echo ends here, at the
+        // same point however the input was split.
+        if (echo_pending_) [[unlikely]]
+            release_echo(h);
         event e;
         e.kind = event_kind::protocol_error;
         e.value = static_cast<std::uint32_t>(why);
