@@ -356,20 +356,27 @@ struct cwlap {
                          detail::cwlap_lines>;
 };
 
-// AT+CIPSTA: the station's IP address. The query prints +CIPSTA:ip:"...", gateway, netmask
-// (transcript 01, host-drivers.md) and, with IPv6, ip6ll / ip6gl; keys it does not know are
-// skipped. The set form takes the IP alone or with gateway and netmask.
-struct cipsta {
+namespace detail {
+// The address forms AT+CIPSTA and AT+CIPAP share: the query prints +<Prefix>:ip:"...",
+// gateway, netmask and, with IPv6, ip6ll / ip6gl (keys it does not know are skipped); the set
+// form takes the IP alone or with gateway and netmask.
+template <fixed_string Prefix>
+struct interface_address_forms {
+    using V = station_addresses;
+    using R = cipsta_request;
+    using query = query_form<keyed<V, Prefix, ':', key<"ip", &V::ip, ip_address>, key<"gateway", &V::gateway, ip_address>,
+                                   key<"netmask", &V::netmask, ip_address>,
+                                   key<"ip6ll", &V::ipv6_link_local, ip_address>,
+                                   key<"ip6gl", &V::ipv6_global, ip_address>>>;
+    using set = set_form<R, fields<field<&R::ip, ip_address>, field<&R::gateway, ip_address>,
+                                   field<&R::netmask, ip_address>>>;
+};
+}  // namespace detail
+
+// AT+CIPSTA: the station's IP address (transcript 01, host-drivers.md).
+struct cipsta : detail::interface_address_forms<"CIPSTA"> {
     static constexpr std::string_view command = "AT+CIPSTA";
     static constexpr std::uint32_t timeout_ms = 1000;
-    using query = query_form<keyed<station_addresses, "CIPSTA", ':', key<"ip", &station_addresses::ip, ip_address>,
-                                   key<"gateway", &station_addresses::gateway, ip_address>,
-                                   key<"netmask", &station_addresses::netmask, ip_address>,
-                                   key<"ip6ll", &station_addresses::ipv6_link_local, ip_address>,
-                                   key<"ip6gl", &station_addresses::ipv6_global, ip_address>>>;
-    using set = set_form<cipsta_request, fields<field<&cipsta_request::ip, ip_address>,
-                                                field<&cipsta_request::gateway, ip_address>,
-                                                field<&cipsta_request::netmask, ip_address>>>;
 };
 
 // AT+CWSAP: the SoftAP's SSID, password, channel and encryption (transcript 02). The query's
@@ -393,17 +400,9 @@ struct cwsap {
 
 // AT+CIPAP: the SoftAP's IP address, in the same forms as AT+CIPSTA (transcript 02 prints
 // +CIPAP:ip:"192.168.4.1", gateway and netmask).
-struct cipap {
+struct cipap : detail::interface_address_forms<"CIPAP"> {
     static constexpr std::string_view command = "AT+CIPAP";
     static constexpr std::uint32_t timeout_ms = 1000;
-    using query = query_form<keyed<softap_addresses, "CIPAP", ':', key<"ip", &softap_addresses::ip, ip_address>,
-                                   key<"gateway", &softap_addresses::gateway, ip_address>,
-                                   key<"netmask", &softap_addresses::netmask, ip_address>,
-                                   key<"ip6ll", &softap_addresses::ipv6_link_local, ip_address>,
-                                   key<"ip6gl", &softap_addresses::ipv6_global, ip_address>>>;
-    using set = set_form<cipap_request, fields<field<&cipap_request::ip, ip_address>,
-                                               field<&cipap_request::gateway, ip_address>,
-                                               field<&cipap_request::netmask, ip_address>>>;
 };
 
 }  // namespace espat::commands
