@@ -5,6 +5,7 @@
 #include <espat/commands/device.hpp>
 #include <espat/commands/firmware.hpp>
 #include <espat/commands/host.hpp>
+#include <espat/commands/tcpip.hpp>
 #include <espat/commands/wifi.hpp>
 #include <espat/error.hpp>
 
@@ -25,7 +26,8 @@ namespace {
 
 using device = cmd::device_request<cmd::at, cmd::ate0, cmd::ate1, cmd::rst, cmd::restore, cmd::gmr, cmd::sysstore,
                                    cmd::syslog, cmd::sysmsg, cmd::uart_cur, cmd::cwmode, cmd::cwjap, cmd::cwqap,
-                                   cmd::cwlap, cmd::cipsta>;
+                                   cmd::cwlap, cmd::cipsta, cmd::rfpower, cmd::cwlapopt, cmd::cwstate, cmd::cwdhcp,
+                                   cmd::cwautoconn, cmd::cipstamac, cmd::cipapmac, cmd::cipsslsize>;
 
 template <class C, class Form>
 using req = cmd::request_of<C, Form>;
@@ -775,4 +777,80 @@ TEST_CASE("commands: AT+CIPSTA? reads the key lines and skips the ones it does n
     CHECK(reply<cmd::cipsta::query>(*v6) == text + "+CIPSTA:ip6ll:\"fe80::260a:c4ff:fe00:1\"\r\n"
                                                    "+CIPSTA:ip6gl:\"2001:db8::1\"\r\n");
     CHECK_FALSE(decode_text<cmd::cipsta::query>("+CIPSTA:ip:\"192.168.3.300\"\r\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The commands host drivers send beyond the reference's set (host-drivers.md)
+
+TEST_CASE("commands: the host drivers' start-up lines encode and read back on the device side")
+{
+    check_set<cmd::rfpower>({.wifi = espat::wifi_tx_power{40}}, "AT+RFPOWER=40\r\n");  // lwESP
+    check_set<cmd::rfpower>({.wifi = espat::wifi_tx_power{84}, .ble_advertising = 7, .ble_scan = 7, .ble_connection = 7},
+                            "AT+RFPOWER=84,7,7,7\r\n");
+    CHECK_FALSE(cmd::decode_request<device>("AT+RFPOWER=39\r\n"));
+    CHECK_FALSE(cmd::decode_request<device>("AT+RFPOWER=85\r\n"));
+
+    check_set<cmd::cwlapopt>({.sort_by_rssi = true, .print_mask = std::uint16_t{0x7FF}},
+                             "AT+CWLAPOPT=1,2047\r\n");
+    check_set<cmd::cwlapopt>({.sort_by_rssi = false,
+                              .print_mask = std::uint16_t{31},
+                              .rssi_filter = espat::bounded<std::int8_t, -100, 40>{-60},
+                              .auth_mode_mask = 0x1F},
+                             "AT+CWLAPOPT=0,31,-60,31\r\n");
+    // lwESP writes the mask in hex: the device side reads it.
+    auto hex = cmd::decode_request<device>("AT+CWLAPOPT=1,0x7FF\r\n");
+    REQUIRE(hex);
+    REQUIRE(std::holds_alternative<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex));
+    CHECK(std::get<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex).params.print_mask.get() == 0x7FF);
+    auto hex_auth = cmd::decode_request<device>("AT+CWLAPOPT=1,2047,-100,0xff\r\n");
+    REQUIRE(hex_auth);
+    CHECK(std::get<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex_auth).params.auth_mode_mask == 0xFF);
+    CHECK_FALSE(cmd::decode_request<device>("AT+CWLAPOPT=1,0x800\r\n"));  // beyond the eleven fields
+    CHECK_FALSE(cmd::decode_request<device>("AT+CWLAPOPT=1,2048\r\n"));
+    check_refused<cmd::cwlapopt>({.sort_by_rssi = true, .print_mask = std::uint16_t{0x800}});
+    CHECK_FALSE(cmd::decode_request<device>("AT+CWLAPOPT=1,0x\r\n"));
+    CHECK_FALSE(cmd::decode_request<device>("AT+CWLAPOPT=1,0x7FG\r\n"));
+
+    check_set<cmd::cwdhcp>({.enable = true, .interfaces = espat::bounded<std::uint8_t, 1, 7>{3}}, "AT+CWDHCP=1,3\r\n");
+    CHECK_FALSE(cmd::decode_request<device>("AT+CWDHCP=1,0\r\n"));
+    check_query<cmd::cwdhcp>("AT+CWDHCP?\r\n");
+    check_query<cmd::cwstate>("AT+CWSTATE?\r\n");
+    check_set<cmd::cwautoconn>({.enable = true}, "AT+CWAUTOCONN=1\r\n");  // WiFiEspAT
+    check_query<cmd::cipstamac>("AT+CIPSTAMAC?\r\n");
+    check_query<cmd::cipapmac>("AT+CIPAPMAC?\r\n");
+    check_set<cmd::cipstamac>({.mac = mac_of("24:0a:c4:00:00:01")}, "AT+CIPSTAMAC=\"24:0a:c4:00:00:01\"\r\n");
+    check_set<cmd::cipsslsize>({.size = espat::bounded<std::uint16_t, 2048, 4096>{4096}}, "AT+CIPSSLSIZE=4096\r\n");  // Adafruit
+    CHECK_FALSE(cmd::decode_request<device>("AT+CIPSSLSIZE=1024\r\n"));
+}
+
+TEST_CASE("commands: the host drivers' queries decode the answers they need and are written back")
+{
+    auto st = decode_text<cmd::cwstate::query>("+CWSTATE:2,\"my,ssid\"\r\n");
+    REQUIRE(st);
+    CHECK(st->state == espat::wifi_state::got_ip);
+    CHECK(st->ssid == "my,ssid");
+    CHECK(reply<cmd::cwstate::query>(*st) == "+CWSTATE:2,\"my,ssid\"\r\n");
+    auto idle = decode_text<cmd::cwstate::query>("+CWSTATE:0,\"\"\r\n");
+    REQUIRE(idle);
+    CHECK(idle->state == espat::wifi_state::not_started);
+    CHECK(idle->ssid.empty());
+    CHECK_FALSE(decode_text<cmd::cwstate::query>("+CWSTATE:5,\"x\"\r\n"));
+
+    CHECK(decode_text<cmd::cwdhcp::query>("+CWDHCP:3\r\n") == std::uint8_t{3});
+    CHECK(reply<cmd::cwdhcp::query>(std::uint8_t{1}) == "+CWDHCP:1\r\n");
+    CHECK(decode_text<cmd::cwautoconn::query>("+CWAUTOCONN:1\r\n") == true);
+
+    CHECK(decode_text<cmd::cipstamac::query>("+CIPSTAMAC:\"24:0a:c4:00:00:01\"\r\n") == mac_of("24:0a:c4:00:00:01"));
+    CHECK(decode_text<cmd::cipapmac::query>("+CIPAPMAC:\"26:0a:c4:00:00:01\"\r\n") == mac_of("26:0a:c4:00:00:01"));
+    CHECK(reply<cmd::cipapmac::query>(mac_of("26:0a:c4:00:00:01")) == "+CIPAPMAC:\"26:0a:c4:00:00:01\"\r\n");
+    CHECK_FALSE(decode_text<cmd::cipstamac::query>("+CIPSTAMAC:\"24:0a:c4\"\r\n"));
+
+    auto esp32 = decode_text<cmd::rfpower::query>("+RFPOWER:78,5,5,5\r\n");
+    REQUIRE(esp32);
+    CHECK(*esp32 == espat::rf_power{.wifi = 78, .ble_advertising = 5, .ble_scan = 5, .ble_connection = 5});
+    auto esp8266 = decode_text<cmd::rfpower::query>("+RFPOWER:82\r\n");
+    REQUIRE(esp8266);
+    CHECK(esp8266->wifi == 82);
+    CHECK_FALSE(esp8266->ble_advertising);
+    CHECK(reply<cmd::rfpower::query>(*esp32) == "+RFPOWER:78,5,5,5\r\n");
 }

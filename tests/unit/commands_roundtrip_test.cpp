@@ -146,6 +146,11 @@ struct sampler<ranged<B>> {
     static B sample(rng& g, text_use) { return *B::checked(uniform_with_ends<std::int64_t>(g, B::min, B::max)); }
 };
 
+template <class T, T Max>
+struct sampler<bitmask<T, Max>> {
+    static T sample(rng& g, text_use) { return uniform_with_ends<T>(g, 0, Max); }
+};
+
 template <>
 struct sampler<flag> {
     static bool sample(rng& g, text_use) { return one_in(g, 2); }

@@ -99,6 +99,24 @@ struct sysmsg_request {
     friend bool operator==(const sysmsg_request&, const sysmsg_request&) = default;
 };
 
+// AT+RFPOWER's Wi-Fi transmit power, in 0.25 dBm steps: 40..84 on ESP32 (10..21 dBm); the
+// ESP8266 takes 40..82 and refuses the rest itself.
+using wifi_tx_power = bounded<std::uint8_t, 40, 84>;
+
+// RF transmit powers (AT+RFPOWER?). ESP8266 prints the Wi-Fi power only; the BLE levels are
+// chip-specific indexes (ESP32: 0..7, ESP32-C3: 0..15).
+struct rf_power {
+    std::uint8_t wifi = 0;  // 0.25 dBm steps
+    std::optional<std::uint8_t> ble_advertising{}, ble_scan{}, ble_connection{};
+    friend bool operator==(const rf_power&, const rf_power&) = default;
+};
+
+struct rfpower_request {
+    wifi_tx_power wifi;
+    std::optional<std::uint8_t> ble_advertising{}, ble_scan{}, ble_connection{};
+    friend bool operator==(const rfpower_request&, const rfpower_request&) = default;
+};
+
 struct uart_cur_request {
     uart_baud_rate baud_rate;
     required<uart_data_bits> data_bits;
@@ -198,6 +216,21 @@ struct uart_cur {
                                                   field<&uart_cur_request::stop_bits, number<uart_stop_bits>>,
                                                   field<&uart_cur_request::parity, number<uart_parity>>,
                                                   field<&uart_cur_request::flow_control, number<uart_flow_control>>>>;
+};
+
+// AT+RFPOWER: RF transmit power (lwESP sends AT+RFPOWER=40 at start-up, host-drivers.md).
+struct rfpower {
+    static constexpr std::string_view command = "AT+RFPOWER";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using query = query_form<one<line<rf_power, "RFPOWER",
+                                      fields<field<&rf_power::wifi, integer<std::uint8_t>>,
+                                             field<&rf_power::ble_advertising, integer<std::uint8_t>>,
+                                             field<&rf_power::ble_scan, integer<std::uint8_t>>,
+                                             field<&rf_power::ble_connection, integer<std::uint8_t>>>>>>;
+    using set = set_form<rfpower_request, fields<field<&rfpower_request::wifi, ranged<wifi_tx_power>>,
+                                                 field<&rfpower_request::ble_advertising, integer<std::uint8_t>>,
+                                                 field<&rfpower_request::ble_scan, integer<std::uint8_t>>,
+                                                 field<&rfpower_request::ble_connection, integer<std::uint8_t>>>>;
 };
 
 }  // namespace espat::commands

@@ -14,6 +14,7 @@
 #include <concepts>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -106,6 +107,36 @@ struct flag {
     }
     static void encode_response(std::string& out, bool v) { out += v ? '1' : '0'; }
     static std::optional<bool> decode_response(std::string_view t) noexcept { return decode_request(t); }
+};
+
+// A bit mask of at most Max: written in decimal as the reference does; read in decimal or as
+// 0x-prefixed hex, which host drivers send (lwESP: AT+CWLAPOPT=1,0x7FF, host-drivers.md).
+template <std::unsigned_integral T, T Max = std::numeric_limits<T>::max()>
+struct bitmask {
+    using value_type = T;
+    static constexpr T max = Max;
+    static constexpr std::string_view description = "bit mask";
+    static bool encode(std::string& out, T v)
+    {
+        if (v > Max) return false;
+        detail::append_int(out, v);
+        return true;
+    }
+    static std::optional<T> decode_request(std::string_view t) noexcept
+    {
+        std::optional<T> v;
+        if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+            T x{};
+            auto [p, ec] = std::from_chars(t.data() + 2, t.data() + t.size(), x, 16);
+            if (ec == std::errc{} && p == t.data() + t.size()) v = x;
+        } else {
+            v = detail::parse_int<T>(t);
+        }
+        if (v && *v > Max) return std::nullopt;
+        return v;
+    }
+    static void encode_response(std::string& out, T v) { detail::append_int(out, v); }
+    static std::optional<T> decode_response(std::string_view t) noexcept { return decode_request(t); }
 };
 
 // An enum sent as its number; only the listed values exist.

@@ -35,8 +35,9 @@ struct apply_list<type_list<C...>, To> {
 
 // Every command descriptor, in the order of the manual: basic, Wi-Fi, TCP/IP.
 using all_command_list = typename detail::concat<
-    typename detail::basic_wifi_list<at, ate0, ate1, rst, restore, gmr, sysstore, syslog, sysmsg, uart_cur, cwmode,
-                                     cwjap, cwqap, cwlap, cipsta, cwsap, cipap>::type,
+    typename detail::basic_wifi_list<at, ate0, ate1, rst, restore, gmr, sysstore, syslog, sysmsg, uart_cur, rfpower,
+                                     cwmode, cwjap, cwqap, cwlap, cwlapopt, cwstate, cwdhcp, cwautoconn, cipsta,
+                                     cipstamac, cwsap, cipap, cipapmac>::type,
     typename tcpip_commands<detail::tcpip_list>::type>::type;
 
 // all_commands<L> is L<every descriptor...>: all_commands<device_request> is what a simulated

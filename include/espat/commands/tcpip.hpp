@@ -465,6 +465,13 @@ struct cipsslcpsk_request {
     friend bool operator==(const cipsslcpsk_request&, const cipsslcpsk_request&) = default;
 };
 
+// AT+CIPSSLSIZE=<size>: the ESP8266's TLS buffer, 2048..4096 bytes. ESP32 firmware has no such
+// command and answers ERROR (Adafruit's driver expects that, host-drivers.md).
+struct cipsslsize_request {
+    bounded<std::uint16_t, 2048, 4096> size;
+    friend bool operator==(const cipsslsize_request&, const cipsslsize_request&) = default;
+};
+
 struct cipreconnintv_request {
     required<deciseconds> interval;  // 1..36000 (100 ms .. 1 h)
     friend bool operator==(const cipreconnintv_request&, const cipreconnintv_request&) = default;
@@ -866,6 +873,14 @@ struct cipsslcpsk {
                                    field<&R::hint, tcpip_codecs::psk_text>>>;
 };
 
+// AT+CIPSSLSIZE: ESP8266 only (see cipsslsize_request).
+struct cipsslsize {
+    static constexpr std::string_view command = "AT+CIPSSLSIZE";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using R = cipsslsize_request;
+    using set = set_form<R, fields<field<&R::size, ranged<bounded<std::uint16_t, 2048, 4096>>>>>;
+};
+
 struct cipreconnintv {
     static constexpr std::string_view command = "AT+CIPRECONNINTV";
     static constexpr std::uint32_t timeout_ms = 1000;
@@ -960,7 +975,7 @@ using tcpip_commands =
     List<cipstatus, cipstate, cipdomain, cipstart_tcp, cipstart_udp, cipstart_ssl, cipstartex_tcp, cipstartex_udp,
          cipstartex_ssl, cipsend, cipsend_udp, cipsendex, cipsendex_udp, cipclose, cifsr, cipmux, cipserver,
          cipserver_ssl, cipservermaxconn, cipmode, savetranslink_tcp, savetranslink_udp, cipsto, cipsntpcfg,
-         cipsntptime, ciupdate, cipdinfo, cipsslcconf, cipsslccn, cipsslcsni, cipsslcalpn, cipsslcpsk, cipreconnintv,
+         cipsntptime, ciupdate, cipdinfo, cipsslcconf, cipsslccn, cipsslcsni, cipsslcalpn, cipsslcpsk, cipsslsize, cipreconnintv,
          ciprecvmode, ciprecvtype, ciprecvdata, ciprecvlen, ping, cipdns, ciptcpopt>;
 
 namespace detail {

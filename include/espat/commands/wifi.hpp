@@ -196,8 +196,67 @@ struct softap_config {
     friend bool operator==(const softap_config&, const softap_config&) = default;
 };
 
+// The station's state (AT+CWSTATE?, ESP-AT 2.1 and later). Adafruit's driver loops unless it
+// follows the real state (host-drivers.md).
+enum class wifi_state : std::uint8_t {
+    not_started = 0,    // no connection attempted
+    connected_no_ip = 1,
+    got_ip = 2,
+    connecting = 3,     // connecting or reconnecting
+    disconnected = 4,
+};
+template <>
+struct enum_numbers<wifi_state> {
+    static constexpr wifi_state values[] = {wifi_state::not_started, wifi_state::connected_no_ip,
+                                               wifi_state::got_ip, wifi_state::connecting,
+                                               wifi_state::disconnected};
+};
+
+struct wifi_status {
+    wifi_state state = wifi_state::not_started;
+    std::string ssid;  // as printed: unescaped; empty when not joined
+    friend bool operator==(const wifi_status&, const wifi_status&) = default;
+};
+
+// AT+CWDHCP's interface bits: which interfaces run DHCP (the query prints the mask).
+namespace dhcp_interfaces {
+inline constexpr std::uint8_t station = 1;
+inline constexpr std::uint8_t softap = 2;
+inline constexpr std::uint8_t ethernet = 4;  // ESP32 with Ethernet
+}  // namespace dhcp_interfaces
+
+// AT+CWLAPOPT's print mask: bit i prints the i-th +CWLAP field (0 ecn ... 10 wps).
+inline constexpr std::uint16_t cwlap_all_fields = 0x7FF;
+
 // ---------------------------------------------------------------------------------------------
 // Requests.
+
+// AT+CWDHCP=<operate>,<mode>: enable (1) or disable (0) DHCP on the interfaces in the mask.
+struct cwdhcp_request {
+    required<bool> enable;
+    bounded<std::uint8_t, 1, 7> interfaces;  // dhcp_interfaces bits
+    friend bool operator==(const cwdhcp_request&, const cwdhcp_request&) = default;
+};
+
+// AT+CWLAPOPT=<reserved>,<print mask>[,<rssi filter>][,<authmode mask>]. The first parameter
+// was "sort by RSSI" on NONOS and is reserved on ESP-AT (send 1, as lwESP does).
+struct cwlapopt_request {
+    required<bool> sort_by_rssi;
+    required<std::uint16_t> print_mask;  // bits 0..10, cwlap_all_fields for all
+    std::optional<bounded<std::int8_t, -100, 40>> rssi_filter{};  // dBm: weaker APs are left out
+    std::optional<std::uint16_t> auth_mode_mask{};                // bit i: wifi_auth i is listed
+    friend bool operator==(const cwlapopt_request&, const cwlapopt_request&) = default;
+};
+
+struct cwautoconn_request {
+    required<bool> enable;  // join the saved AP at power-on
+    friend bool operator==(const cwautoconn_request&, const cwautoconn_request&) = default;
+};
+
+struct mac_request {
+    required<mac_address> mac;
+    friend bool operator==(const mac_request&, const mac_request&) = default;
+};
 
 // AT+CWSAP=<ssid>,<pwd>,<chl>,<ecn>[,<max conn>][,<ssid hidden>]. A SoftAP offers open, WPA,
 // WPA2 or WPA/WPA2 (the module refuses WEP); its password is 8..64 bytes, or empty when open.
@@ -402,6 +461,66 @@ struct cwsap {
 // +CIPAP:ip:"192.168.4.1", gateway and netmask).
 struct cipap : detail::interface_address_forms<"CIPAP"> {
     static constexpr std::string_view command = "AT+CIPAP";
+    static constexpr std::uint32_t timeout_ms = 1000;
+};
+
+// AT+CWSTATE: the station's state and the SSID it is joined to, or joining.
+struct cwstate {
+    static constexpr std::string_view command = "AT+CWSTATE";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    static constexpr espat::version since{2, 1, 0, 0};
+    using V = wifi_status;
+    using query = query_form<one<line<V, "CWSTATE",
+                                      fields<field<&V::state, number<wifi_state>>, field<&V::ssid, quoted<max_ssid_length>>>,
+                                      1>>>;
+};
+
+// AT+CWDHCP: DHCP on or off per interface. The query prints the mask of interfaces running it.
+struct cwdhcp {
+    static constexpr std::string_view command = "AT+CWDHCP";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using R = cwdhcp_request;
+    using query = query_form<one<line<std::uint8_t, "CWDHCP", fields<whole<integer<std::uint8_t>>>>>>;
+    using set = set_form<R, fields<field<&R::enable, flag>, field<&R::interfaces, ranged<bounded<std::uint8_t, 1, 7>>>>>;
+};
+
+// AT+CWLAPOPT: how AT+CWLAP sorts, filters and prints. Set only.
+struct cwlapopt {
+    static constexpr std::string_view command = "AT+CWLAPOPT";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using R = cwlapopt_request;
+    using set = set_form<R, fields<field<&R::sort_by_rssi, flag>,
+                                   field<&R::print_mask, bitmask<std::uint16_t, cwlap_all_fields>>,
+                                   field<&R::rssi_filter, ranged<bounded<std::int8_t, -100, 40>>>,
+                                   field<&R::auth_mode_mask, bitmask<std::uint16_t>>>>;
+};
+
+// AT+CWAUTOCONN: join the saved AP at power-on (WiFiEspAT's fallback, host-drivers.md).
+struct cwautoconn {
+    static constexpr std::string_view command = "AT+CWAUTOCONN";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using query = query_form<one<line<bool, "CWAUTOCONN", fields<whole<flag>>>>>;
+    using set = set_form<cwautoconn_request, fields<field<&cwautoconn_request::enable, flag>>>;
+};
+
+namespace detail {
+// AT+CIPSTAMAC and AT+CIPAPMAC: the query prints +<Prefix>:"<mac>"; the set form takes one.
+template <fixed_string Prefix>
+struct interface_mac_forms {
+    using query = query_form<one<line<mac_address, Prefix, fields<whole<mac>>>>>;
+    using set = set_form<mac_request, fields<field<&mac_request::mac, mac>>>;
+};
+}  // namespace detail
+
+// AT+CIPSTAMAC: the station's MAC address (lwESP reads it after joining).
+struct cipstamac : detail::interface_mac_forms<"CIPSTAMAC"> {
+    static constexpr std::string_view command = "AT+CIPSTAMAC";
+    static constexpr std::uint32_t timeout_ms = 1000;
+};
+
+// AT+CIPAPMAC: the SoftAP's MAC address.
+struct cipapmac : detail::interface_mac_forms<"CIPAPMAC"> {
+    static constexpr std::string_view command = "AT+CIPAPMAC";
     static constexpr std::uint32_t timeout_ms = 1000;
 };
 
