@@ -24,6 +24,7 @@ enum class errc {
     dns_failed,          // DNS Fail
     not_supported,       // the module's firmware has no such command or form
     cancelled,           // the caller cancelled the operation
+    receive_overflow,    // active receive: data came faster than it was read and was lost
 };
 
 namespace detail {
@@ -47,6 +48,7 @@ public:
         case errc::dns_failed: return "the module could not resolve the host name";
         case errc::not_supported: return "the module's firmware does not support this";
         case errc::cancelled: return "the operation was cancelled";
+        case errc::receive_overflow: return "received data overflowed the link's buffer (use passive receive mode)";
         }
         return "unknown espat error";
     }

@@ -1,0 +1,128 @@
+// espat/net/receive_state.hpp — what one link has received and what its reader may do next,
+// without I/O: the bytes buffered on the host (bounded), what the module says it still holds
+// (passive mode), and how the link ended. The Asio link turns `next()` into a copy, an
+// AT+CIPRECVDATA read, a wait or a completion.
+#pragma once
+
+#include <espat/error.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace espat::net {
+
+// Active: the module pushes +IPD,<id>,<len>:<data>; the host must keep up or lose data.
+// Passive: the module keeps up to 5744 bytes per link and says +IPD,<id>,<len> (the total it
+// holds); the host pulls with AT+CIPRECVDATA, so a slow reader slows the peer instead.
+enum class receive_mode { active, passive };
+
+class receive_state {
+public:
+    // `capacity`: the most bytes held on the host for this link.
+    explicit receive_state(receive_mode mode, std::size_t capacity) : mode_(mode), ring_(std::max<std::size_t>(capacity, 1)) {}
+
+    [[nodiscard]] receive_mode mode() const noexcept { return mode_; }
+    [[nodiscard]] std::size_t buffered() const noexcept { return size_; }
+    [[nodiscard]] std::size_t capacity() const noexcept { return ring_.size(); }
+    [[nodiscard]] std::size_t room() const noexcept { return ring_.size() - size_; }
+    // Passive mode: what the module holds for this link, as far as the host knows.
+    [[nodiscard]] std::size_t module_buffered() const noexcept { return module_buffered_; }
+    [[nodiscard]] bool peer_closed() const noexcept { return peer_closed_; }
+    [[nodiscard]] std::error_code failure() const noexcept { return failure_; }
+
+    // Payload bytes for this link: an +IPD frame (active) or an AT+CIPRECVDATA answer
+    // (passive). Active data that does not fit fails the link with receive_overflow: losing
+    // bytes of a stream silently is never an option. Returns false if the data was refused.
+    bool on_data(std::string_view bytes)
+    {
+        if (failure_) return false;
+        if (bytes.size() > room()) {
+            fail(make_error_code(errc::receive_overflow));
+            return false;
+        }
+        push(bytes);
+        if (mode_ == receive_mode::passive) module_buffered_ -= std::min(module_buffered_, bytes.size());
+        return true;
+    }
+
+    // Passive mode: +IPD,<id>,<len> or AT+CIPRECVLEN? says the module holds `total` bytes.
+    void on_module_buffered(std::size_t total) noexcept { module_buffered_ = total; }
+
+    // <id>,CLOSED: the peer (or the module) ended the link. What was received stays readable.
+    void on_closed() noexcept { peer_closed_ = true; }
+
+    // The link can no longer be read: a reset, a SEND FAIL, an overflow. Buffered bytes are
+    // dropped: after a hole in the stream, what follows would be read as if it were contiguous.
+    void fail(std::error_code ec)
+    {
+        if (failure_) return;
+        failure_ = ec;
+        head_ = size_ = 0;
+        module_buffered_ = 0;
+    }
+
+    enum class step {
+        copy,   // bytes are buffered: read() them
+        fetch,  // passive: ask the module for fetch_size() bytes (AT+CIPRECVDATA)
+        wait,   // nothing yet: wait for data, a notification or a close
+        eof,    // the peer closed and everything was read
+        error,  // failure() says why
+    };
+
+    // What a reader wanting up to `want` bytes does next. The module's CLOSED comes only after
+    // its buffer was read (reference, AT+CIPRECVMODE), so eof never hides buffered data.
+    [[nodiscard]] step next(std::size_t want) const noexcept
+    {
+        if (failure_) return step::error;
+        if (size_ > 0) return step::copy;
+        if (mode_ == receive_mode::passive && module_buffered_ > 0 && want > 0) return step::fetch;
+        if (peer_closed_) return step::eof;
+        return step::wait;
+    }
+
+    // How much to ask AT+CIPRECVDATA for: the reader's want, bounded by what the module holds
+    // (when known), what the host buffer can take and the command's own limit.
+    [[nodiscard]] std::size_t fetch_size(std::size_t want, std::size_t command_limit) const noexcept
+    {
+        std::size_t n = std::min({want, room(), command_limit});
+        if (module_buffered_ > 0) n = std::min(n, module_buffered_);
+        return n;
+    }
+
+    // Moves up to `out.size()` buffered bytes into `out`; returns how many.
+    std::size_t read(char* out, std::size_t n) noexcept
+    {
+        n = std::min(n, size_);
+        const std::size_t first = std::min(n, ring_.size() - head_);
+        std::memcpy(out, ring_.data() + head_, first);
+        std::memcpy(out + first, ring_.data(), n - first);
+        head_ = (head_ + n) % ring_.size();
+        size_ -= n;
+        if (size_ == 0) head_ = 0;
+        return n;
+    }
+
+private:
+    void push(std::string_view bytes) noexcept
+    {
+        const std::size_t tail = (head_ + size_) % ring_.size();
+        const std::size_t first = std::min(bytes.size(), ring_.size() - tail);
+        std::memcpy(ring_.data() + tail, bytes.data(), first);
+        std::memcpy(ring_.data(), bytes.data() + first, bytes.size() - first);
+        size_ += bytes.size();
+    }
+
+    receive_mode mode_;
+    std::vector<char> ring_;  // fixed at construction: memory is bounded whatever arrives
+    std::size_t head_ = 0;
+    std::size_t size_ = 0;
+    std::size_t module_buffered_ = 0;
+    bool peer_closed_ = false;
+    std::error_code failure_;
+};
+
+}  // namespace espat::net
