@@ -4,6 +4,7 @@
 // AT+CIPRECVDATA read, a wait or a completion.
 #pragma once
 
+#include <espat/commands/tcpip.hpp>
 #include <espat/error.hpp>
 
 #include <algorithm>
@@ -15,10 +16,11 @@
 
 namespace espat::net {
 
-// Active: the module pushes +IPD,<id>,<len>:<data>; the host must keep up or lose data.
-// Passive: the module keeps up to 5744 bytes per link and says +IPD,<id>,<len> (the total it
-// holds); the host pulls with AT+CIPRECVDATA, so a slow reader slows the peer instead.
-enum class receive_mode { active, passive };
+// The command table's recv_mode. Active: the module pushes +IPD,<id>,<len>:<data>; the host
+// must keep up or lose data. Passive: the module keeps up to 5744 bytes per link and says
+// +IPD,<id>,<len> (the total it holds); the host pulls with AT+CIPRECVDATA, so a slow reader
+// slows the peer instead.
+using receive_mode = espat::recv_mode;
 
 class receive_state {
 public:
