@@ -55,7 +55,9 @@ struct delivery {
 delivery deliver(const std::string& sent, const byte_fault_options& options, std::size_t write_size = 256)
 {
     asio::io_context io;
-    auto [a, b] = make_pipe(io.get_executor());
+    auto pipe = make_pipe(io.get_executor());  // no structured binding: clang 14 cannot capture one
+    auto& a = pipe.first;
+    auto& b = pipe.second;
     faulty_stream<pipe_end> faulty(std::move(a), options);
     delivery d;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
@@ -200,7 +202,9 @@ TEST_CASE("faulty_stream: the same seed injects the same faults")
 TEST_CASE("faulty_stream: reads pass through; a delayed write can be cancelled")
 {
     asio::io_context io;
-    auto [a, b] = make_pipe(io.get_executor());
+    auto pipe = make_pipe(io.get_executor());  // no structured binding: clang 14 cannot capture one
+    auto& a = pipe.first;
+    auto& b = pipe.second;
     byte_fault_options o;
     o.delay_probability = 1;
     o.max_delay = std::chrono::seconds(5);

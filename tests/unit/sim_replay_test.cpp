@@ -87,7 +87,9 @@ struct exchange {
 exchange play(const std::string& transcript, const std::vector<std::string>& host_writes, replay_options options)
 {
     asio::io_context io;
-    auto [device_end, host_end] = make_pipe(io.get_executor());
+    auto pipe = make_pipe(io.get_executor());  // no structured binding: clang 14 cannot capture one
+    auto& device_end = pipe.first;
+    auto& host_end = pipe.second;
     replay_device device(make_replay_script(transcript), options);
     exchange result;
 
@@ -152,7 +154,9 @@ TEST_CASE("replay: a device line waits for every host byte before it")
 {
     const std::string text = "> AT\\r\\n\n< \\r\\nOK\\r\\n\n";
     asio::io_context io;
-    auto [device_end, host_end] = make_pipe(io.get_executor());
+    auto pipe = make_pipe(io.get_executor());  // no structured binding: clang 14 cannot capture one
+    auto& device_end = pipe.first;
+    auto& host_end = pipe.second;
     replay_device device(make_replay_script(text), quick_options());
     replay_report report;
     std::size_t available_before_last_byte = 99;
@@ -285,7 +289,9 @@ TEST_CASE("replay: a host that closes early is reported, not taken for success")
 {
     const std::string text = "> AT\\r\\n\n< \\r\\nOK\\r\\n\n";
     asio::io_context io;
-    auto [device_end, host_end] = make_pipe(io.get_executor());
+    auto pipe = make_pipe(io.get_executor());  // no structured binding: clang 14 cannot capture one
+    auto& device_end = pipe.first;
+    auto& host_end = pipe.second;
     replay_device device(make_replay_script(text), quick_options());
     replay_report report;
     asio::co_spawn(io, [&]() -> asio::awaitable<void> {
@@ -315,7 +321,9 @@ TEST_CASE("replay: async_run takes any completion token")
 {
     const std::string text = "> AT\\r\\n\n< \\r\\nOK\\r\\n\n";
     asio::io_context io;
-    auto [device_end, host_end] = make_pipe(io.get_executor());
+    auto pipe = make_pipe(io.get_executor());  // no structured binding: clang 14 cannot capture one
+    auto& device_end = pipe.first;
+    auto& host_end = pipe.second;
     replay_device device(make_replay_script(text), quick_options());
     std::optional<replay_report> report;
     device.async_run(device_end, [&](std::exception_ptr e, replay_report r) {
