@@ -351,3 +351,169 @@ TEST_CASE("client: a reset mid-command fails it with device_reset, tells listene
         CHECK(t.esp.stats().session.resets == 1);
     });
 }
+
+TEST_CASE("client: cancellation with || at each stage leaves the client usable")
+{
+    rig t;
+    std::size_t prompt_delay_ms = 0;
+    t.module.script = [&](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPDOMAIN=\"slow\"") {
+            m.send_after(100ms, "+CIPDOMAIN:9.9.9.9\r\n\r\nOK\r\n");
+        } else if (line == "AT+CIPDOMAIN=\"queued\"") {
+            m.send("+CIPDOMAIN:8.8.8.8\r\n\r\nOK\r\n");
+        } else if (line == "AT+CIPDOMAIN=\"late\"") {
+            m.send_after(80ms, "+CIPDOMAIN:7.7.7.7\r\n\r\nOK\r\n");  // after its caller gave up
+        } else if (line == "AT+CIPSEND=0,5") {
+            if (prompt_delay_ms == 0) m.send("\r\nOK\r\n\r\n>");
+            else m.send_after(std::chrono::milliseconds(prompt_delay_ms), "\r\nOK\r\n\r\n>");
+            m.expect_data(5);
+        } else if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+        } else {
+            return false;
+        }
+        return true;
+    };
+    t.module.on_data = [](fake_module& m, const std::string&) {
+        m.send_after(80ms, "\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n");
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        asio::steady_timer timer(t.io);
+
+        // Queued: cancelled behind a slow command, never written.
+        {
+            timer.expires_after(20ms);
+            auto [slow, queued] = co_await (t.esp.cipdomain("slow") &&
+                                            (t.esp.cipdomain("queued") || timer.async_wait(asio::use_awaitable)));
+            REQUIRE(slow);
+            CHECK(*slow == asio::ip::make_address("9.9.9.9"));
+            CHECK(queued.index() == 1);
+            CHECK(t.module.count("AT+CIPDOMAIN=\"queued\"") == 0);
+        }
+        // Written: abandoned; its late answer is drained, not taken by the next command.
+        {
+            timer.expires_after(20ms);
+            auto late = co_await (t.esp.cipdomain("late") || timer.async_wait(asio::use_awaitable));
+            CHECK(late.index() == 1);
+            auto mode = co_await t.esp.cwmode.query();
+            REQUIRE(mode);
+            CHECK(*mode == espat::wifi_mode::station);
+        }
+        // CIPSEND waiting for its prompt, then after the prompt (data written, SEND OK pending).
+        for (std::size_t delay : {50u, 0u}) {
+            CAPTURE(delay);
+            prompt_delay_ms = delay;
+            const std::string before = t.module.data;
+            timer.expires_after(20ms);
+            auto send = co_await (t.esp.async_send_data(espat::link_id{0}, "hello") || timer.async_wait(asio::use_awaitable));
+            CHECK(send.index() == 1);
+            auto mode = co_await t.esp.cwmode.query();
+            REQUIRE(mode);
+            // The module was promised 5 bytes and got them, or it would eat the next command.
+            CHECK(t.module.data == before + "hello");
+        }
+        const auto stats = t.esp.stats();
+        CHECK(stats.cancellations == 4);
+        CHECK(stats.failures == 4);
+    });
+}
+
+TEST_CASE("client: Wi-Fi events queue in order; a cancelled wait takes none; the queue is bounded")
+{
+    auto o = fast_options();
+    o.wifi_event_capacity = 2;
+    rig t(o);
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.module.send("WIFI CONNECTED\r\nWIFI GOT IP\r\n+STA_CONNECTED:\"aa:bb:cc:dd:ee:ff\"\r\n");
+        co_await t.sleep(20ms);
+        CHECK(t.esp.stats().wifi_events_dropped == 1);  // capacity 2: the oldest went
+        auto first = co_await t.esp.async_next_wifi_event();
+        REQUIRE(first);
+        CHECK(first->kind == espat::wifi_event_kind::got_ip);
+        auto second = co_await t.esp.async_next_wifi_event();
+        REQUIRE(second);
+        CHECK(second->kind == espat::wifi_event_kind::station_joined);
+        CHECK(second->details == "\"aa:bb:cc:dd:ee:ff\"");
+
+        asio::steady_timer timer(t.io, 20ms);
+        auto waited = co_await (t.esp.async_next_wifi_event() || timer.async_wait(asio::use_awaitable));
+        CHECK(waited.index() == 1);
+
+        // A waiter already waiting gets the event as it arrives.
+        t.module.send_after(10ms, "WIFI DISCONNECT\r\n");
+        auto third = co_await t.esp.async_next_wifi_event();
+        REQUIRE(third);
+        CHECK(third->kind == espat::wifi_event_kind::disconnected);
+    });
+}
+
+TEST_CASE("client: the transcript records both directions with the Wi-Fi password redacted, echo included")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line.starts_with("AT+CWJAP=")) {
+            m.echo = false;
+            m.send("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.esp.record_transcript();
+        t.module.echo = true;  // as if ATE1 were on: the password comes back
+        auto joined = co_await t.esp.cwjap("home, sweet", "s3cr\"et");
+        CHECK(joined);
+        const std::string text = t.esp.transcript();
+        INFO(text);
+        CHECK(text.find("s3cr") == std::string::npos);
+        // In the file a backslash is written \\ and CR LF as \r\n.
+        CHECK(text.find(R"(> AT+CWJAP="home\\, sweet","********"\r\n)" "\n") != std::string::npos);
+        CHECK(text.find(R"(< AT+CWJAP="home\\, sweet","********"\r\n)" "\n") != std::string::npos);
+        CHECK(text.find("WIFI GOT IP") != std::string::npos);
+        // It is a transcript the format's reader takes, and its host side is the redacted line.
+        auto parsed = espat::proto::parse_transcript(text);
+        REQUIRE(parsed.ok());
+        CHECK(espat::proto::host_stream(parsed.lines) == "AT+CWJAP=\"home\\, sweet\",\"********\"\r\n");
+        const auto stats = t.esp.stats();
+        CHECK(stats.bytes_out > 0);
+        CHECK(stats.bytes_in > stats.bytes_out);
+    });
+}
+
+TEST_CASE("client: over a serial port that is not open, start-up fails cleanly and later calls fail at once")
+{
+    asio::io_context io;
+    auto o = fast_options();
+    o.baud_rate = 921600;  // compiles the baud-change path
+    espat::client esp(asio::serial_port(io), o);
+    run_with_deadline(io, [&]() -> asio::awaitable<void> {
+        auto r = co_await esp.start();
+        REQUIRE_FALSE(r);
+        auto at = co_await esp.at();
+        REQUIRE_FALSE(at);
+        CHECK(at.error() == r.error());
+    });
+}
+
+TEST_CASE("client: the peer closing the stream fails what is pending")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPDOMAIN=\"x\"") {
+            m.close();
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        auto r = co_await t.esp.cipdomain("x");
+        REQUIRE_FALSE(r);
+        CHECK(r.error() == asio::error::eof);
+        auto again = co_await t.esp.cwmode.query();
+        CHECK(again.error() == asio::error::eof);
+    });
+}
