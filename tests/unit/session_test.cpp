@@ -261,6 +261,33 @@ TEST_CASE("session: reports interleaved with a response are delivered in arrival
     CHECK(h.results[id].lines == std::vector<owned_line>{{"CWJAP", "1"}});
 }
 
+TEST_CASE("session: a report sink gets the reports as views, in order, before the completion they precede")
+{
+    harness h;
+    struct sink_log {
+        strings seen;
+        harness* h;
+    } sl{{}, &h};
+    h.s.set_report_sink(
+        [](void* ctx, const event& e) {
+            auto& l = *static_cast<sink_log*>(ctx);
+            // No completion may have been handed out yet for the command these reports precede.
+            l.seen.push_back(std::string(to_string(e.kind)) + " " + std::to_string(e.link) + " " + std::string(e.payload) +
+                             " done=" + std::to_string(l.h->results.size()));
+        },
+        &sl);
+    const auto id = h.submit("AT+CWJAP=\"a\",\"b\"\r\n");
+    h.take();
+    h.feed("WIFI CONNECTED\r\n+IPD,1,3:abc\r\n\r\nOK\r\n+IPD,2,2:xy");
+    CHECK(sl.seen == strings{"wifi_connected -1  done=0", "ipd 1 abc done=0", "ipd 2 xy done=0"});
+    CHECK(h.take() == strings{"done 1 ok [ok]", "timer off"});  // no report actions
+    CHECK(h.results.count(id) == 1);
+    h.s.set_report_sink(nullptr, nullptr);
+    h.feed("0,CLOSED\r\n");
+    CHECK(h.take() == strings{"report closed 0"});
+    CHECK(sl.seen.size() == 3);
+}
+
 TEST_CASE("session: the CIPSEND exchange")
 {
     harness h;

@@ -194,6 +194,15 @@ public:
         return a;
     }
 
+    // Reports go to `sink` as views, during on_bytes, instead of as report actions: no copy
+    // of a +IPD payload. The sink must not call back into the session. nullptr: actions again.
+    using report_sink = void (*)(void* context, const event& report);
+    void set_report_sink(report_sink sink, void* context) noexcept
+    {
+        sink_ = sink;
+        sink_context_ = context;
+    }
+
     // AT+CIPDINFO: whether +CIPRECVDATA carries the remote address.
     void set_recv_data_remote(remote_info mode) noexcept { parser_.set_recv_data_remote(mode); }
 
@@ -319,7 +328,8 @@ private:
                                current_->line_out;
         // +CIPRECVDATA answers the command in flight; every other report goes to subscribers.
         if (is_report(e.kind) && !(e.kind == event_kind::recv_data && commanded)) {
-            actions_.emplace_back(report{owned_event(e)});
+            if (sink_) sink_(sink_context_, e);
+            else actions_.emplace_back(report{owned_event(e)});
             return;
         }
         if (e.kind == event_kind::protocol_error) ++stats_.protocol_errors;
@@ -550,6 +560,8 @@ private:
     std::deque<std::pair<write_tag, std::string>> unsent_;
     std::optional<std::string> late_payload_;  // a timed-out send's data, should its prompt still come
     session_stats stats_;
+    report_sink sink_ = nullptr;
+    void* sink_context_ = nullptr;
     command_id next_id_ = 1;
     clock::time_point deadline_ = never;  // what the state wants
     clock::time_point armed_ = never;     // what the driver's timer is set to

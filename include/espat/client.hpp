@@ -1,0 +1,917 @@
+// espat/client.hpp — the Asio driver of an ESP-AT module: one reader, one writer and one timer
+// around the sans-I/O session, typed commands from the command table, reports to listeners.
+//
+// Thread model: every piece of state lives on the client's strand. Operations may be started
+// from any thread: their initiation is posted to the strand, and each completion is posted to
+// the caller's handler executor. Report listeners run on the strand. The accessors
+// (firmware(), stats(), last_failure(), the listener and transcript functions) must be called
+// on the strand - or, what tests and single-threaded programs do, with one thread running the
+// io_context. Destroy the client only once no handler of it can run (io_context stopped).
+#pragma once
+
+#include <espat/config.hpp>
+
+#include <espat/client/detail/completion.hpp>
+#include <espat/client/options.hpp>
+#include <espat/client/wifi_event.hpp>
+#include <espat/commands/host.hpp>
+#include <espat/commands/table.hpp>
+#include <espat/error.hpp>
+#include <espat/proto/session.hpp>
+#include <espat/proto/transcript.hpp>
+
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/async_result.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/post.hpp>
+#include <asio/serial_port.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <tl/expected.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace espat {
+
+// Per call: the descriptor's timeout unless given; busy extensions and re-sends.
+struct call_options {
+    std::optional<std::chrono::milliseconds> timeout{};
+    int busy_retries = 3;
+};
+
+using listener_id = std::uint64_t;
+
+namespace detail {
+// AT+CIPSEND and AT+CIPRECVDATA carry data beside their line: they have their own operations.
+template <class C>
+inline constexpr bool carries_data_v =
+    std::is_same_v<C, commands::cipsend> || std::is_same_v<C, commands::cipsend_udp> ||
+    std::is_same_v<C, commands::cipsendex> || std::is_same_v<C, commands::cipsendex_udp> ||
+    std::is_same_v<C, commands::ciprecvdata>;
+}  // namespace detail
+
+template <class Client, class C>
+class command_handle;
+
+template <class AsyncStream>
+class basic_client {
+public:
+    using stream_type = AsyncStream;
+    using executor_type = asio::strand<typename AsyncStream::executor_type>;
+    using default_token = asio::use_awaitable_t<>;
+    template <class T>
+    using result = tl::expected<T, std::error_code>;
+
+    explicit basic_client(AsyncStream stream, client_options options = {})
+        : stream_(std::move(stream)), strand_(asio::make_strand(stream_.get_executor())), timer_(strand_),
+          session_(options.session), options_(options)
+    {
+        session_.set_report_sink(&basic_client::on_report, this);
+    }
+    basic_client(const basic_client&) = delete;
+    basic_client& operator=(const basic_client&) = delete;
+
+    [[nodiscard]] executor_type get_executor() const noexcept { return strand_; }
+    AsyncStream& stream() noexcept { return stream_; }
+
+    // ---- start-up ----
+
+    // AT until OK (boot noise and echo tolerated), ATE0, AT+GMR (the firmware profile),
+    // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
+    // baud change. Other operations wait until it is done. After an unexpected "ready" it runs
+    // again by itself (client_options::restart_after_reset).
+    template <class Token = default_token>
+    auto async_start(Token&& token = {})
+    {
+        return asio::co_spawn(strand_, start_sequence(), std::forward<Token>(token));
+    }
+    asio::awaitable<result<firmware_profile>> start()
+    {
+        co_return co_await asio::co_spawn(strand_, start_sequence(), asio::use_awaitable);
+    }
+
+    // ---- typed commands: one generic operation per form ----
+
+    template <commands::has_test C, class Token = default_token>
+    auto async_test(call_options o = {}, Token&& token = {})
+    {
+        std::string line;
+        commands::encode_test<C>(line);
+        return async_typed<C, typename C::test>(std::move(line), {}, {}, o, std::forward<Token>(token));
+    }
+
+    template <commands::has_query C, class Token = default_token>
+    auto async_query(call_options o = {}, Token&& token = {})
+    {
+        std::string line;
+        commands::encode_query<C>(line);
+        return async_typed<C, typename C::query>(std::move(line), {}, {}, o, std::forward<Token>(token));
+    }
+
+    template <commands::has_execute C, class Token = default_token>
+    auto async_execute(call_options o = {}, Token&& token = {})
+    {
+        static_assert(!std::is_same_v<C, commands::cipsend>, "AT+CIPSEND (passthrough): use async_enter_passthrough");
+        std::string line;
+        commands::encode_execute<C>(line);
+        return async_typed<C, typename C::execute>(std::move(line), {}, {}, o, std::forward<Token>(token));
+    }
+
+    template <commands::has_set C, class Token = default_token>
+    auto async_set(const typename C::set::request& request, call_options o = {}, Token&& token = {})
+    {
+        static_assert(!detail::carries_data_v<C>, "AT+CIPSEND / AT+CIPRECVDATA: use async_send_data / async_recv_data");
+        std::string line;
+        const std::error_code ec = commands::encode_set<C>(line, request);
+        return async_typed<C, typename C::set>(std::move(line), ec, redacted_line<C>(request), o,
+                                               std::forward<Token>(token));
+    }
+
+    // ---- the raw escape hatch and the data paths (for the links layer) ----
+
+    // Any command, as the session runs it: the whole result (lines, diagnostics, frames).
+    template <class Token = default_token>
+    auto async_send_command(proto::command command, Token&& token = {})
+    {
+        return asio::async_initiate<Token, void(proto::command_result)>(
+            [this](auto handler, proto::command c) {
+                auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
+                                                                            strand_);
+                post_op(op_request{std::move(c), std::move(done)});
+            },
+            token, std::move(command));
+    }
+    template <class Token = default_token>
+    auto async_send_command(std::string line, std::chrono::milliseconds timeout, Token&& token = {})
+    {
+        if (!line.ends_with("\r\n")) line += "\r\n";
+        return async_send_command(proto::command{.line = std::move(line), .timeout = timeout}, std::forward<Token>(token));
+    }
+
+    // AT+CIPSEND=[<link>,]<n>, the data after '>', SEND OK: the number of bytes sent. More than
+    // the firmware's limit (firmware().max_send_length) is errc::invalid_argument, not split.
+    template <class Token = default_token>
+    auto async_send_data(std::optional<link_id> link, std::string data, call_options o = {}, Token&& token = {})
+    {
+        std::string line;
+        std::error_code ec = make_error_code(errc::invalid_argument);
+        const auto length = send_length::checked(static_cast<std::int64_t>(data.size()));
+        if (length) ec = commands::encode_set<commands::cipsend>(line, cipsend_request{link, *length});
+        const std::size_t n = data.size();
+        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsend>(o),
+                         .payload = std::move(data), .busy_retries = o.busy_retries};
+        return async_initiate_result<std::size_t>(
+            std::move(c), ec, {}, version_range{}, n,
+            [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },
+            std::forward<Token>(token));
+    }
+
+    // AT+CIPRECVDATA=[<link>,]<n> in passive receive mode: up to n bytes (fewer when fewer are
+    // buffered; "" when none).
+    template <class Token = default_token>
+    auto async_recv_data(std::optional<link_id> link, std::size_t max, call_options o = {}, Token&& token = {})
+    {
+        std::string line;
+        std::error_code ec = make_error_code(errc::invalid_argument);
+        const auto length = recv_length::checked(static_cast<std::int64_t>(max));
+        if (length) ec = commands::encode_set<commands::ciprecvdata>(line, ciprecvdata_request{link, *length});
+        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::ciprecvdata>(o), .recv_request = max,
+                         .busy_retries = o.busy_retries};
+        return async_initiate_result<std::string>(
+            std::move(c), ec, {}, version_range{}, 0,
+            [](std::size_t, proto::command_result&& r) -> result<std::string> {
+                if (r.frames.size() == 1) return std::move(r.frames.front());
+                std::string all;
+                for (auto& f : r.frames) all += f;
+                return all;
+            },
+            std::forward<Token>(token));
+    }
+
+    // AT+CIPSEND (AT+CIPMODE=1): done at '>'; then write_raw() and leave_passthrough().
+    template <class Token = default_token>
+    auto async_enter_passthrough(call_options o = {}, Token&& token = {})
+    {
+        std::string line;
+        commands::encode_execute<commands::cipsend>(line);
+        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsend>(o),
+                         .busy_retries = o.busy_retries, .passthrough = true};
+        return async_initiate_result<commands::nothing>(
+            std::move(c), {}, {}, version_range{}, 0,
+            [](std::size_t, proto::command_result&&) -> result<commands::nothing> { return commands::nothing{}; },
+            std::forward<Token>(token));
+    }
+    void write_raw(std::string bytes)
+    {
+        asio::post(strand_, [this, b = std::move(bytes)]() mutable {
+            session_.write_raw(std::move(b));
+            pump();
+        });
+    }
+    void leave_passthrough()
+    {
+        asio::post(strand_, [this] {
+            session_.leave_passthrough(now());
+            pump();
+        });
+    }
+
+    // ---- reports ----
+
+    // Called on the strand for every report, in arrival order, with views valid only during
+    // the call: +IPD (payload included), <id>,CONNECT / CLOSED, WIFI ..., +LINK_CONN, ...,
+    // and kind `ready` when the module reset. A listener must not block; it may start
+    // operations (they begin after it returns) and remove listeners.
+    listener_id add_report_listener(std::function<void(const proto::event&)> listener)
+    {
+        listeners_.push_back({next_listener_, std::move(listener)});
+        return next_listener_++;
+    }
+    void remove_report_listener(listener_id id)
+    {
+        for (auto& l : listeners_)
+            if (l.first == id) l.second = nullptr;  // erased after the current delivery
+        if (delivering_ == 0) compact_listeners();
+    }
+
+    // The next Wi-Fi event (WIFI CONNECTED / GOT IP / DISCONNECT, +STA_CONNECTED, ...), from a
+    // bounded queue. Cancelling the wait takes no event from the queue.
+    template <class Token = default_token>
+    auto async_next_wifi_event(Token&& token = {})
+    {
+        return asio::async_initiate<Token, void(result<wifi_event>)>(
+            [this](auto handler) {
+                auto done = detail::make_completion<result<wifi_event>>(std::move(handler), detail::identity_transform{},
+                                                                        strand_);
+                asio::post(strand_, [this, d = std::move(done)]() mutable { add_wifi_waiter(std::move(d)); });
+            },
+            token);
+    }
+
+    // ---- observability ----
+
+    // Starts (or restarts) recording both directions in the transcript format; passwords of
+    // AT+CWJAP / AT+CWSAP are replaced by ******** (in the echo too).
+    void record_transcript(bool on = true)
+    {
+        if (on) transcript_.emplace();
+        else transcript_.reset();
+    }
+    [[nodiscard]] std::string transcript() const { return transcript_ ? *transcript_ : std::string{}; }
+
+    [[nodiscard]] client_stats stats() const
+    {
+        client_stats s = stats_;
+        s.session = session_.stats();
+        return s;
+    }
+    [[nodiscard]] const std::optional<firmware_profile>& firmware() const noexcept { return profile_; }
+    // The last command that failed (other than by cancellation): its diagnostics.
+    [[nodiscard]] const std::optional<command_failure>& last_failure() const noexcept { return last_failure_; }
+    // Whether the module's firmware has command C (true until start() read the version).
+    template <class C>
+    [[nodiscard]] bool supports() const noexcept
+    {
+        return version_range::template of<C>().contains(profile_);
+    }
+
+    // Stops reading and writing; pending operations fail with asio::error::operation_aborted.
+    void close()
+    {
+        asio::post(strand_, [this] { shut_down(asio::error::operation_aborted); });
+    }
+
+    // ---- every command of the table by name: esp.cipdomain("example.com"), esp.cwmode.query() ----
+#define ESPAT_CLIENT_COMMANDS(X)                                                                                        \
+    X(at) X(ate0) X(ate1) X(rst) X(restore) X(gmr) X(sysstore) X(syslog) X(sysmsg) X(uart_cur) X(cwmode) X(cwjap)       \
+    X(cwqap) X(cwlap) X(cipsta) X(cwsap) X(cipap) X(cipstatus) X(cipstate) X(cipdomain) X(cipstart_tcp)               \
+    X(cipstart_udp) X(cipstart_ssl) X(cipstartex_tcp) X(cipstartex_udp) X(cipstartex_ssl) X(cipsend) X(cipsend_udp)   \
+    X(cipsendex) X(cipsendex_udp) X(cipclose) X(cifsr) X(cipmux) X(cipserver) X(cipserver_ssl) X(cipservermaxconn)    \
+    X(cipmode) X(savetranslink_tcp) X(savetranslink_udp) X(cipsto) X(cipsntpcfg) X(cipsntptime) X(ciupdate)           \
+    X(cipdinfo) X(cipsslcconf) X(cipsslccn) X(cipsslcsni) X(cipsslcalpn) X(cipsslcpsk) X(cipreconnintv)               \
+    X(ciprecvmode) X(ciprecvtype) X(ciprecvdata) X(ciprecvlen) X(ping) X(cipdns) X(ciptcpopt)
+#define ESPAT_CLIENT_HANDLE(name) command_handle<basic_client, commands::name> name{*this};
+    ESPAT_CLIENT_COMMANDS(ESPAT_CLIENT_HANDLE)
+#undef ESPAT_CLIENT_HANDLE
+
+private:
+    using clock = proto::session::clock;
+    using command_completion = std::unique_ptr<detail::erased_completion<proto::command_result>>;
+    using wifi_completion = std::unique_ptr<detail::erased_completion<result<wifi_event>>>;
+
+    template <class Client, class C>
+    friend class command_handle;
+
+    // The firmware range of a descriptor (since / until), checked before anything is sent.
+    struct version_range {
+        std::optional<version> since{}, until{};
+        template <class C>
+        static version_range of()
+        {
+            version_range r;
+            if constexpr (requires { C::since; }) r.since = C::since;
+            if constexpr (requires { C::until; }) r.until = C::until;
+            return r;
+        }
+        [[nodiscard]] bool contains(const std::optional<firmware_profile>& p) const noexcept
+        {
+            if (!p) return true;
+            const version& v = p->info.at_version;
+            return !(since && v < *since) && !(until && !(v < *until));
+        }
+    };
+
+    struct op_request {
+        proto::command command;
+        command_completion done;
+        std::error_code refused{};     // complete at once with this (a request that cannot be sent)
+        std::string shown_line{};      // the line as diagnostics and the transcript show it
+        version_range versions{};
+        bool internal = false;         // start-up's own commands pass the gate
+    };
+
+    struct op_entry {
+        std::uint64_t ticket;
+        proto::command_id id;                   // 0 while held at the gate
+        std::optional<proto::command> held;
+        command_completion done;
+        std::string line;                       // as sent, or with its password redacted
+        std::string secret;                     // the real line when `line` is redacted
+    };
+
+    static clock::time_point now() noexcept { return clock::now(); }
+
+    template <class C>
+    static std::chrono::milliseconds timeout_of(const call_options& o)
+    {
+        return o.timeout.value_or(std::chrono::milliseconds{C::timeout_ms});
+    }
+
+    // A request with a password is shown with the password replaced.
+    template <class C>
+    static std::string redacted_line(const typename C::set::request& request)
+    {
+        if constexpr (requires { request.password; }) {
+            auto copy = request;
+            copy.password = std::string("********");
+            std::string line;
+            if (!commands::encode_set<C>(line, copy)) return line;
+            return std::string(C::command) + "=<redacted>\r\n";
+        } else {
+            return {};
+        }
+    }
+
+    template <class Form>
+    result<typename Form::response::value_type> decode_typed(proto::command_result&& r)
+    {
+        if (r.ec) return tl::make_unexpected(r.ec);
+        std::array<commands::response_line, 16> small;
+        std::vector<commands::response_line> large;
+        std::span<const commands::response_line> lines;
+        if (r.lines.size() <= small.size()) {
+            for (std::size_t i = 0; i < r.lines.size(); ++i) small[i] = {r.lines[i].name, r.lines[i].args};
+            lines = std::span<const commands::response_line>(small.data(), r.lines.size());
+        } else {
+            for (const auto& l : r.lines) large.push_back({l.name, l.args});
+            lines = large;
+        }
+        auto value = commands::decode_response<Form>(lines);
+        if (!value) {
+            last_failure_ = command_failure{last_completed_line_, make_error_code(errc::protocol_error), r.module_error,
+                                            std::move(r.diagnostics), std::move(r.lines)};
+            return tl::make_unexpected(make_error_code(errc::protocol_error));
+        }
+        return std::move(*value);
+    }
+
+    template <class C, class Form, class Token>
+    auto async_typed(std::string line, std::error_code refused, std::string shown, const call_options& o, Token&& token)
+    {
+        using value_type = typename Form::response::value_type;
+        proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .busy_retries = o.busy_retries};
+        return async_initiate_result<value_type>(
+            std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
+            [this](std::size_t, proto::command_result&& r) { return decode_typed<Form>(std::move(r)); },
+            std::forward<Token>(token));
+    }
+
+    // Initiates one command whose handler takes result<T>, made by `finish` on the strand.
+    template <class T, class Finish, class Token>
+    auto async_initiate_result(proto::command c, std::error_code refused, std::string shown, version_range versions,
+                               std::size_t extra, Finish finish, Token&& token)
+    {
+        return asio::async_initiate<Token, void(result<T>)>(
+            [this](auto handler, proto::command c, std::error_code refused, std::string shown, version_range versions,
+                   std::size_t extra, Finish finish) {
+                auto transform = [finish = std::move(finish), extra](proto::command_result&& r) mutable -> result<T> {
+                    if (r.ec) return tl::make_unexpected(r.ec);
+                    return finish(extra, std::move(r));
+                };
+                auto done = detail::make_completion<proto::command_result>(std::move(handler), std::move(transform), strand_);
+                post_op(op_request{std::move(c), std::move(done), refused, std::move(shown), versions});
+            },
+            token, std::move(c), refused, std::move(shown), versions, extra, std::move(finish));
+    }
+
+    // Internal (start-up) commands: on the strand, passing the gate. Not a coroutine itself, so
+    // the initiation's lambda is never in a full-expression with co_await (g++ 12).
+    asio::awaitable<proto::command_result> internal_command(std::string line, std::chrono::milliseconds timeout)
+    {
+        return asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::command_result)>(
+            [this](auto handler, proto::command c) {
+                auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
+                                                                            strand_);
+                op_request req{std::move(c), std::move(done)};
+                req.internal = true;
+                post_op(std::move(req));
+            },
+            asio::use_awaitable, proto::command{.line = std::move(line), .timeout = timeout});
+    }
+
+    void post_op(op_request req)
+    {
+        asio::post(strand_, [this, r = std::move(req)]() mutable { enqueue(std::move(r)); });
+    }
+
+    // ---- on the strand from here on ----
+
+    void enqueue(op_request req)
+    {
+        ensure_running();
+        std::error_code refuse = req.refused;
+        if (!refuse && fatal_) refuse = fatal_;
+        if (!refuse && !req.versions.contains(profile_)) refuse = make_error_code(errc::not_supported);
+        if (refuse) {
+            proto::command_result r;
+            r.ec = refuse;
+            ++stats_.failures;
+            req.done->complete(std::move(r));
+            return;
+        }
+        const std::uint64_t ticket = next_ticket_++;
+        if (auto slot = req.done->cancellation_slot(); slot.is_connected()) {
+            slot.assign([this, ticket](asio::cancellation_type type) {
+                if (type != asio::cancellation_type::none) asio::post(strand_, [this, ticket] { cancel_op(ticket); });
+            });
+        }
+        op_entry entry{ticket, 0, std::nullopt, std::move(req.done), std::move(req.shown_line), {}};
+        if (entry.line.empty()) entry.line = req.command.line;
+        else entry.secret = req.command.line;
+        ops_.push_back(std::move(entry));
+        if (gate_closed_ && !req.internal) ops_.back().held = std::move(req.command);
+        else submit(ops_.back(), std::move(req.command));
+        pump();
+    }
+
+    void submit(op_entry& e, proto::command c)
+    {
+        ++stats_.commands;
+        e.id = session_.submit(std::move(c), now());
+    }
+
+    void open_gate()
+    {
+        gate_closed_ = false;
+        for (auto& e : ops_)
+            if (e.held) {
+                proto::command c = std::move(*e.held);
+                e.held.reset();
+                submit(e, std::move(c));
+            }
+        pump();
+    }
+
+    void cancel_op(std::uint64_t ticket)
+    {
+        auto it = std::find_if(ops_.begin(), ops_.end(), [&](const op_entry& e) { return e.ticket == ticket; });
+        if (it == ops_.end()) return;
+        if (it->held) {
+            proto::command_result r;
+            r.ec = make_error_code(errc::cancelled);
+            finish_op(it, std::move(r));
+            return;
+        }
+        session_.cancel(it->id, now());
+        pump();
+    }
+
+    void finish_op(typename std::vector<op_entry>::iterator it, proto::command_result r)
+    {
+        op_entry e = std::move(*it);
+        ops_.erase(it);
+        if (r.ec) {
+            ++stats_.failures;
+            if (r.ec == errc::cancelled) ++stats_.cancellations;
+            else last_failure_ = command_failure{strip(e.line), r.ec, r.module_error, r.diagnostics, r.lines};
+        }
+        last_completed_line_ = strip(e.line);
+        e.done->complete(std::move(r));
+    }
+
+    static std::string strip(std::string_view line)
+    {
+        while (line.ends_with('\n') || line.ends_with('\r')) line.remove_suffix(1);
+        return std::string(line);
+    }
+
+    void ensure_running()
+    {
+        if (running_ || fatal_) return;
+        running_ = true;
+        start_read();
+    }
+
+    void pump()
+    {
+        while (auto a = session_.next_action()) {
+            if (auto* w = std::get_if<proto::write_bytes>(&*a)) {
+                start_write(std::move(w->bytes));
+            } else if (auto* t = std::get_if<proto::arm_timer>(&*a)) {
+                arm(t->deadline);
+            } else if (auto* c = std::get_if<proto::complete>(&*a)) {
+                auto it = std::find_if(ops_.begin(), ops_.end(),
+                                       [&](const op_entry& e) { return !e.held && e.id == c->id; });
+                if (it != ops_.end()) finish_op(it, std::move(c->result));
+            } else if (auto* r = std::get_if<proto::report>(&*a)) {
+                deliver(as_event(r->event));  // only without a sink; kept for completeness
+            } else {
+                on_module_reset();
+            }
+        }
+    }
+
+    static proto::event as_event(const proto::owned_event& o)
+    {
+        proto::event e;
+        e.kind = o.kind;
+        e.link = static_cast<std::int8_t>(o.link);
+        e.remote_port = o.remote_port;
+        e.value = o.value;
+        e.text = o.text;
+        e.name = o.name;
+        e.args = o.args;
+        e.remote_host = o.remote_host;
+        e.payload = o.payload;
+        return e;
+    }
+
+    void start_read()
+    {
+        stream_.async_read_some(asio::buffer(read_buffer_),
+                                asio::bind_executor(strand_, [this](std::error_code ec, std::size_t n) { on_read(ec, n); }));
+    }
+
+    void on_read(std::error_code ec, std::size_t n)
+    {
+        if (fatal_) return;
+        if (n > 0) {
+            const std::string_view bytes(read_buffer_.data(), n);
+            stats_.bytes_in += n;
+            record(proto::transcript_line::direction::device, bytes);
+            session_.on_bytes(bytes, now());
+            pump();
+        }
+        if (ec) return shut_down(ec);
+        start_read();
+    }
+
+    void start_write(std::string bytes)
+    {
+        out_ = std::move(bytes);
+        stats_.bytes_out += out_.size();
+        record(proto::transcript_line::direction::host, out_);
+        asio::async_write(stream_, asio::buffer(out_),
+                          asio::bind_executor(strand_, [this](std::error_code ec, std::size_t) {
+                              if (fatal_) return;
+                              if (ec) return shut_down(ec);
+                              session_.on_write_done(now());
+                              pump();
+                          }));
+    }
+
+    void arm(clock::time_point deadline)
+    {
+        timer_.expires_at(deadline);
+        if (deadline == clock::time_point::max()) return;
+        timer_.async_wait(asio::bind_executor(strand_, [this](std::error_code ec) {
+            if (ec || fatal_) return;  // re-armed or closed; a stale expiry the session ignores
+            session_.on_timer(now());
+            pump();
+        }));
+    }
+
+    // The stream failed or was closed: everything pending fails with `ec`, later calls too.
+    void shut_down(std::error_code ec)
+    {
+        if (fatal_) return;
+        fatal_ = ec;
+        timer_.cancel();
+        std::error_code ignored;
+        if constexpr (requires { stream_.close(ignored); }) stream_.close(ignored);
+        else stream_.close();
+        while (!ops_.empty()) {
+            proto::command_result r;
+            r.ec = ec;
+            finish_op(ops_.begin(), std::move(r));
+        }
+        for (auto& w : wifi_waiters_) w.second->complete(tl::make_unexpected(ec));
+        wifi_waiters_.clear();
+    }
+
+    // ---- reports ----
+
+    static void on_report(void* self, const proto::event& e) { static_cast<basic_client*>(self)->deliver(e); }
+
+    void deliver(const proto::event& e)
+    {
+        if (auto w = wifi_event_of(e)) push_wifi_event(std::move(*w));
+        ++delivering_;
+        for (std::size_t i = 0; i < listeners_.size(); ++i)  // a listener may add listeners
+            if (listeners_[i].second) listeners_[i].second(e);
+        if (--delivering_ == 0) compact_listeners();
+    }
+
+    void compact_listeners()
+    {
+        std::erase_if(listeners_, [](const auto& l) { return !l.second; });
+    }
+
+    void on_module_reset()
+    {
+        proto::event ready;
+        ready.kind = proto::event_kind::ready;
+        ready.text = "ready";
+        deliver(ready);
+        // A start-up in progress sees device_reset and starts over by itself.
+        if (started_ && options_.restart_after_reset && !starting_) {
+            gate_closed_ = true;  // from now on: nothing of the user's before the module is set up again
+            asio::co_spawn(strand_, start_sequence(), [this](std::exception_ptr, result<firmware_profile> r) {
+                if (!r && !fatal_) last_restart_error_ = r.error();
+            });
+        }
+    }
+
+    void push_wifi_event(wifi_event e)
+    {
+        if (!wifi_waiters_.empty()) {
+            auto w = std::move(wifi_waiters_.front());
+            wifi_waiters_.pop_front();
+            w.second->complete(std::move(e));
+            return;
+        }
+        if (wifi_events_.size() >= options_.wifi_event_capacity && !wifi_events_.empty()) {
+            wifi_events_.pop_front();
+            ++stats_.wifi_events_dropped;
+        }
+        if (options_.wifi_event_capacity > 0) wifi_events_.push_back(std::move(e));
+    }
+
+    void add_wifi_waiter(wifi_completion done)
+    {
+        if (fatal_) return done->complete(tl::make_unexpected(fatal_));
+        if (!wifi_events_.empty()) {
+            wifi_event e = std::move(wifi_events_.front());
+            wifi_events_.pop_front();
+            return done->complete(std::move(e));
+        }
+        const std::uint64_t ticket = next_ticket_++;
+        if (auto slot = done->cancellation_slot(); slot.is_connected()) {
+            slot.assign([this, ticket](asio::cancellation_type type) {
+                if (type == asio::cancellation_type::none) return;
+                asio::post(strand_, [this, ticket] {
+                    auto it = std::find_if(wifi_waiters_.begin(), wifi_waiters_.end(),
+                                           [&](const auto& w) { return w.first == ticket; });
+                    if (it == wifi_waiters_.end()) return;  // already given an event
+                    auto d = std::move(it->second);
+                    wifi_waiters_.erase(it);
+                    d->complete(tl::make_unexpected(make_error_code(errc::cancelled)));
+                });
+            });
+        }
+        wifi_waiters_.emplace_back(ticket, std::move(done));
+    }
+
+    // ---- transcript ----
+
+    void record(proto::transcript_line::direction dir, std::string_view bytes)
+    {
+        if (!transcript_) return;
+        std::string shown(bytes);
+        for (const auto& e : ops_) {
+            if (e.secret.empty()) continue;
+            // The line as written, and its echo: both without the line end.
+            const std::string secret = strip(e.secret);
+            const std::string replacement = strip(e.line);
+            for (std::size_t pos = shown.find(secret); pos != std::string::npos; pos = shown.find(secret, pos)) {
+                shown.replace(pos, secret.size(), replacement);
+                pos += replacement.size();
+            }
+        }
+        proto::append_transcript_line(*transcript_, proto::transcript_line{dir, std::move(shown)});
+    }
+
+    // ---- start-up ----
+
+    asio::awaitable<result<firmware_profile>> start_sequence()
+    {
+        started_ = true;
+        starting_ = true;
+        gate_closed_ = true;
+        ensure_running();
+        result<firmware_profile> r = tl::make_unexpected(make_error_code(errc::device_reset));
+        // A reset during start-up starts it over, a few times.
+        for (int round = 0; round < 3; ++round) {
+            ++stats_.starts;
+            r = co_await start_steps();
+            if (r || r.error() != errc::device_reset) break;
+        }
+        starting_ = false;
+        if (!fatal_) open_gate();
+        co_return r;
+    }
+
+    asio::awaitable<result<firmware_profile>> start_steps()
+    {
+        using std::chrono::milliseconds;
+        // AT until OK: a booting module is silent or prints noise; a stray byte before "AT"
+        // makes it answer ERROR. Echo (ATE1) is fine: the parser knows echoes.
+        std::error_code probe_error = make_error_code(errc::timeout);
+        bool alive = false;
+        for (int attempt = 0; attempt < options_.start_attempts && !alive; ++attempt) {
+            proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
+            if (fatal_) co_return tl::make_unexpected(fatal_);
+            alive = !probe.ec;
+            probe_error = probe.ec;
+        }
+        if (!alive) co_return tl::make_unexpected(probe_error);
+
+        proto::command_result echo_off = co_await internal_command("ATE0\r\n", milliseconds{commands::ate0::timeout_ms});
+        if (echo_off.ec) co_return tl::make_unexpected(echo_off.ec);
+
+        proto::command_result gmr = co_await internal_command("AT+GMR\r\n", milliseconds{commands::gmr::timeout_ms});
+        if (gmr.ec) co_return tl::make_unexpected(gmr.ec);
+        last_completed_line_ = "AT+GMR";
+        auto info = decode_typed<typename commands::gmr::execute>(std::move(gmr));
+        if (!info) co_return tl::make_unexpected(info.error());
+
+        // ERR CODE lines before ERROR; firmware without AT+SYSLOG answers ERROR, which is fine.
+        proto::command_result syslog = co_await internal_command("AT+SYSLOG=1\r\n", milliseconds{commands::syslog::timeout_ms});
+        if (syslog.ec == errc::device_reset || syslog.ec == errc::timeout) co_return tl::make_unexpected(syslog.ec);
+
+        if constexpr (std::is_same_v<AsyncStream, asio::serial_port>) {
+            if (options_.baud_rate) {
+                std::error_code baud = co_await change_baud_rate(*options_.baud_rate);
+                if (baud) co_return tl::make_unexpected(baud);
+            }
+        }
+        profile_ = firmware_profile::of(std::move(*info));
+        co_return *profile_;
+    }
+
+    // AT+UART_CUR, then the port's rate, then AT at the new rate; back to the old rate when
+    // the module does not answer (it may not have switched).
+    asio::awaitable<std::error_code> change_baud_rate(std::uint32_t rate)
+    {
+        const auto checked = uart_baud_rate::checked(rate);
+        if (!checked) co_return make_error_code(errc::invalid_argument);
+        asio::serial_port::baud_rate old_rate;
+        std::error_code ec;
+        stream_.get_option(old_rate, ec);
+        if (ec) co_return ec;
+        std::string line;
+        ec = commands::encode_set<commands::uart_cur>(
+            line, uart_cur_request{*checked, uart_data_bits::eight, uart_stop_bits::one, uart_parity::none,
+                                   uart_flow_control::none});
+        if (ec) co_return ec;
+        proto::command_result set = co_await internal_command(std::move(line), std::chrono::milliseconds{commands::uart_cur::timeout_ms});
+        if (set.ec) co_return set.ec;
+        stream_.set_option(asio::serial_port::baud_rate(rate), ec);
+        if (!ec) {
+            for (int attempt = 0; attempt < options_.baud_verify_attempts; ++attempt) {
+                proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
+                if (!probe.ec) co_return std::error_code{};
+            }
+            ec = make_error_code(errc::timeout);
+        }
+        std::error_code ignored;
+        stream_.set_option(old_rate, ignored);
+        proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
+        (void)probe;
+        co_return ec;
+    }
+
+    AsyncStream stream_;
+    executor_type strand_;
+    asio::steady_timer timer_;
+    proto::session session_;
+    client_options options_;
+    std::array<char, 4096> read_buffer_{};
+    std::string out_;
+    std::vector<op_entry> ops_;
+    std::vector<std::pair<listener_id, std::function<void(const proto::event&)>>> listeners_;
+    std::deque<wifi_event> wifi_events_;
+    std::deque<std::pair<std::uint64_t, wifi_completion>> wifi_waiters_;
+    std::optional<std::string> transcript_;
+    std::optional<firmware_profile> profile_;
+    std::optional<command_failure> last_failure_;
+    std::string last_completed_line_;
+    std::error_code last_restart_error_;
+    client_stats stats_;
+    std::error_code fatal_;
+    std::uint64_t next_ticket_ = 1;
+    listener_id next_listener_ = 1;
+    int delivering_ = 0;
+    bool running_ = false;
+    bool started_ = false;
+    bool starting_ = false;
+    bool gate_closed_ = false;
+};
+
+// esp.NAME: the forms of one command. esp.cipdomain("example.com") builds the set form's
+// request from its arguments; esp.cipstatus() runs the one form that takes none.
+template <class Client, class C>
+class command_handle {
+public:
+    using descriptor = C;
+    explicit command_handle(Client& client) noexcept : client_(&client) {}
+    command_handle(const command_handle&) = delete;
+    command_handle& operator=(const command_handle&) = delete;
+
+    template <class Token = typename Client::default_token>
+        requires commands::has_test<C>
+    auto test(call_options o = {}, Token&& token = {})
+    {
+        return client_->template async_test<C>(o, std::forward<Token>(token));
+    }
+    template <class Token = typename Client::default_token>
+        requires commands::has_query<C>
+    auto query(call_options o = {}, Token&& token = {})
+    {
+        return client_->template async_query<C>(o, std::forward<Token>(token));
+    }
+    template <class Token = typename Client::default_token>
+        requires commands::has_execute<C>
+    auto execute(call_options o = {}, Token&& token = {})
+    {
+        return client_->template async_execute<C>(o, std::forward<Token>(token));
+    }
+    template <class D = C, class Token = typename Client::default_token>
+        requires commands::has_set<D>
+    auto set(const typename D::set::request& request, call_options o = {}, Token&& token = {})
+    {
+        return client_->template async_set<D>(request, o, std::forward<Token>(token));
+    }
+
+    template <class... Args>
+    auto operator()(Args&&... args)
+    {
+        if constexpr (sizeof...(Args) == 0) {
+            static_assert(commands::has_query<C> != commands::has_execute<C>,
+                          "this command has both a query and an execute form (or neither): call .query() or .execute()");
+            if constexpr (commands::has_execute<C>) return execute();
+            else return query();
+        } else {
+            static_assert(commands::has_set<C>, "this command has no set form");
+            return set(typename C::set::request{std::forward<Args>(args)...});
+        }
+    }
+
+private:
+    Client* client_;
+};
+
+namespace detail {
+template <class... C>
+struct count_commands {
+    static constexpr std::size_t value = sizeof...(C);
+};
+#define ESPAT_CLIENT_COUNT(name) +1
+static_assert(commands::all_commands<count_commands>::value == 0 ESPAT_CLIENT_COMMANDS(ESPAT_CLIENT_COUNT),
+              "every command of the table has a named member in basic_client (ESPAT_CLIENT_COMMANDS)");
+#undef ESPAT_CLIENT_COUNT
+}  // namespace detail
+
+using client = basic_client<asio::serial_port>;
+
+}  // namespace espat

@@ -1,0 +1,81 @@
+// espat/client/detail/completion.hpp — a type-erased completion handler: the client keeps the
+// handlers of its pending operations in one list, whatever token each caller used.
+#pragma once
+
+#include <espat/config.hpp>
+
+#include <asio/associated_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+
+#include <memory>
+#include <utility>
+
+namespace espat::detail {
+
+// Takes an In (on the client's executor), turns it into the caller's value and posts the
+// caller's handler on the handler's own executor, so a completion never runs inside the
+// client's code and the caller resumes where it started.
+template <class In>
+class erased_completion {
+public:
+    virtual ~erased_completion() = default;
+    virtual void complete(In in) = 0;
+    [[nodiscard]] virtual asio::cancellation_slot cancellation_slot() const noexcept = 0;
+};
+
+template <class In, class Handler, class Transform, class Fallback>
+class completion_impl final : public erased_completion<In> {
+public:
+    completion_impl(Handler handler, Transform transform, const Fallback& fallback)
+        : handler_(std::move(handler)), transform_(std::move(transform)),
+          work_(asio::make_work_guard(asio::get_associated_executor(handler_, fallback)))
+    {
+    }
+
+    void complete(In in) override
+    {
+        // The slot belongs to the caller; our cancellation handler in it must go before the
+        // caller can be resumed.
+        if (auto slot = asio::get_associated_cancellation_slot(handler_); slot.is_connected()) slot.clear();
+        auto ex = work_.get_executor();
+        asio::post(ex, bound{std::move(handler_), transform_(std::move(in))});
+        work_.reset();
+    }
+
+    [[nodiscard]] asio::cancellation_slot cancellation_slot() const noexcept override
+    {
+        return asio::get_associated_cancellation_slot(handler_);
+    }
+
+private:
+    using value_type = decltype(std::declval<Transform&>()(std::declval<In>()));
+    struct bound {
+        Handler handler;
+        value_type value;
+        void operator()() { std::move(handler)(std::move(value)); }
+    };
+
+    Handler handler_;
+    Transform transform_;
+    asio::executor_work_guard<asio::associated_executor_t<Handler, Fallback>> work_;
+};
+
+struct identity_transform {
+    template <class T>
+    T operator()(T&& v) const
+    {
+        return std::forward<T>(v);
+    }
+};
+
+template <class In, class Handler, class Transform, class Fallback>
+std::unique_ptr<erased_completion<In>> make_completion(Handler&& handler, Transform transform, const Fallback& fallback)
+{
+    return std::make_unique<completion_impl<In, std::decay_t<Handler>, Transform, Fallback>>(
+        std::forward<Handler>(handler), std::move(transform), fallback);
+}
+
+}  // namespace espat::detail

@@ -1,0 +1,79 @@
+// espat/client/options.hpp — what a client is configured with and what it reports about itself:
+// options, counters, the firmware profile chosen at start-up, and the last failure's details.
+#pragma once
+
+#include <espat/commands/firmware.hpp>
+#include <espat/commands/tcpip.hpp>
+#include <espat/proto/session.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace espat {
+
+struct client_options {
+    proto::session_options session{};
+    // Start-up: "AT" until OK, each attempt waiting this long (a module still booting is silent
+    // or prints noise), at most this many attempts.
+    std::chrono::milliseconds start_probe_timeout{500};
+    int start_attempts = 10;
+    // After AT+UART_CUR the module switches rate; "AT" at the new rate is tried this many times.
+    // Only for a basic_client<asio::serial_port>; ignored for other streams.
+    std::optional<std::uint32_t> baud_rate{};
+    int baud_verify_attempts = 3;
+    // An unexpected "ready" runs the start-up sequence again (if start() ran before).
+    bool restart_after_reset = true;
+    // Wi-Fi events kept for next_wifi_event(); beyond it the oldest are dropped (and counted).
+    std::size_t wifi_event_capacity = 32;
+};
+
+// What the client has done, for logs, tests and benchmarks.
+struct client_stats {
+    std::size_t bytes_in = 0;
+    std::size_t bytes_out = 0;
+    std::size_t commands = 0;        // submitted to the module (start-up's included)
+    std::size_t failures = 0;        // completed with an error (cancellations included)
+    std::size_t cancellations = 0;
+    std::size_t starts = 0;          // start-up sequences run, first and after resets
+    std::size_t wifi_events_dropped = 0;
+    proto::session_stats session{};  // timeouts, busy re-sends (retries), resyncs, resets, ...
+};
+
+// What AT+GMR said and the forms chosen from it (DESIGN.md "Firmware versions").
+struct firmware_profile {
+    firmware_info info{};
+    std::size_t max_send_length = 2048;  // one AT+CIPSEND's limit
+    bool has_cipstate = false;           // AT+CIPSTATE? (4.1+) instead of AT+CIPSTATUS
+    bool has_ciprecvtype = false;        // per-link AT+CIPRECVTYPE (3.3+) instead of AT+CIPRECVMODE
+
+    [[nodiscard]] static firmware_profile of(firmware_info info)
+    {
+        firmware_profile p;
+        const version v = info.at_version;
+        p.max_send_length = max_send_length_for(v);
+        p.has_cipstate = !(v < commands::cipstate::since);
+        p.has_ciprecvtype = !(v < commands::ciprecvtype::since);
+        p.info = std::move(info);
+        return p;
+    }
+
+private:
+    static std::size_t max_send_length_for(const version& v) { return espat::max_send_length(v); }
+};
+
+// The details of a failed command that an error_code cannot carry: what was sent (passwords
+// redacted), the module's ERR CODE, and the raw status lines it printed.
+struct command_failure {
+    std::string command;                       // the command line without its line end
+    std::error_code ec;
+    std::optional<std::uint32_t> module_error;
+    std::vector<std::string> diagnostics;      // ERR CODE, busy p..., UNLINK, ...
+    std::vector<proto::owned_line> lines;      // information lines of the failed response
+};
+
+}  // namespace espat

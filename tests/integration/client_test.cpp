@@ -1,0 +1,519 @@
+// Tests of the Asio client against a scripted fake module on the far end of an in-process
+// pipe: start-up, typed commands, data, reports, busy, timeouts, resets, cancellation at each
+// stage, Wi-Fi events and the transcript. Every test runs under a deadline.
+#include <espat/client.hpp>
+
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <doctest/doctest.h>
+#include <fake_module.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace std::chrono_literals;
+using namespace asio::experimental::awaitable_operators;
+using espat::errc;
+using espat::test::fake_module;
+using espat::test::run_with_deadline;
+using pipe_client = espat::basic_client<espat::sim::pipe_end>;
+
+namespace doctest {
+template <>
+struct StringMaker<std::vector<std::string>> {
+    static String convert(const std::vector<std::string>& v)
+    {
+        std::string out = "{";
+        for (const auto& x : v) out += "\n  \"" + espat::proto::escape_transcript_bytes(x) + "\"";
+        return (out + "}").c_str();
+    }
+};
+}  // namespace doctest
+
+namespace {
+
+espat::client_options fast_options()
+{
+    espat::client_options o;
+    o.session.probe_timeout = 100ms;
+    o.session.quiet = 10ms;
+    o.session.backoff_initial = 10ms;
+    o.session.backoff_max = 40ms;
+    o.start_probe_timeout = 100ms;
+    return o;
+}
+
+// A client and a fake module joined by a pipe, on one io_context.
+struct rig {
+    asio::io_context io;
+    std::pair<espat::sim::pipe_end, espat::sim::pipe_end> ends = espat::sim::make_pipe(io.get_executor());
+    fake_module module{std::move(ends.second)};
+    pipe_client esp;
+
+    explicit rig(espat::client_options o = fast_options()) : esp(std::move(ends.first), o) { module.start(); }
+
+    asio::awaitable<void> sleep(std::chrono::milliseconds d)
+    {
+        asio::steady_timer t(io, d);
+        co_await t.async_wait(asio::use_awaitable);
+    }
+    asio::awaitable<void> started()
+    {
+        auto r = co_await esp.start();
+        REQUIRE(r);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("client: start-up through boot noise and echo, firmware 2.x")
+{
+    rig t;
+    t.module.echo = true;
+    int first_probes = 0;
+    t.module.script = [&](fake_module& m, const std::string& line) {
+        if (line == "AT" && first_probes++ == 0) {  // still booting: noise, then ready, no answer
+            m.send("\xf0\x12\x88\xfe\x7f\r\n\r\nready\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        auto r = co_await t.esp.start();
+        REQUIRE(r);
+        CHECK(r->info.at_version == espat::version{2, 2, 0, 0});
+        CHECK(r->info.chip == std::optional<std::string>("ESP32"));
+        CHECK(r->max_send_length == 2048);
+        CHECK_FALSE(r->has_cipstate);
+        CHECK_FALSE(r->has_ciprecvtype);
+        REQUIRE(t.esp.firmware());
+        CHECK(t.esp.firmware()->info.bin_version == "2.2.0(WROOM-32)");
+        CHECK(t.esp.supports<espat::commands::cipstatus>());
+        CHECK_FALSE(t.esp.supports<espat::commands::cipstate>());
+        // Start-up's order: AT until OK, then echo off, version, error codes.
+        const auto ate0 = t.module.index_of("ATE0");
+        REQUIRE(ate0 < t.module.lines.size());
+        CHECK(t.module.lines[ate0 - 1] == "AT");
+        CHECK(t.module.index_of("AT+GMR") == ate0 + 1);
+        CHECK(t.module.index_of("AT+SYSLOG=1") == ate0 + 2);
+        CHECK(t.esp.stats().starts == 1);
+    });
+}
+
+TEST_CASE("client: firmware 4.x selects CIPSTATE, CIPRECVTYPE and the 8 KiB send limit; old forms are refused")
+{
+    rig t;
+    t.module.gmr = espat::test::gmr_4x;
+    t.module.syslog_supported = false;  // tolerated
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        auto r = co_await t.esp.start();
+        REQUIRE(r);
+        CHECK(r->info.at_version == espat::version{4, 1, 0, 0});
+        CHECK(r->max_send_length == 8192);
+        CHECK(r->has_cipstate);
+        CHECK(r->has_ciprecvtype);
+        const std::size_t before = t.module.lines.size();
+        auto status = co_await t.esp.cipstatus();
+        REQUIRE_FALSE(status);
+        CHECK(status.error() == errc::not_supported);
+        auto mode = co_await t.esp.ciprecvmode.query();
+        CHECK(mode.error() == errc::not_supported);
+        CHECK(t.module.lines.size() == before);  // nothing was sent
+    });
+}
+
+TEST_CASE("client: typed query, set and execute; ERROR with ERR CODE keeps the module's code and diagnostics")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CWMODE?") m.send("+CWMODE:3\r\n\r\nOK\r\n");
+        else if (line == "AT+CIPDOMAIN=\"example.com\"") m.send("+CIPDOMAIN:\"93.184.216.34\"\r\n\r\nOK\r\n");
+        else if (line == "AT+CIPDOMAIN=\"nowhere.invalid\"") m.send("ERR CODE:0x01090000\r\n\r\nERROR\r\n");
+        else if (line == "AT+CIFSR")
+            m.send("+CIFSR:STAIP,\"192.168.1.20\"\r\n+CIFSR:STAMAC,\"24:0a:c4:00:01:02\"\r\n\r\nOK\r\n");
+        else if (line == "AT+CWMODE=1") m.send("\r\nOK\r\n");
+        else if (line == "AT+CIPMUX?") m.send("+CIPMUX:banana\r\n\r\nOK\r\n");
+        else return false;
+        return true;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        auto mode = co_await t.esp.cwmode.query();
+        REQUIRE(mode);
+        CHECK(*mode == espat::wifi_mode::station_softap);
+
+        auto set = co_await t.esp.cwmode(espat::wifi_mode::station);
+        CHECK(set);
+
+        auto ip = co_await t.esp.cipdomain("example.com");
+        REQUIRE(ip);
+        CHECK(*ip == asio::ip::make_address("93.184.216.34"));
+
+        auto addresses = co_await t.esp.cifsr();
+        REQUIRE(addresses);
+        CHECK(addresses->sta_ip == asio::ip::make_address("192.168.1.20"));
+
+        auto missing = co_await t.esp.cipdomain("nowhere.invalid");
+        REQUIRE_FALSE(missing);
+        CHECK(missing.error() == espat::make_module_error(0x01090000));
+        REQUIRE(t.esp.last_failure());
+        CHECK(t.esp.last_failure()->command == "AT+CIPDOMAIN=\"nowhere.invalid\"");
+        CHECK(t.esp.last_failure()->module_error == 0x01090000u);
+        CHECK(t.esp.last_failure()->diagnostics == std::vector<std::string>{"ERR CODE:0x01090000"});
+
+        // An answer that does not decode is a protocol error, with the lines kept.
+        auto mux = co_await t.esp.cipmux.query();
+        REQUIRE_FALSE(mux);
+        CHECK(mux.error() == errc::protocol_error);
+        CHECK(t.esp.last_failure()->command == "AT+CIPMUX?");
+        CHECK(t.esp.last_failure()->lines == std::vector<espat::proto::owned_line>{{"CIPMUX", "banana"}});
+
+        // A request that cannot be sent is refused before anything is written.
+        const std::size_t before = t.module.lines.size();
+        auto bad = co_await t.esp.cipdomain("line\r\nbreak");
+        CHECK(bad.error() == errc::invalid_argument);
+        CHECK(t.module.lines.size() == before);
+    });
+}
+
+TEST_CASE("client: CIPSEND data, CIPRECVDATA reads, and the raw escape hatch")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPSEND=0,5") {
+            m.send("\r\nOK\r\n\r\n>");
+            m.expect_data(5);
+        } else if (line == "AT+CIPRECVDATA=1,10") {
+            m.send("+CIPRECVDATA:4,a\r\nb\r\nOK\r\n");
+        } else if (line == "AT+CIPSEND=2,9000") {
+            m.send("\r\nERROR\r\n");
+        } else if (line == "AT+FOO") {
+            m.send("+FOO:1\r\nbar\r\n\r\nOK\r\n");
+        } else {
+            return false;
+        }
+        return true;
+    };
+    t.module.on_data = [](fake_module& m, const std::string&) { m.send("\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n"); };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        auto sent = co_await t.esp.async_send_data(espat::link_id{0}, "he\r\nl");
+        REQUIRE(sent);
+        CHECK(*sent == 5);
+        CHECK(t.module.data == "he\r\nl");
+
+        auto got = co_await t.esp.async_recv_data(espat::link_id{1}, 10);
+        REQUIRE(got);
+        CHECK(*got == "a\r\nb");
+
+        // Over the firmware's limit (2048 on 2.x): refused, nothing written.
+        auto big = co_await t.esp.async_send_data(espat::link_id{2}, std::string(9000, 'x'));
+        CHECK(big.error() == errc::invalid_argument);
+        CHECK(t.module.count("AT+CIPSEND=2,9000") == 0);
+
+        auto raw = co_await t.esp.async_send_command("AT+FOO", 500ms);
+        CHECK_FALSE(raw.ec);
+        CHECK(raw.lines == std::vector<espat::proto::owned_line>{{"FOO", "1"}, {"", "bar"}});
+    });
+}
+
+TEST_CASE("client: +IPD and other reports reach listeners, in order, while a command is in flight")
+{
+    rig t;
+    bool domain_done = false;
+    std::vector<std::string> seen;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line != "AT+CIPDOMAIN=\"a.b\"") return false;
+        // Reports inside the response, one +IPD payload that looks like a response.
+        m.send("0,CONNECT\r\n+IPD,0,7:x\r\nOK\r\n\r\n+IPD,0,2:");
+        m.send("yz\r\n+CIPDOMAIN:1.2.3.4\r\n0,CLOSED\r\n\r\nOK\r\n");
+        return true;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        const auto id = t.esp.add_report_listener([&](const espat::proto::event& e) {
+            seen.push_back(std::string(to_string(e.kind)) + " " + std::to_string(e.link) + " " + std::string(e.payload) +
+                           (domain_done ? " after" : " during"));
+        });
+        auto ip = co_await t.esp.cipdomain("a.b");
+        domain_done = true;
+        REQUIRE(ip);
+        CHECK(*ip == asio::ip::make_address("1.2.3.4"));
+        CHECK(seen == std::vector<std::string>{"connect 0  during", "ipd 0 x\r\nOK\r\n during", "ipd 0 yz during",
+                                               "closed 0  during"});
+        t.esp.remove_report_listener(id);
+        t.module.send("1,CONNECT\r\n");
+        co_await t.sleep(20ms);
+        CHECK(seen.size() == 4);
+    });
+}
+
+TEST_CASE("client: busy then OK succeeds; busy forever fails with errc::busy and the next command works")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CWJAP=\"home\",\"pw\"") {
+            m.send("busy p...\r\n");
+            m.send_after(60ms, "WIFI CONNECTED\r\nbusy p...\r\n");
+            m.send_after(120ms, "WIFI GOT IP\r\n\r\nOK\r\n");
+        } else if (line == "AT+CIPDOMAIN=\"slow\"") {
+            m.repeat(30ms, "busy p...\r\n");
+        } else if (line == "AT") {
+            m.stop_repeating();
+            return false;
+        } else if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+        } else {
+            return false;
+        }
+        return true;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        // 80 ms alone would time out; each busy gives it another 80 ms.
+        const espat::cwjap_request home{"home", "pw"};
+        auto joined = co_await t.esp.cwjap.set(home, {.timeout = 80ms});
+        CHECK(joined);
+
+        const espat::cipdomain_request slow_name{"slow"};
+        auto slow = co_await t.esp.cipdomain.set(slow_name, {.timeout = 50ms, .busy_retries = 2});
+        REQUIRE_FALSE(slow);
+        CHECK(slow.error() == errc::busy);
+
+        auto mode = co_await t.esp.cwmode.query();
+        REQUIRE(mode);
+        CHECK(*mode == espat::wifi_mode::station);
+    });
+}
+
+TEST_CASE("client: a timeout, the resynchronisation, then a command that succeeds")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPDOMAIN=\"mute\"") return true;  // no answer at all
+        if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:2\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        const auto before = t.esp.stats();
+        const espat::cipdomain_request mute_name{"mute"};
+        auto mute = co_await t.esp.cipdomain.set(mute_name, {.timeout = 50ms});
+        CHECK(mute.error() == errc::timeout);
+        auto mode = co_await t.esp.cwmode.query();
+        REQUIRE(mode);
+        CHECK(*mode == espat::wifi_mode::softap);
+        const auto after = t.esp.stats();
+        CHECK(after.session.timeouts == before.session.timeouts + 1);
+        CHECK(after.session.resyncs == before.session.resyncs + 1);
+        // The probe came between the two commands.
+        const auto mute_at = t.module.index_of("AT+CIPDOMAIN=\"mute\"");
+        CHECK(t.module.lines.at(mute_at + 1) == "AT");
+        CHECK(t.module.lines.at(mute_at + 2) == "AT+CWMODE?");
+    });
+}
+
+TEST_CASE("client: a reset mid-command fails it with device_reset, tells listeners, and runs start-up again first")
+{
+    rig t;
+    std::vector<std::string> reports;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPDOMAIN=\"boom\"") {
+            m.send("WIFI DISCONNECT\r\n\r\nets Jun  8 2016 00:22:57\r\n\xe0\xff\r\nready\r\n");
+            return true;
+        }
+        if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.esp.add_report_listener([&](const espat::proto::event& e) { reports.emplace_back(to_string(e.kind)); });
+        auto boom = co_await t.esp.cipdomain("boom");
+        REQUIRE_FALSE(boom);
+        CHECK(boom.error() == errc::device_reset);
+        CHECK(reports == std::vector<std::string>{"wifi_disconnect", "ready"});
+        // Issued at once: it waits for the start-up sequence that the reset set off.
+        auto mode = co_await t.esp.cwmode.query();
+        REQUIRE(mode);
+        CHECK(t.module.count("ATE0") == 2);
+        CHECK(t.module.count("AT+SYSLOG=1") == 2);
+        const auto second_syslog = t.module.index_of("AT+SYSLOG=1", t.module.index_of("AT+CIPDOMAIN=\"boom\""));
+        CHECK(t.module.index_of("AT+CWMODE?") > second_syslog);
+        CHECK(t.esp.stats().starts == 2);
+        CHECK(t.esp.stats().session.resets == 1);
+    });
+}
+
+TEST_CASE("client: cancellation with || at each stage leaves the client usable")
+{
+    rig t;
+    std::size_t prompt_delay_ms = 0;
+    t.module.script = [&](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPDOMAIN=\"slow\"") {
+            m.send_after(100ms, "+CIPDOMAIN:9.9.9.9\r\n\r\nOK\r\n");
+        } else if (line == "AT+CIPDOMAIN=\"queued\"") {
+            m.send("+CIPDOMAIN:8.8.8.8\r\n\r\nOK\r\n");
+        } else if (line == "AT+CIPDOMAIN=\"late\"") {
+            m.send_after(80ms, "+CIPDOMAIN:7.7.7.7\r\n\r\nOK\r\n");  // after its caller gave up
+        } else if (line == "AT+CIPSEND=0,5") {
+            if (prompt_delay_ms == 0) m.send("\r\nOK\r\n\r\n>");
+            else m.send_after(std::chrono::milliseconds(prompt_delay_ms), "\r\nOK\r\n\r\n>");
+            m.expect_data(5);
+        } else if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+        } else {
+            return false;
+        }
+        return true;
+    };
+    t.module.on_data = [](fake_module& m, const std::string&) {
+        m.send_after(80ms, "\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n");
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        asio::steady_timer timer(t.io);
+
+        // Queued: cancelled behind a slow command, never written.
+        {
+            timer.expires_after(20ms);
+            auto [slow, queued] = co_await (t.esp.cipdomain("slow") &&
+                                            (t.esp.cipdomain("queued") || timer.async_wait(asio::use_awaitable)));
+            REQUIRE(slow);
+            CHECK(*slow == asio::ip::make_address("9.9.9.9"));
+            CHECK(queued.index() == 1);
+            CHECK(t.module.count("AT+CIPDOMAIN=\"queued\"") == 0);
+        }
+        // Written: abandoned; its late answer is drained, not taken by the next command.
+        {
+            timer.expires_after(20ms);
+            auto late = co_await (t.esp.cipdomain("late") || timer.async_wait(asio::use_awaitable));
+            CHECK(late.index() == 1);
+            auto mode = co_await t.esp.cwmode.query();
+            REQUIRE(mode);
+            CHECK(*mode == espat::wifi_mode::station);
+        }
+        // CIPSEND waiting for its prompt, then after the prompt (data written, SEND OK pending).
+        for (std::size_t delay : {50u, 0u}) {
+            CAPTURE(delay);
+            prompt_delay_ms = delay;
+            const std::string before = t.module.data;
+            timer.expires_after(20ms);
+            auto send = co_await (t.esp.async_send_data(espat::link_id{0}, "hello") || timer.async_wait(asio::use_awaitable));
+            CHECK(send.index() == 1);
+            auto mode = co_await t.esp.cwmode.query();
+            REQUIRE(mode);
+            // The module was promised 5 bytes and got them, or it would eat the next command.
+            CHECK(t.module.data == before + "hello");
+        }
+        const auto stats = t.esp.stats();
+        CHECK(stats.cancellations == 4);
+        CHECK(stats.failures == 4);
+    });
+}
+
+TEST_CASE("client: Wi-Fi events queue in order; a cancelled wait takes none; the queue is bounded")
+{
+    auto o = fast_options();
+    o.wifi_event_capacity = 2;
+    rig t(o);
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.module.send("WIFI CONNECTED\r\nWIFI GOT IP\r\n+STA_CONNECTED:\"aa:bb:cc:dd:ee:ff\"\r\n");
+        co_await t.sleep(20ms);
+        CHECK(t.esp.stats().wifi_events_dropped == 1);  // capacity 2: the oldest went
+        auto first = co_await t.esp.async_next_wifi_event();
+        REQUIRE(first);
+        CHECK(first->kind == espat::wifi_event_kind::got_ip);
+        auto second = co_await t.esp.async_next_wifi_event();
+        REQUIRE(second);
+        CHECK(second->kind == espat::wifi_event_kind::station_joined);
+        CHECK(second->details == "\"aa:bb:cc:dd:ee:ff\"");
+
+        asio::steady_timer timer(t.io, 20ms);
+        auto waited = co_await (t.esp.async_next_wifi_event() || timer.async_wait(asio::use_awaitable));
+        CHECK(waited.index() == 1);
+
+        // A waiter already waiting gets the event as it arrives.
+        t.module.send_after(10ms, "WIFI DISCONNECT\r\n");
+        auto third = co_await t.esp.async_next_wifi_event();
+        REQUIRE(third);
+        CHECK(third->kind == espat::wifi_event_kind::disconnected);
+    });
+}
+
+TEST_CASE("client: the transcript records both directions with the Wi-Fi password redacted, echo included")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line.starts_with("AT+CWJAP=")) {
+            m.echo = false;
+            m.send("WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.esp.record_transcript();
+        t.module.echo = true;  // as if ATE1 were on: the password comes back
+        auto joined = co_await t.esp.cwjap("home, sweet", "s3cr\"et");
+        CHECK(joined);
+        const std::string text = t.esp.transcript();
+        INFO(text);
+        CHECK(text.find("s3cr") == std::string::npos);
+        // In the file a backslash is written \\ and CR LF as \r\n.
+        CHECK(text.find(R"(> AT+CWJAP="home\\, sweet","********"\r\n)" "\n") != std::string::npos);
+        CHECK(text.find(R"(< AT+CWJAP="home\\, sweet","********"\r\n)" "\n") != std::string::npos);
+        CHECK(text.find("WIFI GOT IP") != std::string::npos);
+        // It is a transcript the format's reader takes, and its host side is the redacted line.
+        auto parsed = espat::proto::parse_transcript(text);
+        REQUIRE(parsed.ok());
+        CHECK(espat::proto::host_stream(parsed.lines) == "AT+CWJAP=\"home\\, sweet\",\"********\"\r\n");
+        const auto stats = t.esp.stats();
+        CHECK(stats.bytes_out > 0);
+        CHECK(stats.bytes_in > stats.bytes_out);
+    });
+}
+
+TEST_CASE("client: over a serial port that is not open, start-up fails cleanly and later calls fail at once")
+{
+    asio::io_context io;
+    auto o = fast_options();
+    o.baud_rate = 921600;  // compiles the baud-change path
+    espat::client esp(asio::serial_port(io), o);
+    run_with_deadline(io, [&]() -> asio::awaitable<void> {
+        auto r = co_await esp.start();
+        REQUIRE_FALSE(r);
+        auto at = co_await esp.at();
+        REQUIRE_FALSE(at);
+        CHECK(at.error() == r.error());
+    });
+}
+
+TEST_CASE("client: the peer closing the stream fails what is pending")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPDOMAIN=\"x\"") {
+            m.close();
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        auto r = co_await t.esp.cipdomain("x");
+        REQUIRE_FALSE(r);
+        CHECK(r.error() == asio::error::eof);
+        auto again = co_await t.esp.cwmode.query();
+        CHECK(again.error() == asio::error::eof);
+    });
+}
