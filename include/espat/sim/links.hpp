@@ -1,0 +1,169 @@
+// espat/sim/links.hpp — the simulated module's links (link ids 0..4), each backed by a real
+// socket of the host: TCP (opened by AT+CIPSTART or accepted by AT+CIPSERVER) and UDP. A link
+// reads and writes through two virtual coroutines, so a TLS link type can be added beside
+// them (an "SSL" link over asio::ssl::stream) without touching the module's receive logic.
+#pragma once
+
+#include <espat/config.hpp>
+
+#include <espat/commands/tcpip.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/buffer.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace espat::sim {
+
+// A passive-mode link keeps at most this many received bytes (the reference: "default is 5744
+// bytes"); a TCP link stops reading its socket when it is full, a UDP link drops datagrams.
+inline constexpr std::size_t passive_buffer_limit = 5744;
+
+inline constexpr auto use_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+struct received {
+    std::error_code ec;
+    std::size_t size = 0;
+    asio::ip::address from_ip{};  // the datagram's sender (UDP), the peer (TCP)
+    std::uint16_t from_port = 0;
+};
+
+class link {
+public:
+    link(const asio::any_io_executor& ex, std::uint8_t id, link_type type, link_role role)
+        : id(id), type(type), role(role), room(ex), last_activity(std::chrono::steady_clock::now())
+    {
+        room.expires_at(asio::steady_timer::time_point::max());
+    }
+    link(const link&) = delete;
+    link& operator=(const link&) = delete;
+    virtual ~link() = default;
+
+    // Reads what arrives next into `into` (a datagram, or a part of the stream).
+    virtual asio::awaitable<received> receive(asio::mutable_buffer into) = 0;
+    // Sends all of `data` (UDP: one datagram, to `to` or to the current remote).
+    virtual asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint> to) = 0;
+    virtual void close() noexcept = 0;
+    // TCP and TLS slow their peer when the passive buffer is full; UDP loses datagrams.
+    [[nodiscard]] virtual bool is_stream() const noexcept = 0;
+
+    std::uint8_t id;
+    link_type type;
+    link_role role;
+    asio::ip::address remote_ip{};
+    std::uint16_t remote_port = 0;
+    std::uint16_t local_port = 0;
+
+    recv_mode mode = recv_mode::active;
+    std::string passive_data;     // received, not yet read by AT+CIPRECVDATA
+    asio::ip::address passive_from_ip{};  // sender of the buffered data, for CIPDINFO=1
+    std::uint16_t passive_from_port = 0;
+    bool notified = false;        // a +IPD notification waits for AT+CIPRECVDATA
+    bool peer_closed = false;     // the peer closed; CLOSED waits until the data is read
+    bool closed = false;          // closed by the module: the reader stops
+    asio::steady_timer room;      // a reader waiting for passive buffer room sleeps on this
+    std::chrono::steady_clock::time_point last_activity;  // for AT+CIPSTO on server links
+
+    void wake_reader() { room.cancel(); }
+};
+
+class tcp_link final : public link {
+public:
+    tcp_link(const asio::any_io_executor& ex, std::uint8_t id, link_role role)
+        : link(ex, id, link_type::tcp, role), socket(ex)
+    {
+    }
+    explicit tcp_link(asio::ip::tcp::socket s, std::uint8_t id, link_role role)
+        : link(s.get_executor(), id, link_type::tcp, role), socket(std::move(s))
+    {
+        std::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        remote_ip = peer.address();
+        remote_port = peer.port();
+        local_port = socket.local_endpoint(ec).port();
+    }
+
+    asio::awaitable<received> receive(asio::mutable_buffer into) override
+    {
+        auto [ec, n] = co_await socket.async_read_some(into, use_tuple);
+        co_return received{ec, n, remote_ip, remote_port};
+    }
+    asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint>) override
+    {
+        auto [ec, n] = co_await asio::async_write(socket, asio::buffer(data), use_tuple);
+        (void)n;
+        co_return ec;
+    }
+    void close() noexcept override
+    {
+        std::error_code ec;
+        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        socket.close(ec);
+    }
+    [[nodiscard]] bool is_stream() const noexcept override { return true; }
+
+    asio::ip::tcp::socket socket;
+};
+
+class udp_link final : public link {
+public:
+    udp_link(const asio::any_io_executor& ex, std::uint8_t id, udp_mode peer_mode)
+        : link(ex, id, link_type::udp, link_role::client), socket(ex), peer_mode(peer_mode)
+    {
+    }
+
+    asio::awaitable<received> receive(asio::mutable_buffer into) override
+    {
+        asio::ip::udp::endpoint from;
+        auto [ec, n] = co_await socket.async_receive_from(into, from, use_tuple);
+        if (!ec) follow_sender(from);
+        co_return received{ec, n, from.address(), from.port()};
+    }
+    asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint> to) override
+    {
+        const asio::ip::udp::endpoint target = to ? *to : asio::ip::udp::endpoint(remote_ip, remote_port);
+        auto [ec, n] = co_await socket.async_send_to(asio::buffer(data), target, use_tuple);
+        (void)n;
+        // A send to another peer moves the remote of a changeable link (the reference's
+        // "UDP transmission with changeable remote IP address and port").
+        if (!ec && to) follow_sender(*to);
+        co_return ec;
+    }
+    void close() noexcept override
+    {
+        std::error_code ec;
+        socket.close(ec);
+    }
+    [[nodiscard]] bool is_stream() const noexcept override { return false; }
+
+    asio::ip::udp::socket socket;
+    udp_mode peer_mode;
+    bool changed_once = false;
+
+private:
+    // <UDP mode> 1: the remote may change once, 2: it follows whoever sent last; 0: fixed.
+    void follow_sender(const asio::ip::udp::endpoint& from)
+    {
+        if (from.address() == remote_ip && from.port() == remote_port) return;
+        if (peer_mode == udp_mode::changeable || (peer_mode == udp_mode::change_once && !changed_once)) {
+            changed_once = true;
+            remote_ip = from.address();
+            remote_port = from.port();
+        }
+    }
+};
+
+}  // namespace espat::sim

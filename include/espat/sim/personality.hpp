@@ -1,0 +1,107 @@
+// espat/sim/personality.hpp — what distinguishes one firmware generation from another, as data:
+// the version (which decides which commands of the table exist, see the descriptors'
+// since/until), the AT+GMR lines, and the framing details real modules differ in
+// (firmware-quirks.md). The simulated module reads these flags; there is one module, not one
+// per firmware.
+#pragma once
+
+#include <espat/commands/firmware.hpp>
+#include <espat/commands/tcpip.hpp>
+#include <espat/commands/values.hpp>
+
+#include <cstddef>
+#include <string>
+
+namespace espat::sim {
+
+struct personality {
+    std::string name;               // "esp-at-2", for logs and the --firmware flag
+    espat::version version;         // decides the command set (descriptors' since/until)
+    espat::firmware_info gmr;       // printed by AT+GMR through the table's encoder
+    std::string chip;               // "ESP32", "ESP8266"
+    std::string prompt;             // after CIPSEND's OK: "\r\n>" (2.x), "> " (NONOS)
+    bool line_end_after_ipd = true; // 2.x prints "\r\n" after a +IPD payload; NONOS and ESP32 1.x do not
+    bool quoted_ipd_address = true; // CIPDINFO=1: +IPD,0,5,"1.2.3.4",80: (2.x) or bare (NONOS)
+    bool nonos_recvdata_header = false;  // NONOS 1.7: +CIPRECVDATA,<len>:<data>
+    bool nonos_ping_reply = false;       // NONOS: "+24" instead of "+PING:24"
+    bool dns_fail_line = false;          // NONOS prints "DNS Fail" before ERROR
+    std::string boot_noise;         // bytes before "ready" after a reset
+
+    [[nodiscard]] std::size_t max_send() const noexcept { return espat::max_send_length(version); }
+};
+
+namespace detail {
+inline espat::firmware_info gmr_info(std::string version_line, std::string sdk, std::string compile, std::string bin)
+{
+    espat::firmware_info info;
+    info.at_version_line = std::move(version_line);
+    info.sdk_version = std::move(sdk);
+    info.compile_time = std::move(compile);
+    info.bin_version = std::move(bin);
+    return info;
+}
+}  // namespace detail
+
+// ESP-AT 2.x on an ESP32, the generation the reference documents (the byte-exact capture of
+// transcript 14 is firmware 2.0): prompt "\r\n>", quoted +IPD addresses, CR LF after +IPD data,
+// CIPSEND up to 2048 bytes, AT+CIPRECVMODE and AT+CIPSTATUS.
+inline personality esp_at_2()
+{
+    personality p;
+    p.name = "esp-at-2";
+    p.version = {2, 2, 0, 0};
+    p.gmr = detail::gmr_info("AT version:2.2.0.0(c6fa6bf - ESP32 - Jul  2 2021 06:44:05)", "v4.2.2-76-gefa6eca",
+                             "Jul  2 2021 06:50:26", "2.2.0(WROOM-32)");
+    p.chip = "ESP32";
+    p.prompt = "\r\n>";
+    // ESP-AT 2.x shows only short noise before "ready" (firmware-quirks.md).
+    p.boot_noise = std::string("\x00\xff\xfe\x1c\r\n", 6);
+    return p;
+}
+
+// ESP-AT 3.2 on an ESP32: what lwESP checks for (AT version line with " - ESP32 - ", >= 3.2.0);
+// CIPSEND up to 8192 bytes. Still AT+CIPRECVMODE and AT+CIPSTATUS (CIPRECVTYPE is 3.3+).
+inline personality esp_at_3()
+{
+    personality p = esp_at_2();
+    p.name = "esp-at-3";
+    p.version = {3, 2, 0, 0};
+    p.gmr = detail::gmr_info("AT version:3.2.0.0(s-ec2dec2 - ESP32 - Jul 28 2023 07:05:28)", "v5.0.2-dirty",
+                             "Jul 28 2023 07:05:28", "v3.2.0.0(WROOM-32)");
+    return p;
+}
+
+// ESP-AT 4.1 on an ESP32: per-link AT+CIPRECVTYPE and AT+CIPSTATE replace AT+CIPRECVMODE and
+// AT+CIPSTATUS (DESIGN.md "Firmware versions").
+inline personality esp_at_4()
+{
+    personality p = esp_at_2();
+    p.name = "esp-at-4";
+    p.version = {4, 1, 0, 0};
+    p.gmr = detail::gmr_info("AT version:4.1.0.0(b7d3b5c - ESP32 - Mar 26 2024 03:55:12)", "v5.0.6",
+                             "Mar 26 2024 03:55:12", "v4.1.0.0(WROOM-32)");
+    return p;
+}
+
+// ESP8266 NONOS AT 1.7: prompt "> ", bare +IPD addresses, nothing after a +IPD payload,
+// "+CIPRECVDATA,<len>:", "+<ms>" ping answers, "DNS Fail"; its version predates AT+SYSSTORE.
+// The ROM's 74880-baud boot text reads as garbage at 115200.
+inline personality nonos()
+{
+    personality p;
+    p.name = "nonos";
+    p.version = {1, 7, 4, 0};
+    p.gmr = detail::gmr_info("AT version:1.7.4.0(May 11 2020 19:13:04)", "3.0.4(9532ceb)", "May 27 2020 10:12:17",
+                             "1.7.4");
+    p.chip = "ESP8266";
+    p.prompt = "> ";
+    p.line_end_after_ipd = false;
+    p.quoted_ipd_address = false;
+    p.nonos_recvdata_header = true;
+    p.nonos_ping_reply = true;
+    p.dns_fail_line = true;
+    p.boot_noise = std::string("\x00\x8c\x9e\xec\x12\x0c\x8c\x1c\x9c\xe2\x7c\x8c\x0c\x62\xf3\x6c\xe0\x70\x0c\x8c\r\n", 22);
+    return p;
+}
+
+}  // namespace espat::sim
