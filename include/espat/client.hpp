@@ -309,7 +309,8 @@ public:
     X(cipsendex) X(cipsendex_udp) X(cipclose) X(cifsr) X(cipmux) X(cipserver) X(cipserver_ssl) X(cipservermaxconn)    \
     X(cipmode) X(savetranslink_tcp) X(savetranslink_udp) X(cipsto) X(cipsntpcfg) X(cipsntptime) X(ciupdate)           \
     X(cipdinfo) X(cipsslcconf) X(cipsslccn) X(cipsslcsni) X(cipsslcalpn) X(cipsslcpsk) X(cipreconnintv)               \
-    X(ciprecvmode) X(ciprecvtype) X(ciprecvdata) X(ciprecvlen) X(ping) X(cipdns) X(ciptcpopt)
+    X(ciprecvmode) X(ciprecvtype) X(ciprecvdata) X(ciprecvlen) X(ping) X(cipdns) X(ciptcpopt) X(rfpower)          \
+    X(cwlapopt) X(cwstate) X(cwdhcp) X(cwautoconn) X(cipstamac) X(cipapmac) X(cipsslsize)
 #define ESPAT_CLIENT_HANDLE(name) command_handle<basic_client, commands::name> name{*this};
     ESPAT_CLIENT_COMMANDS(ESPAT_CLIENT_HANDLE)
 #undef ESPAT_CLIENT_HANDLE

@@ -7,10 +7,13 @@
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/cancellation_signal.hpp>
-#include <asio/executor_work_guard.hpp>
+#include <asio/execution/outstanding_work.hpp>
+#include <asio/prefer.hpp>
 #include <asio/post.hpp>
 
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace espat::detail {
@@ -31,7 +34,7 @@ class completion_impl final : public erased_completion<In> {
 public:
     completion_impl(Handler handler, Transform transform, const Fallback& fallback)
         : handler_(std::move(handler)), transform_(std::move(transform)),
-          work_(asio::make_work_guard(asio::get_associated_executor(handler_, fallback)))
+          work_(asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked))
     {
     }
 
@@ -40,9 +43,9 @@ public:
         // The slot belongs to the caller; our cancellation handler in it must go before the
         // caller can be resumed.
         if (auto slot = asio::get_associated_cancellation_slot(handler_); slot.is_connected()) slot.clear();
-        auto ex = work_.get_executor();
-        asio::post(ex, bound{std::move(handler_), transform_(std::move(in))});
+        auto ex = std::move(*work_);
         work_.reset();
+        asio::post(ex, bound{std::move(handler_), transform_(std::move(in))});
     }
 
     [[nodiscard]] asio::cancellation_slot cancellation_slot() const noexcept override
@@ -60,7 +63,12 @@ private:
 
     Handler handler_;
     Transform transform_;
-    asio::executor_work_guard<asio::associated_executor_t<Handler, Fallback>> work_;
+    // Outstanding work on the handler's executor until completion. Not executor_work_guard: it
+    // needs the old executor API, which asio::strand<any_io_executor> (a plain callback's
+    // fallback here) lacks.
+    using work_executor = std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler, Fallback>>(),
+                                                             asio::execution::outstanding_work.tracked))>;
+    std::optional<work_executor> work_;
 };
 
 struct identity_transform {
