@@ -45,9 +45,10 @@ TEST_CASE("receive_state: active data beyond the buffer fails the link instead o
     CHECK(s.on_data("12345"));
     CHECK_FALSE(s.on_data("6789"));
     CHECK(s.failure() == espat::make_error_code(espat::errc::receive_overflow));
+    CHECK_FALSE(s.on_data("x"));  // nothing after the hole is taken in
+    // What came before the hole is whole: it is read first, then the error.
+    CHECK(read_all(s, 3) == "12345");
     CHECK(s.next(1) == step::error);
-    CHECK(s.buffered() == 0);
-    CHECK_FALSE(s.on_data("x"));  // stays failed
 }
 
 TEST_CASE("receive_state: a close is eof only after everything received before it was read")
@@ -74,6 +75,8 @@ TEST_CASE("receive_state: passive mode fetches what the reader wants, bounded by
     CHECK(s.next(50) == step::copy);
     CHECK(s.fetch_size(1000, 2048) == 20);
     REQUIRE(s.on_data(std::string(91, 'y')) == false);  // 10 held, 90 free: more than the room: refused, link failed
+    CHECK(s.next(1) == step::copy);  // the 10 bytes before the refused answer come first
+    CHECK(read_all(s, 64) == std::string(10, 'x'));
     CHECK(s.next(1) == step::error);
 }
 
@@ -88,12 +91,15 @@ TEST_CASE("receive_state: passive data still on the module is fetched before eof
     CHECK(s.next(8) == step::eof);
 }
 
-TEST_CASE("receive_state: a failure drops buffered data and wins over eof")
+TEST_CASE("receive_state: a failure comes after the data received before it, and wins over eof")
 {
     receive_state s(receive_mode::passive, 64);
+    s.on_module_buffered(10);
     s.on_data("abc");
     s.on_closed();
     s.fail(espat::make_error_code(espat::errc::device_reset));
+    CHECK(s.module_buffered() == 0);  // what the module held is gone with it
+    CHECK(read_all(s, 8) == "abc");
     CHECK(s.next(8) == step::error);
     CHECK(s.failure() == espat::make_error_code(espat::errc::device_reset));
     s.fail(espat::make_error_code(espat::errc::send_failed));  // the first cause is kept

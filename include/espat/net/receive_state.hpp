@@ -57,13 +57,13 @@ public:
     // <id>,CLOSED: the peer (or the module) ended the link. What was received stays readable.
     void on_closed() noexcept { peer_closed_ = true; }
 
-    // The link can no longer be read: a reset, a SEND FAIL, an overflow. Buffered bytes are
-    // dropped: after a hole in the stream, what follows would be read as if it were contiguous.
+    // The link ends with an error: a reset, a SEND FAIL, an overflow. What was buffered came
+    // before the failure and is contiguous, so it is still handed out; the error follows it,
+    // and nothing after the hole is ever taken in.
     void fail(std::error_code ec)
     {
         if (failure_) return;
         failure_ = ec;
-        head_ = size_ = 0;
         module_buffered_ = 0;
     }
 
@@ -79,8 +79,8 @@ public:
     // its buffer was read (reference, AT+CIPRECVMODE), so eof never hides buffered data.
     [[nodiscard]] step next(std::size_t want) const noexcept
     {
-        if (failure_) return step::error;
         if (size_ > 0) return step::copy;
+        if (failure_) return step::error;
         if (mode_ == receive_mode::passive && module_buffered_ > 0 && want > 0) return step::fetch;
         if (peer_closed_) return step::eof;
         return step::wait;

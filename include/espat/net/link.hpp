@@ -1,0 +1,213 @@
+// espat/net/link.hpp — a TCP or module-TLS ("SSL") link as an Asio AsyncReadStream and
+// AsyncWriteStream: asio::async_read, async_read_until, async_write and asio::ssl::stream work
+// on it. Writes become AT+CIPSEND chunks of the firmware's limit; reads take +IPD data (active
+// mode) or turn the reader's demand into AT+CIPRECVDATA (passive mode).
+//
+// Use a link from the client's executor (a coroutine spawned on it, or a single-threaded
+// io_context); its network (basic_network) must outlive it.
+#pragma once
+
+#include <espat/commands/tcpip.hpp>
+#include <espat/error.hpp>
+#include <espat/net/link_table.hpp>
+
+#include <asio/buffer.hpp>
+#include <asio/compose.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace espat::net {
+
+template <class Client>
+class basic_network;
+
+template <class Client>
+class basic_link {
+public:
+    using client_type = Client;
+    using executor_type = typename Client::executor_type;
+    using state_ptr = typename link_table<executor_type>::state_ptr;
+
+    basic_link() = default;
+    basic_link(basic_network<Client>* net, state_ptr state) : net_(net), state_(std::move(state)) {}
+    basic_link(basic_link&& o) noexcept : net_(std::exchange(o.net_, nullptr)), state_(std::move(o.state_)) {}
+    basic_link& operator=(basic_link&& o) noexcept
+    {
+        if (this != &o) {
+            release();
+            net_ = std::exchange(o.net_, nullptr);
+            state_ = std::move(o.state_);
+        }
+        return *this;
+    }
+    basic_link(const basic_link&) = delete;
+    basic_link& operator=(const basic_link&) = delete;
+    // A link still open when dropped is closed on the module in the background, so its id is
+    // not lost.
+    ~basic_link() { release(); }
+
+    [[nodiscard]] executor_type get_executor() const { return net_->client().get_executor(); }
+    basic_link& lowest_layer() noexcept { return *this; }
+
+    [[nodiscard]] bool is_open() const noexcept { return state_ && state_->attached; }
+    [[nodiscard]] link_handle handle() const noexcept
+    {
+        return state_ ? link_handle{state_->id, state_->generation} : link_handle{};
+    }
+    [[nodiscard]] link_type type() const noexcept { return state_ ? state_->type : link_type::tcp; }
+    [[nodiscard]] receive_mode mode() const noexcept { return state_ ? state_->rx.mode() : receive_mode::active; }
+    // Bytes received and not yet read, on the host.
+    [[nodiscard]] std::size_t available() const noexcept { return state_ ? state_->rx.buffered() : 0; }
+
+    // Reads what is buffered; with nothing buffered, waits for data, a close (asio::error::eof
+    // once everything before it was read) or a failure (errc::device_reset, receive_overflow,
+    // send_failed). Passive mode: asks the module for up to the buffer's size.
+    template <class MutableBuffers, class Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            read_op<MutableBuffers>{net_, state_, buffers}, token, get_executor());
+    }
+
+    // Sends up to the firmware's AT+CIPSEND limit of the buffers' bytes with one AT+CIPSEND.
+    // SEND FAIL fails the write with errc::send_failed and closes the link: the byte stream
+    // has a hole, so nothing after it may be sent as if it were contiguous.
+    template <class ConstBuffers, class Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            write_op<ConstBuffers>{net_, state_, buffers}, token, get_executor());
+    }
+
+    // AT+CIPCLOSE=<id>: completes when the module has closed the link. Data received before
+    // stays readable; eof follows it.
+    template <class Token>
+    auto async_close(Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code)>(close_op{net_, state_}, token, get_executor());
+    }
+
+private:
+    void release()
+    {
+        if (net_ && state_ && state_->attached) net_->close_in_background(state_);
+        state_.reset();
+    }
+
+    // Completes a composed operation from the executor, never inside its initiating call.
+    template <class Self, class... Args>
+    static void complete_later(basic_network<Client>* net, Self self, Args... args)
+    {
+        asio::post(net->client().get_executor(),
+                   [self = std::move(self), args...]() mutable { self.complete(args...); });
+    }
+
+    template <class MutableBuffers>
+    struct read_op {
+        basic_network<Client>* net;
+        state_ptr s;
+        MutableBuffers buffers;
+        int step = 0;
+        std::size_t fetch_wakeups = 0;
+
+        template <class Self>
+        void operator()(Self& self, std::error_code = {})
+        {
+            if (step++ == 0) return asio::post(net->client().get_executor(), std::move(self));
+            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
+            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
+                return self.complete(asio::error::operation_aborted, 0);
+            const std::size_t want = asio::buffer_size(buffers);
+            if (want == 0) return self.complete({}, 0);
+            // Passive data still announced by a link that lost its id can no longer be asked
+            // for; the module sends CLOSED only after it was read, so none is left.
+            if (!s->attached && s->rx.mode() == receive_mode::passive) s->rx.on_module_buffered(0);
+            switch (s->rx.next(want)) {
+            case receive_state::step::copy: {
+                std::size_t n = 0;
+                for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+                    asio::mutable_buffer b = *it;
+                    const std::size_t got = s->rx.read(static_cast<char*>(b.data()), b.size());
+                    n += got;
+                    if (got < b.size()) break;
+                }
+                return self.complete({}, n);
+            }
+            case receive_state::step::eof: return self.complete(asio::error::eof, 0);
+            case receive_state::step::error: return self.complete(s->rx.failure(), 0);
+            case receive_state::step::fetch: net->start_fetch(s, want); break;
+            case receive_state::step::wait: break;
+            }
+            s->wake.async_wait(std::move(self));
+        }
+    };
+
+    template <class ConstBuffers>
+    struct write_op {
+        basic_network<Client>* net;
+        state_ptr s;
+        ConstBuffers buffers;
+        int step = 0;
+        std::size_t size = 0;
+
+        template <class Self>
+        void operator()(Self& self)
+        {
+            if (step++ != 0) return;
+            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
+            if (s->rx.failure()) return self.complete(s->rx.failure(), 0);
+            if (!s->attached) return self.complete(make_error_code(errc::link_closed), 0);
+            size = std::min(asio::buffer_size(buffers), net->max_send_length());
+            if (size == 0) return complete_later(net, std::move(self), std::error_code{}, std::size_t{0});
+            std::string data(size, '\0');
+            asio::buffer_copy(asio::buffer(data), buffers, size);
+            net->client().async_send_data(link_id::checked(s->id), std::move(data), call_options{}, std::move(self));
+        }
+        template <class Self>
+        void operator()(Self& self, tl::expected<std::size_t, std::error_code> r)
+        {
+            if (r) return self.complete({}, *r);
+            const std::error_code ec = r.error();
+            if (ec == make_error_code(errc::send_failed) || ec == make_error_code(errc::cancelled)) {
+                // A hole in the stream, or a send whose fate is unknown: the link is finished.
+                s->rx.fail(ec);
+                net->close_in_background(s);
+            }
+            self.complete(ec, 0);
+        }
+    };
+
+    struct close_op {
+        basic_network<Client>* net;
+        state_ptr s;
+        int step = 0;
+        template <class Self>
+        void operator()(Self& self)
+        {
+            if (step++ != 0) return;
+            if (!s || !s->attached) return complete_later(net, std::move(self), std::error_code{});
+            cipclose_request r{close_link_id::checked(s->id).value()};
+            net->client().template async_set<commands::cipclose>(r, call_options{}, std::move(self));
+        }
+        template <class Self>
+        void operator()(Self& self, tl::expected<commands::nothing, std::error_code> r)
+        {
+            if (s->attached) net->table().detach(s->id);
+            // "link is not valid": the module had closed it already; closed is what was asked.
+            if (!r && r.error() != make_error_code(errc::link_invalid)) return self.complete(r.error());
+            self.complete({});
+        }
+    };
+
+    basic_network<Client>* net_ = nullptr;
+    state_ptr state_;
+};
+
+}  // namespace espat::net
