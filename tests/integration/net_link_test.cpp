@@ -1,0 +1,339 @@
+// Links as Asio streams, end to end: espat client -> simulated module (in-process pipe) -> real
+// loopback TCP peers. Every test runs under a deadline, so a hang fails instead of blocking.
+#include <espat/client.hpp>
+#include <espat/net/network.hpp>
+#include <espat/sim/module.hpp>
+#include <espat/sim/pipe.hpp>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read.hpp>
+#include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/write.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <ostream>
+#include <random>
+#include <string>
+
+using namespace std::chrono_literals;
+using asio::awaitable;
+using asio::use_awaitable;
+using espat::net::receive_mode;
+constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
+
+namespace {
+
+using client_type = espat::basic_client<espat::sim::pipe_end>;
+using network_type = espat::net::basic_network<client_type>;
+
+std::string pattern(std::size_t n, std::uint32_t seed)
+{
+    std::mt19937 g(seed);
+    std::string s(n, '\0');
+    for (auto& c : s) c = static_cast<char>(g());  // every byte value, CR LF and "OK" included
+    return s;
+}
+
+// A simulated module on a pipe, a client on the other end, started, with a network on it.
+struct rig {
+    explicit rig(espat::sim::module_options mo = {})
+        : module(io.get_executor(), std::move(mo)), ends(espat::sim::make_pipe(io.get_executor())),
+          esp(std::move(ends.first))
+    {
+        asio::co_spawn(io, module.serve(ends.second), asio::detached);
+    }
+
+    // Runs `script` on the client's executor with a network started for it; fails the test if
+    // it does not finish within `limit`.
+    void run(std::function<awaitable<void>(client_type&, network_type&)> script, std::chrono::seconds limit = 20s,
+             espat::net::network_options no = {})
+    {
+        bool finished = false;
+        std::exception_ptr failure;
+        asio::co_spawn(
+            esp.get_executor(),
+            [&]() -> awaitable<void> {
+                auto fw = co_await esp.start();
+                REQUIRE(fw);
+                network_type net(esp, no);
+                auto started = co_await net.start();
+                REQUIRE(started);
+                co_await script(esp, net);
+            },
+            [&](std::exception_ptr e) {
+                failure = e;
+                finished = true;
+                io.stop();
+            });
+        io.run_for(limit);
+        REQUIRE_MESSAGE(finished, "the script did not finish in time");
+        if (failure) std::rethrow_exception(failure);
+    }
+
+    asio::io_context io;
+    espat::sim::module module;
+    std::pair<espat::sim::pipe_end, espat::sim::pipe_end> ends;
+    client_type esp;
+};
+
+// A loopback TCP server that runs `session` for each connection.
+struct tcp_peer {
+    tcp_peer(asio::io_context& io, std::function<awaitable<void>(asio::ip::tcp::socket)> session)
+        : acceptor(io, {asio::ip::address_v4::loopback(), 0})
+    {
+        asio::co_spawn(io, accept_loop(std::move(session)), asio::detached);
+    }
+    awaitable<void> accept_loop(std::function<awaitable<void>(asio::ip::tcp::socket)> session)
+    {
+        for (;;) {
+            auto [ec, socket] = co_await acceptor.async_accept(as_tuple);
+            if (ec) co_return;
+            asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
+        }
+    }
+    std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+    asio::ip::tcp::acceptor acceptor;
+};
+
+awaitable<void> echo_session(asio::ip::tcp::socket s)
+{
+    char buf[4096];
+    for (;;) {
+        auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), as_tuple);
+        if (ec) co_return;
+        auto [wec, wn] = co_await asio::async_write(s, asio::buffer(buf, n), as_tuple);
+        (void)wn;
+        if (wec) co_return;
+    }
+}
+
+}  // namespace
+
+TEST_CASE("link: bytes written come back byte-exact through an echo peer, in passive and active mode")
+{
+    for (auto mode : {receive_mode::passive, receive_mode::active}) {
+        CAPTURE(static_cast<int>(mode));
+        rig r;
+        tcp_peer peer(r.io, echo_session);
+        espat::net::network_options no;
+        no.stream_receive = mode;
+        r.run(
+            [&](client_type&, network_type& net) -> awaitable<void> {
+                auto link = co_await net.connect("127.0.0.1", peer.port());
+                REQUIRE(link);
+                CHECK(link->mode() == mode);
+                const std::string sent = pattern(12000, 7);
+                // Writing all before reading: the echo comes back while we write, and is kept
+                // (in active mode within the host buffer's 16 KiB, see the overflow test).
+                co_await asio::async_write(*link, asio::buffer(sent), use_awaitable);
+                std::string got(sent.size(), '\0');
+                co_await asio::async_read(*link, asio::buffer(got), use_awaitable);
+                CHECK(got == sent);
+                auto [ec] = co_await link->async_close(as_tuple);
+                CHECK_FALSE(ec);
+                CHECK_FALSE(link->is_open());
+            },
+            30s, no);
+    }
+}
+
+TEST_CASE("link: data sent before the peer closes is all read, then eof")
+{
+    for (auto mode : {receive_mode::passive, receive_mode::active}) {
+        CAPTURE(static_cast<int>(mode));
+        rig r;
+        const std::string page = pattern(9000, 11);
+        tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+            co_await asio::async_write(s, asio::buffer(page), use_awaitable);
+            s.shutdown(asio::ip::tcp::socket::shutdown_both);
+            s.close();
+        });
+        espat::net::network_options no;
+        no.stream_receive = mode;
+        r.run(
+            [&](client_type&, network_type& net) -> awaitable<void> {
+                auto link = co_await net.connect("127.0.0.1", peer.port());
+                REQUIRE(link);
+                std::string got;
+                auto [ec, n] = co_await asio::async_read(*link, asio::dynamic_buffer(got), as_tuple);
+                (void)n;
+                CHECK(ec == asio::error::eof);
+                CHECK(got == page);
+                CHECK_FALSE(link->is_open());
+                // Writing to a closed link says so.
+                auto [wec, wn] = co_await asio::async_write(*link, asio::buffer("x", 1), as_tuple);
+                (void)wn;
+                CHECK(wec == espat::make_error_code(espat::errc::link_closed));
+            },
+            20s, no);
+    }
+}
+
+TEST_CASE("link: in passive mode a slow reader slows the peer and loses nothing")
+{
+    rig r;
+    const std::string flood = pattern(300000, 3);
+    bool peer_done = false;
+    tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+        co_await asio::async_write(s, asio::buffer(flood), use_awaitable);
+        peer_done = true;
+        s.shutdown(asio::ip::tcp::socket::shutdown_send);
+        char b[1];
+        co_await s.async_read_some(asio::buffer(b), as_tuple);  // wait for the link to close
+    });
+    r.run(
+        [&](client_type&, network_type& net) -> awaitable<void> {
+            auto link = co_await net.connect("127.0.0.1", peer.port());
+            REQUIRE(link);
+            std::string got;
+            asio::steady_timer pause(co_await asio::this_coro::executor);
+            char buf[1024];
+            std::size_t max_available = 0;
+            for (;;) {
+                auto [ec, n] = co_await link->async_read_some(asio::buffer(buf), as_tuple);
+                if (ec == asio::error::eof) break;
+                REQUIRE_FALSE(ec);
+                got.append(buf, n);
+                max_available = std::max(max_available, link->available());
+                if (got.size() < 20000) {  // slow at first: the module's buffer fills, the peer waits
+                    pause.expires_after(2ms);
+                    co_await pause.async_wait(use_awaitable);
+                }
+            }
+            CHECK(got.size() == flood.size());
+            CHECK(got == flood);
+            CHECK(max_available <= 16 * 1024);
+        },
+        60s);
+    CHECK(peer_done);
+}
+
+TEST_CASE("link: in active mode a peer outpacing the reader fails the link with receive_overflow, never silently")
+{
+    rig r;
+    const std::string flood = pattern(64 * 1024, 5);
+    tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+        co_await asio::async_write(s, asio::buffer(flood), as_tuple);
+        char b[1];
+        co_await s.async_read_some(asio::buffer(b), as_tuple);
+    });
+    espat::net::network_options no;
+    no.stream_receive = receive_mode::active;
+    no.receive_buffer = 8 * 1024;
+    r.run(
+        [&](client_type&, network_type& net) -> awaitable<void> {
+            auto link = co_await net.connect("127.0.0.1", peer.port());
+            REQUIRE(link);
+            // Not reading: the module pushes +IPD frames until the host buffer is full.
+            asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+            co_await t.async_wait(use_awaitable);
+            std::string got;
+            auto [ec, n] = co_await asio::async_read(*link, asio::dynamic_buffer(got), as_tuple);
+            (void)n;
+            CHECK(ec == espat::make_error_code(espat::errc::receive_overflow));
+            // What was buffered before the hole is whole and handed out first, byte-exact.
+            CHECK(got.size() <= no.receive_buffer);
+            CHECK(got.size() > 0);
+            CHECK(got == flood.substr(0, got.size()));
+        },
+        20s, no);
+}
+
+TEST_CASE("link: a cancelled read loses nothing and the link stays usable")
+{
+    rig r;
+    tcp_peer peer(r.io, echo_session);
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto link = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(link);
+        char buf[16];
+        asio::steady_timer t(co_await asio::this_coro::executor, 50ms);
+        // Nothing to read: the timer wins and the read is cancelled.
+        auto first = co_await (link->async_read_some(asio::buffer(buf), as_tuple) || t.async_wait(use_awaitable));
+        CHECK(first.index() == 1);
+        co_await asio::async_write(*link, asio::buffer(std::string("after the cancel")), use_awaitable);
+        std::string got(16, '\0');
+        co_await asio::async_read(*link, asio::buffer(got), use_awaitable);
+        CHECK(got == "after the cancel");
+    });
+}
+
+TEST_CASE("link: a module reset fails pending reads and every link with device_reset")
+{
+    rig r;
+    tcp_peer peer(r.io, echo_session);
+    r.run([&](client_type& esp, network_type& net) -> awaitable<void> {
+        auto link = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(link);
+        // AT+RST: OK, then the module reboots and prints "ready".
+        auto rst = co_await esp.template async_execute<espat::commands::rst>();
+        CHECK(rst);
+        char buf[8];
+        auto [ec, n] = co_await link->async_read_some(asio::buffer(buf), as_tuple);
+        (void)n;
+        CHECK(ec == espat::make_error_code(espat::errc::device_reset));
+        CHECK_FALSE(link->is_open());
+    });
+}
+
+TEST_CASE("link: a stale handle never touches the id's next link")
+{
+    rig r;
+    tcp_peer peer(r.io, echo_session);
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        auto first = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(first);
+        const auto old_handle = first->handle();
+        auto [cec] = co_await first->async_close(as_tuple);
+        CHECK_FALSE(cec);
+        auto second = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(second);
+        CHECK(second->handle().id == old_handle.id);  // the id was reused...
+        CHECK(second->handle().generation != old_handle.generation);  // ...as a new generation
+        auto [wec, wn] = co_await asio::async_write(*first, asio::buffer("stale", 5), as_tuple);
+        (void)wn;
+        CHECK(wec == espat::make_error_code(espat::errc::link_closed));
+        co_await asio::async_write(*second, asio::buffer(std::string("fresh")), use_awaitable);
+        std::string got(5, '\0');
+        co_await asio::async_read(*second, asio::buffer(got), use_awaitable);
+        CHECK(got == "fresh");
+    });
+}
+
+TEST_CASE("link: five links at once, each with its own data")
+{
+    rig r;
+    tcp_peer peer(r.io, echo_session);
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        std::vector<network_type::link> links;
+        for (int i = 0; i < 5; ++i) {
+            auto l = co_await net.connect("127.0.0.1", peer.port());
+            REQUIRE(l);
+            links.push_back(std::move(*l));
+        }
+        auto sixth = co_await net.connect("127.0.0.1", peer.port());
+        CHECK_FALSE(sixth);  // ids 0..4 are all taken
+        for (int i = 0; i < 5; ++i) {
+            const std::string data = pattern(3000, static_cast<std::uint32_t>(100 + i));
+            co_await asio::async_write(links[static_cast<std::size_t>(i)], asio::buffer(data), use_awaitable);
+        }
+        for (int i = 0; i < 5; ++i) {
+            const std::string data = pattern(3000, static_cast<std::uint32_t>(100 + i));
+            std::string got(data.size(), '\0');
+            co_await asio::async_read(links[static_cast<std::size_t>(i)], asio::buffer(got), use_awaitable);
+            CHECK(got == data);
+        }
+    });
+}
