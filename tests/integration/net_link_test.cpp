@@ -337,3 +337,107 @@ TEST_CASE("link: five links at once, each with its own data")
         }
     });
 }
+
+TEST_CASE("server: accept() yields a link per incoming connection, data both ways, then close")
+{
+    espat::sim::module_options mo;
+    mo.server_port_override = 0;  // the module listens on a free loopback port
+    rig r(mo);
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        const espat::net::server_options options{.max_connections = espat::server_connections{3}};
+        auto server = co_await net.listen(8080, options);
+        REQUIRE(server);
+        const auto port = r.module.server_port();
+        REQUIRE(port);
+        auto ex = co_await asio::this_coro::executor;
+        // Two clients connect from the host's network; each says who it is and waits for echo.
+        std::string replies[2];
+        for (int i = 0; i < 2; ++i) {
+            asio::co_spawn(
+                ex,
+                [&, i]() -> awaitable<void> {
+                    asio::ip::tcp::socket s(r.io);
+                    co_await s.async_connect({asio::ip::address_v4::loopback(), *port}, use_awaitable);
+                    const std::string hello = "client " + std::to_string(i) + "\n";
+                    co_await asio::async_write(s, asio::buffer(hello), use_awaitable);
+                    auto [ec, n] = co_await asio::async_read(s, asio::dynamic_buffer(replies[i]), as_tuple);
+                    (void)n;
+                    CHECK(ec == asio::error::eof);  // the server side closes after answering
+                },
+                asio::detached);
+        }
+        for (int i = 0; i < 2; ++i) {
+            auto link = co_await server->accept();
+            REQUIRE(link);
+            std::string line;
+            co_await asio::async_read_until(*link, asio::dynamic_buffer(line), "\n", use_awaitable);
+            const std::string answer = "hello, " + line;
+            co_await asio::async_write(*link, asio::buffer(answer), use_awaitable);
+            auto [cec] = co_await link->async_close(as_tuple);
+            CHECK_FALSE(cec);
+        }
+        asio::steady_timer settle(ex, 200ms);
+        co_await settle.async_wait(use_awaitable);
+        CHECK(replies[0] == "hello, client 0\n");
+        CHECK(replies[1] == "hello, client 1\n");
+        auto closed = co_await server->close();
+        CHECK(closed);
+        auto after = co_await server->accept();
+        CHECK_FALSE(after);
+    });
+}
+
+TEST_CASE("server: accept() is cancellable and the server keeps working")
+{
+    espat::sim::module_options mo;
+    mo.server_port_override = 0;
+    rig r(mo);
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        using namespace asio::experimental::awaitable_operators;
+        auto server = co_await net.listen(8080);
+        REQUIRE(server);
+        auto ex = co_await asio::this_coro::executor;
+        asio::steady_timer t(ex, 50ms);
+        auto first = co_await (server->accept() || t.async_wait(use_awaitable));
+        CHECK(first.index() == 1);
+        asio::ip::tcp::socket s(r.io);
+        co_await s.async_connect({asio::ip::address_v4::loopback(), *r.module.server_port()}, use_awaitable);
+        auto link = co_await server->accept();
+        CHECK(link);
+    });
+}
+
+TEST_CASE("udp: datagrams keep their boundaries and their senders, both ways")
+{
+    rig r;
+    asio::ip::udp::socket peer(r.io, {asio::ip::address_v4::loopback(), 0});
+    const auto peer_port = peer.local_endpoint().port();
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        const espat::net::udp_options options{.local_port = 0, .mode = espat::udp_mode::changeable};
+        auto link = co_await net.open_udp("127.0.0.1", peer_port, options);
+        REQUIRE(link);
+        // Three datagrams out: the peer sees three, each whole.
+        for (const char* d : {"one", "two two", "three three three"})
+            co_await link->async_send(asio::buffer(std::string(d)), use_awaitable);
+        asio::ip::udp::endpoint module_end;
+        for (const char* d : {"one", "two two", "three three three"}) {
+            char buf[64];
+            const std::size_t n = co_await peer.async_receive_from(asio::buffer(buf), module_end, use_awaitable);
+            CHECK(std::string(buf, n) == d);
+        }
+        // Two datagrams in: two receives, with the peer as the sender.
+        co_await peer.async_send_to(asio::buffer(std::string("alpha")), module_end, use_awaitable);
+        co_await peer.async_send_to(asio::buffer(std::string("beta\r\nOK\r\n")), module_end, use_awaitable);
+        for (const char* d : {"alpha", "beta\r\nOK\r\n"}) {
+            char buf[64];
+            asio::ip::udp::endpoint from;
+            const std::size_t n = co_await link->async_receive_from(asio::buffer(buf), from, use_awaitable);
+            CHECK(std::string(buf, n) == d);
+            CHECK(from.port() == peer_port);
+        }
+        // A datagram larger than one AT+CIPSEND is refused whole, never split.
+        auto [ec, n] = co_await link->async_send(asio::buffer(std::string(9000, 'x')), as_tuple);
+        (void)n;
+        CHECK(ec == asio::error::message_size);
+    });
+}

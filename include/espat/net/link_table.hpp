@@ -125,9 +125,15 @@ public:
         return s && s->generation == h.generation;
     }
 
-    // Incoming connections (<id>,CONNECT for an id no link owns), for a server to accept.
-    std::deque<int>& incoming() noexcept { return incoming_; }
-    void set_incoming_waker(std::function<void()> f) { incoming_waker_ = std::move(f); }
+    // Incoming connections: <id>,CONNECT for an id no link owns. The state is attached at
+    // once, so data the client sends before accept() is kept; a server takes it from here.
+    std::deque<state_ptr>& incoming() noexcept { return incoming_; }
+    void set_incoming(receive_mode mode, std::size_t capacity, std::function<void()> waker)
+    {
+        incoming_mode_ = mode;
+        incoming_capacity_ = capacity;
+        incoming_waker_ = std::move(waker);
+    }
 
     // Routes one report of the module. Returns true if it concerned a link.
     bool on_report(const proto::event& e)
@@ -149,8 +155,8 @@ public:
             }
             return true;
         case event_kind::connect:
-            if (e.link >= 0 && !at(e.link)) {
-                incoming_.push_back(e.link);
+            if (e.link >= 0 && e.link < max_links && !at(e.link)) {
+                incoming_.push_back(attach(e.link, link_type::tcp, incoming_mode_, incoming_capacity_));
                 if (incoming_waker_) incoming_waker_();
             }
             return true;
@@ -199,7 +205,9 @@ private:
     Executor ex_;
     std::array<state_ptr, max_links> slots_{};
     std::array<std::uint32_t, max_links> generations_{};
-    std::deque<int> incoming_;
+    std::deque<state_ptr> incoming_;
+    receive_mode incoming_mode_ = receive_mode::active;
+    std::size_t incoming_capacity_ = 16 * 1024;
     std::function<void()> incoming_waker_;
 };
 

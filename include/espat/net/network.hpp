@@ -9,9 +9,12 @@
 #include <espat/error.hpp>
 #include <espat/net/link.hpp>
 #include <espat/net/link_table.hpp>
+#include <espat/net/server.hpp>
+#include <espat/net/udp_link.hpp>
 
 #include <asio/awaitable.hpp>
 #include <asio/bind_executor.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <tl/expected.hpp>
@@ -34,6 +37,11 @@ struct network_options {
     std::size_t fetch_limit = 8192;
 };
 
+struct udp_options {
+    std::optional<std::uint16_t> local_port{};  // the module's port; needed for mode
+    std::optional<udp_mode> mode{};              // fixed, change_once, changeable (needs local_port)
+};
+
 struct connect_options {
     // Per link where the firmware has AT+CIPRECVTYPE (3.3+); older firmware has one mode for
     // every link, set by start() from network_options.
@@ -47,13 +55,26 @@ public:
     using client_type = Client;
     using executor_type = typename Client::executor_type;
     using link = basic_link<Client>;
+    using udp_link = basic_udp_link<Client>;
+    using server = basic_server<Client>;
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
     explicit basic_network(Client& client, network_options options = {})
-        : client_(client), options_(options), table_(client.get_executor())
+        : client_(client), options_(options), table_(client.get_executor()), incoming_wake_(client.get_executor())
     {
-        listener_ = client_.add_report_listener([this](const proto::event& e) { table_.on_report(e); });
+        incoming_wake_.expires_at(asio::steady_timer::time_point::max());
+        listener_ = client_.add_report_listener([this](const proto::event& e) {
+            if (e.kind == proto::event_kind::ready) {
+                server_failure_ = make_error_code(errc::device_reset);  // the server is gone with the reset
+                server_open_ = false;
+            }
+            table_.on_report(e);
+        });
+        table_.set_incoming(options_.stream_receive, options_.receive_buffer, [this] {
+            ++incoming_wakeups_;
+            incoming_wake_.cancel();
+        });
     }
     basic_network(const basic_network&) = delete;
     basic_network& operator=(const basic_network&) = delete;
@@ -105,6 +126,95 @@ public:
     asio::awaitable<result<link>> connect_ssl(std::string host, std::uint16_t port, connect_options o = {})
     {
         co_return co_await open_stream(link_type::ssl, std::move(host), port, o);
+    }
+
+    // AT+CIPSTART=<id>,"UDP",<host>,<port>[,<local port>,<mode>]. UDP is received in active mode
+    // (datagram boundaries come with each +IPD); firmware before 3.3 has one receive mode for
+    // every link, so there UDP needs network_options::stream_receive = active.
+    asio::awaitable<result<udp_link>> open_udp(std::string host, std::uint16_t port, udp_options o = {})
+    {
+        if (!per_link_receive_mode() && global_mode_ != receive_mode::active)
+            co_return tl::make_unexpected(make_error_code(errc::not_supported));
+        const auto id = table_.free_id();
+        if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
+        auto state = table_.attach(*id, link_type::udp, receive_mode::active, options_.receive_buffer);
+        if (per_link_receive_mode()) {
+            const ciprecvtype_request link_mode{close_link_id::checked(*id), receive_mode::active};
+            auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
+            if (!m) {
+                table_.detach(*id);
+                co_return tl::make_unexpected(m.error());
+            }
+        }
+        const cipstart_udp_request r{link_id::checked(*id), std::move(host), port, o.local_port, o.mode, std::nullopt};
+        auto started = co_await client_.template async_set<commands::cipstart_udp>(r);
+        if (!started) {
+            if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
+            co_return tl::make_unexpected(started.error());
+        }
+        co_return udp_link{this, std::move(state)};
+    }
+
+    // AT+CIPSERVERMAXCONN, AT+CIPSERVER=1,<port>, AT+CIPSTO. Incoming links take free ids.
+    asio::awaitable<result<server>> listen(std::uint16_t port, server_options o = {})
+    {
+        if (o.max_connections) {
+            const cipservermaxconn_request max{*o.max_connections};
+            auto m = co_await client_.template async_set<commands::cipservermaxconn>(max);
+            if (!m) co_return tl::make_unexpected(m.error());
+        }
+        const cipserver_request create{server_mode::create, port};
+        auto created = co_await client_.template async_set<commands::cipserver>(create);
+        if (!created) co_return tl::make_unexpected(created.error());
+        server_open_ = true;
+        server_failure_ = {};
+        if (o.idle_timeout) {
+            const cipsto_request idle{*o.idle_timeout};
+            auto t = co_await client_.template async_set<commands::cipsto>(idle);
+            if (!t) co_return tl::make_unexpected(t.error());
+        }
+        co_return server{this, port};
+    }
+
+    // For basic_server.
+    [[nodiscard]] bool server_open() const noexcept { return server_open_; }
+    [[nodiscard]] std::error_code server_failure() const noexcept
+    {
+        if (server_failure_) return server_failure_;
+        return server_open_ ? std::error_code{} : make_error_code(errc::link_closed);
+    }
+    [[nodiscard]] std::size_t incoming_wakeups() const noexcept { return incoming_wakeups_; }
+    asio::steady_timer& incoming_wake() noexcept { return incoming_wake_; }
+    typename link_table<executor_type>::state_ptr take_incoming()
+    {
+        auto& q = table_.incoming();
+        while (!q.empty()) {
+            auto s = std::move(q.front());
+            q.pop_front();
+            if (s->attached || s->rx.buffered() > 0) return s;  // one that already closed still has its data
+        }
+        return nullptr;
+    }
+    asio::awaitable<result<link>> adopt_incoming(typename link_table<executor_type>::state_ptr s)
+    {
+        if (per_link_receive_mode() && s->attached) {
+            // The module's mode for an incoming link is its default; ask for ours. Data that came
+            // before this answer arrived as active +IPD and is in the link already.
+            const ciprecvtype_request link_mode{close_link_id::checked(s->id), options_.stream_receive};
+            auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
+            if (!m && m.error() != make_error_code(errc::command_failed)) co_return tl::make_unexpected(m.error());
+        }
+        co_return link{this, std::move(s)};
+    }
+    asio::awaitable<result<void>> stop_server(bool close_links)
+    {
+        const cipserver_request remove{server_mode::remove, close_links ? std::optional<std::uint16_t>(1) : std::nullopt};
+        auto r = co_await client_.template async_set<commands::cipserver>(remove);
+        server_open_ = false;
+        ++incoming_wakeups_;
+        incoming_wake_.cancel();
+        if (!r) co_return tl::make_unexpected(r.error());
+        co_return result<void>{};
     }
 
     // Passive mode: asks the module for what a reader of `want` bytes can take. The answer goes
@@ -209,6 +319,10 @@ private:
     link_table<executor_type> table_;
     listener_id listener_ = 0;
     receive_mode global_mode_ = receive_mode::active;  // the module's default after a reset
+    asio::steady_timer incoming_wake_;   // accept() sleeps here; an incoming CONNECT wakes it
+    std::size_t incoming_wakeups_ = 0;
+    bool server_open_ = false;
+    std::error_code server_failure_;
 };
 
 }  // namespace espat::net

@@ -1,0 +1,190 @@
+// espat/net/udp_link.hpp — a UDP link: datagrams with their boundaries and remote endpoints.
+// Sending is one AT+CIPSEND per datagram (to the link's peer, or with the remote-address form
+// to any peer); receiving takes one +IPD per datagram (active mode, AT+CIPDINFO=1 gives the
+// sender). Like a datagram socket, a full receive queue drops what does not fit.
+//
+// Use it from the client's executor; its network must outlive it.
+#pragma once
+
+#include <espat/commands/host.hpp>
+#include <espat/commands/tcpip.hpp>
+#include <espat/error.hpp>
+#include <espat/net/link_table.hpp>
+#include <espat/proto/session.hpp>
+
+#include <asio/buffer.hpp>
+#include <asio/compose.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace espat::net {
+
+template <class Client>
+class basic_network;
+
+template <class Client>
+class basic_udp_link {
+public:
+    using executor_type = typename Client::executor_type;
+    using state_ptr = typename link_table<executor_type>::state_ptr;
+    using endpoint_type = asio::ip::udp::endpoint;
+
+    basic_udp_link() = default;
+    basic_udp_link(basic_network<Client>* net, state_ptr state) : net_(net), state_(std::move(state)) {}
+    basic_udp_link(basic_udp_link&& o) noexcept : net_(std::exchange(o.net_, nullptr)), state_(std::move(o.state_)) {}
+    basic_udp_link& operator=(basic_udp_link&& o) noexcept
+    {
+        if (this != &o) {
+            release();
+            net_ = std::exchange(o.net_, nullptr);
+            state_ = std::move(o.state_);
+        }
+        return *this;
+    }
+    basic_udp_link(const basic_udp_link&) = delete;
+    basic_udp_link& operator=(const basic_udp_link&) = delete;
+    ~basic_udp_link() { release(); }
+
+    [[nodiscard]] executor_type get_executor() const { return net_->client().get_executor(); }
+    [[nodiscard]] bool is_open() const noexcept { return state_ && state_->attached; }
+    [[nodiscard]] link_handle handle() const noexcept
+    {
+        return state_ ? link_handle{state_->id, state_->generation} : link_handle{};
+    }
+    // Datagrams dropped because the receive queue was full.
+    [[nodiscard]] std::size_t dropped() const noexcept { return state_ ? state_->datagrams_dropped : 0; }
+
+    // One datagram to the link's peer. Larger than the firmware's AT+CIPSEND limit is
+    // asio::error::message_size (a datagram is never split).
+    template <class ConstBuffers, class Token>
+    auto async_send(const ConstBuffers& buffers, Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            send_op{net_, state_, to_string(buffers), std::nullopt}, token, get_executor());
+    }
+
+    // One datagram to `to` (AT+CIPSEND=<id>,<len>,<ip>,<port>; the link needs UDP mode 2 to
+    // take answers from there).
+    template <class ConstBuffers, class Token>
+    auto async_send_to(const ConstBuffers& buffers, const endpoint_type& to, Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            send_op{net_, state_, to_string(buffers), to}, token, get_executor());
+    }
+
+    // The next datagram; a buffer too small for it gets its first bytes (the rest is lost, as
+    // with a socket). `from` is the sender when the module reports it (AT+CIPDINFO=1).
+    template <class MutableBuffers, class Token>
+    auto async_receive_from(const MutableBuffers& buffers, endpoint_type& from, Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            receive_op<MutableBuffers>{net_, state_, buffers, &from}, token, get_executor());
+    }
+    template <class MutableBuffers, class Token>
+    auto async_receive(const MutableBuffers& buffers, Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            receive_op<MutableBuffers>{net_, state_, buffers, nullptr}, token, get_executor());
+    }
+
+private:
+    template <class ConstBuffers>
+    static std::string to_string(const ConstBuffers& buffers)
+    {
+        std::string s(asio::buffer_size(buffers), '\0');
+        asio::buffer_copy(asio::buffer(s), buffers);
+        return s;
+    }
+
+    void release()
+    {
+        if (net_ && state_ && state_->attached) net_->close_in_background(state_);
+        state_.reset();
+    }
+
+    struct send_op {
+        basic_network<Client>* net;
+        state_ptr s;
+        std::string data;
+        std::optional<endpoint_type> to;
+        int step = 0;
+
+        template <class Self>
+        void operator()(Self& self)
+        {
+            if (step++ != 0) return;
+            std::error_code refused;
+            if (!s) refused = make_error_code(errc::link_invalid);
+            else if (!s->attached) refused = make_error_code(errc::link_closed);
+            else if (data.empty() || data.size() > net->max_send_length()) refused = asio::error::message_size;
+            std::string line;
+            if (!refused) {
+                const auto id = link_id::checked(s->id);
+                const auto length = send_length::checked(static_cast<std::int64_t>(data.size()));
+                if (to)
+                    refused = commands::encode_set<commands::cipsend_udp>(
+                        line, cipsend_udp_request{id, *length, to->address(), to->port()});
+                else
+                    refused = commands::encode_set<commands::cipsend>(line, cipsend_request{id, *length});
+            }
+            if (refused) {
+                return asio::post(net->client().get_executor(),
+                                  [self = std::move(self), refused]() mutable { self.complete(refused, 0); });
+            }
+            size = data.size();
+            proto::command c{.line = std::move(line), .timeout = std::chrono::milliseconds{commands::cipsend::timeout_ms},
+                             .payload = std::move(data)};
+            net->client().async_send_command(std::move(c), std::move(self));
+        }
+        // SEND OK: the whole datagram went out.
+        template <class Self>
+        void operator()(Self& self, proto::command_result r)
+        {
+            if (r.ec) return self.complete(r.ec, 0);
+            self.complete({}, size);
+        }
+        std::size_t size = 0;
+    };
+
+    template <class MutableBuffers>
+    struct receive_op {
+        basic_network<Client>* net;
+        state_ptr s;
+        MutableBuffers buffers;
+        endpoint_type* from;
+        int step = 0;
+
+        template <class Self>
+        void operator()(Self& self, std::error_code = {})
+        {
+            if (step++ == 0) return asio::post(net->client().get_executor(), std::move(self));
+            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
+            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
+                return self.complete(asio::error::operation_aborted, 0);
+            if (!s->datagrams.empty()) {
+                datagram d = std::move(s->datagrams.front());
+                s->datagrams.pop_front();
+                s->datagram_bytes -= d.data.size();
+                const std::size_t n = asio::buffer_copy(buffers, asio::buffer(d.data));
+                if (from) *from = endpoint_type(d.remote_ip.value_or(asio::ip::address{}), d.remote_port);
+                return self.complete({}, n);
+            }
+            if (s->rx.failure()) return self.complete(s->rx.failure(), 0);
+            if (!s->attached) return self.complete(make_error_code(errc::link_closed), 0);
+            s->wake.async_wait(std::move(self));
+        }
+    };
+
+    basic_network<Client>* net_ = nullptr;
+    state_ptr state_;
+};
+
+}  // namespace espat::net
