@@ -5,12 +5,16 @@
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <doctest/doctest.h>
 #include <fake_module.hpp>
 
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -516,4 +520,71 @@ TEST_CASE("client: the peer closing the stream fails what is pending")
         auto again = co_await t.esp.cwmode.query();
         CHECK(again.error() == asio::error::eof);
     });
+}
+
+TEST_CASE("client: operations started from coroutines on two threads, with cancellations and reports")
+{
+    asio::io_context io(2);
+    // The pipe takes no locks: both ends and the client share one strand (the client's own
+    // strand wraps it). Each caller runs on a strand of its own: a cancelling || needs one
+    // when several threads run the io_context, as for any Asio operation.
+    auto shared = asio::make_strand(io);
+    auto ends = espat::sim::make_pipe(shared);
+    fake_module module(std::move(ends.second));
+    int answered = 0;
+    module.script = [&](fake_module& m, const std::string& line) {
+        if (line != "AT+CWMODE?") return false;
+        if (++answered % 5 == 0) m.send("+IPD,0,4:ping\r\n");
+        m.send_after(std::chrono::milliseconds(answered % 3), "+CWMODE:1\r\n\r\nOK\r\n");
+        return true;
+    };
+    module.start();
+    pipe_client esp(std::move(ends.first), fast_options());
+    std::atomic<int> succeeded{0}, cancelled{0}, wrong{0}, finished{0}, ipds{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+
+    auto worker = [&](int n) -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < 25; ++i) {
+            if ((i + n) % 4 == 0) {
+                timer.expires_after(std::chrono::microseconds(200 * (i % 5)));
+                auto r = co_await (esp.cwmode.query() || timer.async_wait(asio::use_awaitable));
+                if (r.index() == 1) ++cancelled;
+                else if (std::get<0>(r) && *std::get<0>(r) == espat::wifi_mode::station) ++succeeded;
+                else if (std::get<0>(r).error() == errc::cancelled) ++cancelled;
+                else ++wrong;
+            } else {
+                auto r = co_await esp.cwmode.query();
+                if (r && *r == espat::wifi_mode::station) ++succeeded;
+                else ++wrong;
+            }
+        }
+    };
+    auto on_done = [&](std::exception_ptr e) {
+        if (e) {
+            std::lock_guard lock(failure_mutex);
+            failure = e;
+        }
+        if (++finished == 5) io.stop();
+    };
+    auto setup = [&]() -> asio::awaitable<void> {
+        co_await asio::post(esp.get_executor(), asio::use_awaitable);  // listeners are added on the strand
+        esp.add_report_listener([&](const espat::proto::event& e) {
+            if (e.kind == espat::proto::event_kind::ipd) ++ipds;
+        });
+        auto r = co_await esp.start();
+        if (!r) ++wrong;
+        for (int n = 0; n < 4; ++n) asio::co_spawn(asio::make_strand(io), worker(n), on_done);
+    };
+    asio::co_spawn(io, setup(), on_done);
+    std::thread second([&] { io.run_for(10s); });
+    io.run_for(10s);
+    second.join();
+    if (failure) std::rethrow_exception(failure);
+    REQUIRE(finished == 5);
+    CHECK(wrong == 0);
+    CHECK(succeeded + cancelled == 100);
+    CHECK(succeeded >= 75);
+    CHECK(ipds == answered / 5);
 }

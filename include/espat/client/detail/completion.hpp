@@ -37,9 +37,6 @@ public:
 
     void complete(In in) override
     {
-        // The slot belongs to the caller; our cancellation handler in it must go before the
-        // caller can be resumed.
-        if (auto slot = asio::get_associated_cancellation_slot(handler_); slot.is_connected()) slot.clear();
         auto ex = work_.get_executor();
         asio::post(ex, bound{std::move(handler_), transform_(std::move(in))});
         work_.reset();
@@ -55,7 +52,13 @@ private:
     struct bound {
         Handler handler;
         value_type value;
-        void operator()() { std::move(handler)(std::move(value)); }
+        void operator()()
+        {
+            // The slot is the caller's and is only touched in the caller's context: our
+            // cancellation handler leaves it here, before the caller resumes.
+            if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) slot.clear();
+            std::move(handler)(std::move(value));
+        }
     };
 
     Handler handler_;
