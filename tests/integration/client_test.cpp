@@ -588,3 +588,41 @@ TEST_CASE("client: operations started from coroutines on two threads, with cance
     CHECK(succeeded >= 75);
     CHECK(ipds == answered / 5);
 }
+
+TEST_CASE("client: passthrough - enter at the prompt, raw bytes both ways, leave with +++, then commands again")
+{
+    auto o = fast_options();
+    o.session.guard_before = 20ms;
+    o.session.guard_after = 40ms;
+    rig t(o);
+    std::string from_peer;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPSEND") {
+            m.send("\r\nOK\r\n\r\n>");
+            m.passthrough = true;
+            m.send_after(10ms, "world\r\nOK\r\n");  // raw data that looks like a response
+            return true;
+        }
+        if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.esp.add_report_listener([&](const espat::proto::event& e) {
+            if (e.kind == espat::proto::event_kind::raw_data) from_peer += e.payload;
+        });
+        auto entered = co_await t.esp.async_enter_passthrough();
+        REQUIRE(entered);
+        t.esp.write_raw("hello");
+        co_await t.sleep(30ms);
+        CHECK(from_peer == "world\r\nOK\r\n");
+        t.esp.leave_passthrough();
+        auto mode = co_await t.esp.cwmode.query();  // waits for the guard times
+        REQUIRE(mode);
+        CHECK(t.module.data == "hello");
+        CHECK_FALSE(t.module.passthrough);
+    });
+}

@@ -75,6 +75,8 @@ public:
 
     // The next n bytes are AT+CIPSEND data, not a line.
     void expect_data(std::size_t n) { data_left_ = n; }
+    // Passthrough: every byte is data until "+++" (then OK is not printed, as on a module).
+    bool passthrough = false;
 
     [[nodiscard]] std::size_t count(const std::string& line) const
     {
@@ -103,6 +105,16 @@ private:
     void digest()
     {
         for (;;) {
+            if (passthrough) {
+                data += inbox_;
+                inbox_.clear();
+                if (data.ends_with("+++")) {
+                    data.resize(data.size() - 3);
+                    passthrough = false;
+                    continue;
+                }
+                return;
+            }
             if (data_left_ > 0) {
                 const std::size_t n = std::min(data_left_, inbox_.size());
                 if (n == 0) return;
