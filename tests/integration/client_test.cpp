@@ -6,12 +6,18 @@
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <doctest/doctest.h>
 #include <fake_module.hpp>
 
 #include <atomic>
+#include <fcntl.h>
+#include <optional>
+#include <stdlib.h>
+#include <termios.h>
+#include <unistd.h>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -625,4 +631,86 @@ TEST_CASE("client: passthrough - enter at the prompt, raw bytes both ways, leave
         CHECK(t.module.data == "hello");
         CHECK_FALSE(t.module.passthrough);
     });
+}
+
+namespace {
+
+// A pseudo-terminal: the client opens the slave as its serial port; the fake module serves
+// the master and reads the line's rate from the slave's settings, as a module that is or is
+// not at the host's rate.
+struct pty_rig {
+    asio::io_context io;
+    int master = -1;
+    int slave_probe = -1;  // the slave, opened to read its termios
+    std::string slave_path;
+    std::optional<espat::test::basic_fake_module<asio::posix::stream_descriptor>> module;
+    std::optional<espat::client> esp;
+    speed_t module_speed = B115200;
+
+    explicit pty_rig(espat::client_options o)
+    {
+        master = ::posix_openpt(O_RDWR | O_NOCTTY);
+        REQUIRE(master >= 0);
+        REQUIRE(::grantpt(master) == 0);
+        REQUIRE(::unlockpt(master) == 0);
+        slave_path = ::ptsname(master);
+        slave_probe = ::open(slave_path.c_str(), O_RDWR | O_NOCTTY);
+        REQUIRE(slave_probe >= 0);
+        module.emplace(asio::posix::stream_descriptor(io, master));
+        asio::serial_port port(io, slave_path);
+        port.set_option(asio::serial_port::baud_rate(115200));
+        esp.emplace(std::move(port), o);
+        module->start();
+    }
+    ~pty_rig()
+    {
+        esp.reset();
+        module.reset();
+        ::close(slave_probe);
+    }
+    [[nodiscard]] speed_t host_speed() const
+    {
+        termios tio{};
+        ::tcgetattr(slave_probe, &tio);
+        return ::cfgetospeed(&tio);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("client: baud change on a serial port (a pseudo-terminal): switched and verified, or rolled back")
+{
+    for (const bool module_switches : {true, false}) {
+        CAPTURE(module_switches);
+        auto o = fast_options();
+        o.baud_rate = 921600;
+        pty_rig t(o);
+        t.module->script = [&](auto& m, const std::string& line) {
+            if (t.host_speed() != t.module_speed) return true;  // garbage to a module at another rate
+            if (line == "AT+UART_CUR=921600,8,1,0,0") {
+                m.send("\r\nOK\r\n");
+                if (module_switches) t.module_speed = B921600;
+                return true;
+            }
+            return false;
+        };
+        run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+            auto r = co_await t.esp->start();
+            asio::serial_port::baud_rate rate;
+            t.esp->stream().get_option(rate);
+            if (module_switches) {
+                REQUIRE(r);
+                CHECK(rate.value() == 921600);
+                auto at = co_await t.esp->at();
+                CHECK(at);
+            } else {
+                REQUIRE_FALSE(r);
+                CHECK(r.error() == errc::timeout);
+                CHECK(rate.value() == 115200);  // rolled back: the module still talks
+                auto at = co_await t.esp->at();
+                CHECK(at);
+            }
+            CHECK(t.module->count("AT+UART_CUR=921600,8,1,0,0") == 1);
+        });
+    }
 }
