@@ -300,6 +300,8 @@ public:
         return s;
     }
     [[nodiscard]] const std::optional<firmware_profile>& firmware() const noexcept { return profile_; }
+    // Why the start-up that a module reset set off failed ({} if it did not).
+    [[nodiscard]] std::error_code last_restart_error() const noexcept { return last_restart_error_; }
     // The last command that failed (other than by cancellation): its diagnostics.
     [[nodiscard]] const std::optional<command_failure>& last_failure() const noexcept { return last_failure_; }
     // Whether the module's firmware has command C (true until start() read the version).
@@ -490,6 +492,9 @@ private:
         std::error_code refuse = req.refused;
         if (!refuse && fatal_) refuse = fatal_;
         if (!refuse && !req.versions.contains(profile_)) refuse = make_error_code(errc::not_supported);
+        // The firmware's send limit is known only here, on the strand, once start-up read it.
+        if (!refuse && profile_ && req.command.payload && req.command.payload->size() > profile_->max_send_length)
+            refuse = make_error_code(errc::invalid_argument);
         if (refuse) {
             proto::command_result r;
             r.ec = refuse;
@@ -689,7 +694,7 @@ private:
         if (started_ && options_.restart_after_reset && !starting_) {
             gate_closed_ = true;  // from now on: nothing of the user's before the module is set up again
             asio::co_spawn(strand_, start_sequence(), [this](std::exception_ptr, result<firmware_profile> r) {
-                if (!r && !fatal_) last_restart_error_ = r.error();
+                last_restart_error_ = r ? std::error_code{} : r.error();
             });
         }
     }

@@ -197,7 +197,7 @@ TEST_CASE("client: CIPSEND data, CIPRECVDATA reads, and the raw escape hatch")
             m.expect_data(5);
         } else if (line == "AT+CIPRECVDATA=1,10") {
             m.send("+CIPRECVDATA:4,a\r\nb\r\nOK\r\n");
-        } else if (line == "AT+CIPSEND=2,9000") {
+        } else if (line.starts_with("AT+CIPSEND=2,")) {
             m.send("\r\nERROR\r\n");
         } else if (line == "AT+FOO") {
             m.send("+FOO:1\r\nbar\r\n\r\nOK\r\n");
@@ -218,10 +218,14 @@ TEST_CASE("client: CIPSEND data, CIPRECVDATA reads, and the raw escape hatch")
         REQUIRE(got);
         CHECK(*got == "a\r\nb");
 
-        // Over the firmware's limit (2048 on 2.x): refused, nothing written.
-        auto big = co_await t.esp.async_send_data(espat::link_id{2}, std::string(9000, 'x'));
-        CHECK(big.error() == errc::invalid_argument);
-        CHECK(t.module.count("AT+CIPSEND=2,9000") == 0);
+        // Over the firmware's limit (2048 on 2.x) or over any firmware's: refused, nothing written.
+        for (std::size_t size : {2049u, 9000u}) {
+            auto big = co_await t.esp.async_send_data(espat::link_id{2}, std::string(size, 'x'));
+            CHECK(big.error() == errc::invalid_argument);
+        }
+        auto empty = co_await t.esp.async_send_data(espat::link_id{2}, "");
+        CHECK(empty.error() == errc::invalid_argument);
+        CHECK(t.module.count("AT+CIPSEND=2,2049") == 0);
 
         auto raw = co_await t.esp.async_send_command("AT+FOO", 500ms);
         CHECK_FALSE(raw.ec);
@@ -525,6 +529,26 @@ TEST_CASE("client: the peer closing the stream fails what is pending")
         CHECK(r.error() == asio::error::eof);
         auto again = co_await t.esp.cwmode.query();
         CHECK(again.error() == asio::error::eof);
+        auto event = co_await t.esp.async_next_wifi_event();
+        CHECK(event.error() == asio::error::eof);
+    });
+}
+
+TEST_CASE("client: close() fails what is pending and what comes after")
+{
+    rig t;
+    t.module.script = [](fake_module&, const std::string& line) { return line == "AT+CIPDOMAIN=\"x\""; };  // silent
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        asio::steady_timer timer(t.io, 20ms);
+        timer.async_wait([&](std::error_code) { t.esp.close(); });
+        auto pending = co_await t.esp.cipdomain("x");
+        CHECK(pending.error() == asio::error::operation_aborted);
+        auto after = co_await t.esp.at();
+        CHECK(after.error() == asio::error::operation_aborted);
+        const std::size_t lines = t.module.lines.size();
+        co_await t.sleep(20ms);
+        CHECK(t.module.lines.size() == lines);
     });
 }
 
@@ -713,4 +737,41 @@ TEST_CASE("client: baud change on a serial port (a pseudo-terminal): switched an
             CHECK(t.module->count("AT+UART_CUR=921600,8,1,0,0") == 1);
         });
     }
+}
+
+TEST_CASE("client: a command cancelled while it waits for the start-up after a reset is never sent")
+{
+    rig t;
+    int gmr_answers = 0;
+    t.module.script = [&](fake_module& m, const std::string& line) {
+        if (line == "AT+RST") {
+            m.send("\r\nOK\r\n");
+            m.send_after(10ms, "\r\nready\r\n");
+            return true;
+        }
+        if (line == "AT+GMR" && gmr_answers++ == 1) {  // the second start-up is slow
+            m.send_after(80ms, espat::test::gmr_2x);
+            return true;
+        }
+        if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        auto reset = co_await t.esp.rst();
+        CHECK(reset);
+        co_await t.sleep(30ms);  // "ready" came; start-up runs again, waiting for AT+GMR
+        asio::steady_timer timer(t.io, 20ms);
+        auto held = co_await (t.esp.cwmode.query() || timer.async_wait(asio::use_awaitable));
+        CHECK(held.index() == 1);
+        CHECK(t.module.count("AT+CWMODE?") == 0);
+        auto mode = co_await t.esp.cwmode.query();
+        REQUIRE(mode);
+        CHECK(t.module.count("AT+CWMODE?") == 1);
+        CHECK(t.module.count("AT+GMR") == 2);
+        CHECK_FALSE(t.esp.last_restart_error());
+    });
 }
