@@ -111,7 +111,9 @@ public:
     // AT until OK (boot noise and echo tolerated), ATE0, AT+GMR (the firmware profile),
     // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
     // baud change. Other operations wait until it is done. After an unexpected "ready" it runs
-    // again by itself (client_options::restart_after_reset).
+    // again by itself (client_options::restart_after_reset). While one runs, another start
+    // fails with errc::busy. The token's signature is co_spawn's:
+    // void(std::exception_ptr, result<firmware_profile>).
     template <class Token = default_token>
     auto async_start(Token&& token = {})
     {
@@ -453,7 +455,8 @@ private:
 
     // Internal (start-up) commands: on the strand, passing the gate. Not a coroutine itself, so
     // the initiation's lambda is never in a full-expression with co_await (g++ 12).
-    asio::awaitable<proto::command_result> internal_command(std::string line, std::chrono::milliseconds timeout)
+    // The line is a view: no temporary with a destructor in the callers' co_await expressions.
+    asio::awaitable<proto::command_result> internal_command(std::string_view line, std::chrono::milliseconds timeout)
     {
         return asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::command_result)>(
             [this](auto handler, proto::command c) {
@@ -463,7 +466,7 @@ private:
                 req.internal = true;
                 post_op(std::move(req));
             },
-            asio::use_awaitable, proto::command{.line = std::move(line), .timeout = timeout});
+            asio::use_awaitable, proto::command{.line = std::string(line), .timeout = timeout});
     }
 
     // In the caller's context (the initiation): the caller's cancellation slot may only be
@@ -757,6 +760,8 @@ private:
 
     asio::awaitable<result<firmware_profile>> start_sequence()
     {
+        // One start-up at a time: a second caller would interleave its commands with the first.
+        if (starting_) co_return tl::make_unexpected(make_error_code(errc::busy));
         started_ = true;
         starting_ = true;
         gate_closed_ = true;
@@ -826,7 +831,7 @@ private:
             line, uart_cur_request{*checked, uart_data_bits::eight, uart_stop_bits::one, uart_parity::none,
                                    uart_flow_control::none});
         if (ec) co_return ec;
-        proto::command_result set = co_await internal_command(std::move(line), std::chrono::milliseconds{commands::uart_cur::timeout_ms});
+        proto::command_result set = co_await internal_command(line, std::chrono::milliseconds{commands::uart_cur::timeout_ms});
         if (set.ec) co_return set.ec;
         stream_.set_option(asio::serial_port::baud_rate(rate), ec);
         if (!ec) {

@@ -775,3 +775,17 @@ TEST_CASE("client: a command cancelled while it waits for the start-up after a r
         CHECK_FALSE(t.esp.last_restart_error());
     });
 }
+
+TEST_CASE("client: a second start-up while one runs is refused with errc::busy")
+{
+    rig t;
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        auto [first, second] = co_await (t.esp.start() && t.esp.start());
+        CHECK(first);
+        REQUIRE_FALSE(second);
+        CHECK(second.error() == errc::busy);
+        CHECK(t.module.count("AT+GMR") == 1);
+        auto again = co_await t.esp.start();  // after it: allowed
+        CHECK(again);
+    });
+}
