@@ -7,6 +7,17 @@
 // (firmware(), stats(), last_failure(), the listener and transcript functions) must be called
 // on the strand - or, what tests and single-threaded programs do, with one thread running the
 // io_context. Destroy the client only once no handler of it can run (io_context stopped).
+//
+// Cancellation: each operation connects to its handler's cancellation slot (any type:
+// terminal, partial or total). Not yet written: removed, nothing sent. Written: completes at
+// once with errc::cancelled; the module's answer is still read and dropped (a send's data is
+// still written after its prompt, or the module would take the next command as data). As for
+// any Asio operation, the slot is the caller's: with several threads, run a caller that
+// cancels (e.g. with awaitable operators) on a strand.
+//
+// g++ 12: do not write a braced request temporary inside a co_await expression
+// (`co_await esp.cwjap.set({"ssid", "pw"})` frees its strings twice, a compiler bug); name the
+// request first, or pass the fields: `co_await esp.cwjap("ssid", "pw")`.
 #pragma once
 
 #include <espat/config.hpp>
@@ -37,6 +48,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -99,7 +111,9 @@ public:
     // AT until OK (boot noise and echo tolerated), ATE0, AT+GMR (the firmware profile),
     // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
     // baud change. Other operations wait until it is done. After an unexpected "ready" it runs
-    // again by itself (client_options::restart_after_reset).
+    // again by itself (client_options::restart_after_reset). While one runs, another start
+    // fails with errc::busy. The token's signature is co_spawn's:
+    // void(std::exception_ptr, result<firmware_profile>).
     template <class Token = default_token>
     auto async_start(Token&& token = {})
     {
@@ -263,7 +277,9 @@ public:
             [this](auto handler) {
                 auto done = detail::make_completion<result<wifi_event>>(std::move(handler), detail::identity_transform{},
                                                                         strand_);
-                asio::post(strand_, [this, d = std::move(done)]() mutable { add_wifi_waiter(std::move(d)); });
+                const std::uint64_t ticket = next_ticket_.fetch_add(1, std::memory_order_relaxed);
+                connect_cancellation(done->cancellation_slot(), ticket, &basic_client::cancel_wifi_waiter);
+                asio::post(strand_, [this, ticket, d = std::move(done)]() mutable { add_wifi_waiter(ticket, std::move(d)); });
             },
             token);
     }
@@ -286,6 +302,8 @@ public:
         return s;
     }
     [[nodiscard]] const std::optional<firmware_profile>& firmware() const noexcept { return profile_; }
+    // Why the start-up that a module reset set off failed ({} if it did not).
+    [[nodiscard]] std::error_code last_restart_error() const noexcept { return last_restart_error_; }
     // The last command that failed (other than by cancellation): its diagnostics.
     [[nodiscard]] const std::optional<command_failure>& last_failure() const noexcept { return last_failure_; }
     // Whether the module's firmware has command C (true until start() read the version).
@@ -349,6 +367,7 @@ private:
         std::string shown_line{};      // the line as diagnostics and the transcript show it
         version_range versions{};
         bool internal = false;         // start-up's own commands pass the gate
+        std::uint64_t ticket = 0;      // names the operation for cancellation
     };
 
     struct op_entry {
@@ -437,7 +456,8 @@ private:
 
     // Internal (start-up) commands: on the strand, passing the gate. Not a coroutine itself, so
     // the initiation's lambda is never in a full-expression with co_await (g++ 12).
-    asio::awaitable<proto::command_result> internal_command(std::string line, std::chrono::milliseconds timeout)
+    // The line is a view: no temporary with a destructor in the callers' co_await expressions.
+    asio::awaitable<proto::command_result> internal_command(std::string_view line, std::chrono::milliseconds timeout)
     {
         return asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::command_result)>(
             [this](auto handler, proto::command c) {
@@ -447,12 +467,25 @@ private:
                 req.internal = true;
                 post_op(std::move(req));
             },
-            asio::use_awaitable, proto::command{.line = std::move(line), .timeout = timeout});
+            asio::use_awaitable, proto::command{.line = std::string(line), .timeout = timeout});
     }
 
+    // In the caller's context (the initiation): the caller's cancellation slot may only be
+    // used there, so it is connected here, and a cancellation is posted to the strand after
+    // the enqueue posted here.
     void post_op(op_request req)
     {
+        req.ticket = next_ticket_.fetch_add(1, std::memory_order_relaxed);
+        connect_cancellation(req.done->cancellation_slot(), req.ticket, &basic_client::cancel_op);
         asio::post(strand_, [this, r = std::move(req)]() mutable { enqueue(std::move(r)); });
+    }
+
+    void connect_cancellation(asio::cancellation_slot slot, std::uint64_t ticket, void (basic_client::*cancel)(std::uint64_t))
+    {
+        if (!slot.is_connected()) return;
+        slot.assign([this, ticket, cancel](asio::cancellation_type type) {
+            if (type != asio::cancellation_type::none) asio::post(strand_, [this, ticket, cancel] { (this->*cancel)(ticket); });
+        });
     }
 
     // ---- on the strand from here on ----
@@ -463,6 +496,9 @@ private:
         std::error_code refuse = req.refused;
         if (!refuse && fatal_) refuse = fatal_;
         if (!refuse && !req.versions.contains(profile_)) refuse = make_error_code(errc::not_supported);
+        // The firmware's send limit is known only here, on the strand, once start-up read it.
+        if (!refuse && profile_ && req.command.payload && req.command.payload->size() > profile_->max_send_length)
+            refuse = make_error_code(errc::invalid_argument);
         if (refuse) {
             proto::command_result r;
             r.ec = refuse;
@@ -470,13 +506,7 @@ private:
             req.done->complete(std::move(r));
             return;
         }
-        const std::uint64_t ticket = next_ticket_++;
-        if (auto slot = req.done->cancellation_slot(); slot.is_connected()) {
-            slot.assign([this, ticket](asio::cancellation_type type) {
-                if (type != asio::cancellation_type::none) asio::post(strand_, [this, ticket] { cancel_op(ticket); });
-            });
-        }
-        op_entry entry{ticket, 0, std::nullopt, std::move(req.done), std::move(req.shown_line), {}};
+        op_entry entry{req.ticket, 0, std::nullopt, std::move(req.done), std::move(req.shown_line), {}};
         if (entry.line.empty()) entry.line = req.command.line;
         else entry.secret = req.command.line;
         ops_.push_back(std::move(entry));
@@ -668,7 +698,7 @@ private:
         if (started_ && options_.restart_after_reset && !starting_) {
             gate_closed_ = true;  // from now on: nothing of the user's before the module is set up again
             asio::co_spawn(strand_, start_sequence(), [this](std::exception_ptr, result<firmware_profile> r) {
-                if (!r && !fatal_) last_restart_error_ = r.error();
+                last_restart_error_ = r ? std::error_code{} : r.error();
             });
         }
     }
@@ -688,7 +718,7 @@ private:
         if (options_.wifi_event_capacity > 0) wifi_events_.push_back(std::move(e));
     }
 
-    void add_wifi_waiter(wifi_completion done)
+    void add_wifi_waiter(std::uint64_t ticket, wifi_completion done)
     {
         if (fatal_) return done->complete(tl::make_unexpected(fatal_));
         if (!wifi_events_.empty()) {
@@ -696,21 +726,16 @@ private:
             wifi_events_.pop_front();
             return done->complete(std::move(e));
         }
-        const std::uint64_t ticket = next_ticket_++;
-        if (auto slot = done->cancellation_slot(); slot.is_connected()) {
-            slot.assign([this, ticket](asio::cancellation_type type) {
-                if (type == asio::cancellation_type::none) return;
-                asio::post(strand_, [this, ticket] {
-                    auto it = std::find_if(wifi_waiters_.begin(), wifi_waiters_.end(),
-                                           [&](const auto& w) { return w.first == ticket; });
-                    if (it == wifi_waiters_.end()) return;  // already given an event
-                    auto d = std::move(it->second);
-                    wifi_waiters_.erase(it);
-                    d->complete(tl::make_unexpected(make_error_code(errc::cancelled)));
-                });
-            });
-        }
         wifi_waiters_.emplace_back(ticket, std::move(done));
+    }
+
+    void cancel_wifi_waiter(std::uint64_t ticket)
+    {
+        auto it = std::find_if(wifi_waiters_.begin(), wifi_waiters_.end(), [&](const auto& w) { return w.first == ticket; });
+        if (it == wifi_waiters_.end()) return;  // already given an event
+        auto done = std::move(it->second);
+        wifi_waiters_.erase(it);
+        done->complete(tl::make_unexpected(make_error_code(errc::cancelled)));
     }
 
     // ---- transcript ----
@@ -736,6 +761,8 @@ private:
 
     asio::awaitable<result<firmware_profile>> start_sequence()
     {
+        // One start-up at a time: a second caller would interleave its commands with the first.
+        if (starting_) co_return tl::make_unexpected(make_error_code(errc::busy));
         started_ = true;
         starting_ = true;
         gate_closed_ = true;
@@ -805,7 +832,7 @@ private:
             line, uart_cur_request{*checked, uart_data_bits::eight, uart_stop_bits::one, uart_parity::none,
                                    uart_flow_control::none});
         if (ec) co_return ec;
-        proto::command_result set = co_await internal_command(std::move(line), std::chrono::milliseconds{commands::uart_cur::timeout_ms});
+        proto::command_result set = co_await internal_command(line, std::chrono::milliseconds{commands::uart_cur::timeout_ms});
         if (set.ec) co_return set.ec;
         stream_.set_option(asio::serial_port::baud_rate(rate), ec);
         if (!ec) {
@@ -840,7 +867,7 @@ private:
     std::error_code last_restart_error_;
     client_stats stats_;
     std::error_code fatal_;
-    std::uint64_t next_ticket_ = 1;
+    std::atomic<std::uint64_t> next_ticket_{1};  // taken in callers' contexts
     listener_id next_listener_ = 1;
     int delivering_ = 0;
     bool running_ = false;

@@ -5,12 +5,22 @@
 
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <doctest/doctest.h>
 #include <fake_module.hpp>
 
+#include <atomic>
+#include <fcntl.h>
+#include <optional>
+#include <stdlib.h>
+#include <termios.h>
+#include <unistd.h>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -187,7 +197,7 @@ TEST_CASE("client: CIPSEND data, CIPRECVDATA reads, and the raw escape hatch")
             m.expect_data(5);
         } else if (line == "AT+CIPRECVDATA=1,10") {
             m.send("+CIPRECVDATA:4,a\r\nb\r\nOK\r\n");
-        } else if (line == "AT+CIPSEND=2,9000") {
+        } else if (line.starts_with("AT+CIPSEND=2,")) {
             m.send("\r\nERROR\r\n");
         } else if (line == "AT+FOO") {
             m.send("+FOO:1\r\nbar\r\n\r\nOK\r\n");
@@ -208,10 +218,14 @@ TEST_CASE("client: CIPSEND data, CIPRECVDATA reads, and the raw escape hatch")
         REQUIRE(got);
         CHECK(*got == "a\r\nb");
 
-        // Over the firmware's limit (2048 on 2.x): refused, nothing written.
-        auto big = co_await t.esp.async_send_data(espat::link_id{2}, std::string(9000, 'x'));
-        CHECK(big.error() == errc::invalid_argument);
-        CHECK(t.module.count("AT+CIPSEND=2,9000") == 0);
+        // Over the firmware's limit (2048 on 2.x) or over any firmware's: refused, nothing written.
+        for (std::size_t size : {2049u, 9000u}) {
+            auto big = co_await t.esp.async_send_data(espat::link_id{2}, std::string(size, 'x'));
+            CHECK(big.error() == errc::invalid_argument);
+        }
+        auto empty = co_await t.esp.async_send_data(espat::link_id{2}, "");
+        CHECK(empty.error() == errc::invalid_argument);
+        CHECK(t.module.count("AT+CIPSEND=2,2049") == 0);
 
         auto raw = co_await t.esp.async_send_command("AT+FOO", 500ms);
         CHECK_FALSE(raw.ec);
@@ -515,5 +529,263 @@ TEST_CASE("client: the peer closing the stream fails what is pending")
         CHECK(r.error() == asio::error::eof);
         auto again = co_await t.esp.cwmode.query();
         CHECK(again.error() == asio::error::eof);
+        auto event = co_await t.esp.async_next_wifi_event();
+        CHECK(event.error() == asio::error::eof);
+    });
+}
+
+TEST_CASE("client: close() fails what is pending and what comes after")
+{
+    rig t;
+    t.module.script = [](fake_module&, const std::string& line) { return line == "AT+CIPDOMAIN=\"x\""; };  // silent
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        asio::steady_timer timer(t.io, 20ms);
+        timer.async_wait([&](std::error_code) { t.esp.close(); });
+        auto pending = co_await t.esp.cipdomain("x");
+        CHECK(pending.error() == asio::error::operation_aborted);
+        auto after = co_await t.esp.at();
+        CHECK(after.error() == asio::error::operation_aborted);
+        const std::size_t lines = t.module.lines.size();
+        co_await t.sleep(20ms);
+        CHECK(t.module.lines.size() == lines);
+    });
+}
+
+TEST_CASE("client: operations started from coroutines on two threads, with cancellations and reports")
+{
+    asio::io_context io(2);
+    // The pipe takes no locks: both ends and the client share one strand (the client's own
+    // strand wraps it). Each caller runs on a strand of its own: a cancelling || needs one
+    // when several threads run the io_context, as for any Asio operation.
+    auto shared = asio::make_strand(io);
+    auto ends = espat::sim::make_pipe(shared);
+    fake_module module(std::move(ends.second));
+    int answered = 0;
+    module.script = [&](fake_module& m, const std::string& line) {
+        if (line != "AT+CWMODE?") return false;
+        if (++answered % 5 == 0) m.send("+IPD,0,4:ping\r\n");
+        m.send_after(std::chrono::milliseconds(answered % 3), "+CWMODE:1\r\n\r\nOK\r\n");
+        return true;
+    };
+    module.start();
+    pipe_client esp(std::move(ends.first), fast_options());
+    std::atomic<int> succeeded{0}, cancelled{0}, wrong{0}, finished{0}, ipds{0};
+    std::exception_ptr failure;
+    std::mutex failure_mutex;
+
+    auto worker = [&](int n) -> asio::awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        for (int i = 0; i < 25; ++i) {
+            if ((i + n) % 4 == 0) {
+                timer.expires_after(std::chrono::microseconds(200 * (i % 5)));
+                auto r = co_await (esp.cwmode.query() || timer.async_wait(asio::use_awaitable));
+                if (r.index() == 1) ++cancelled;
+                else if (std::get<0>(r) && *std::get<0>(r) == espat::wifi_mode::station) ++succeeded;
+                else if (std::get<0>(r).error() == errc::cancelled) ++cancelled;
+                else ++wrong;
+            } else {
+                auto r = co_await esp.cwmode.query();
+                if (r && *r == espat::wifi_mode::station) ++succeeded;
+                else ++wrong;
+            }
+        }
+    };
+    auto on_done = [&](std::exception_ptr e) {
+        if (e) {
+            std::lock_guard lock(failure_mutex);
+            failure = e;
+        }
+        if (++finished == 5) io.stop();
+    };
+    auto setup = [&]() -> asio::awaitable<void> {
+        co_await asio::post(esp.get_executor(), asio::use_awaitable);  // listeners are added on the strand
+        esp.add_report_listener([&](const espat::proto::event& e) {
+            if (e.kind == espat::proto::event_kind::ipd) ++ipds;
+        });
+        auto r = co_await esp.start();
+        if (!r) ++wrong;
+        for (int n = 0; n < 4; ++n) asio::co_spawn(asio::make_strand(io), worker(n), on_done);
+    };
+    asio::co_spawn(io, setup(), on_done);
+    std::thread second([&] { io.run_for(10s); });
+    io.run_for(10s);
+    second.join();
+    if (failure) std::rethrow_exception(failure);
+    REQUIRE(finished == 5);
+    CHECK(wrong == 0);
+    CHECK(succeeded + cancelled == 100);
+    CHECK(succeeded >= 75);
+    CHECK(ipds == answered / 5);
+}
+
+TEST_CASE("client: passthrough - enter at the prompt, raw bytes both ways, leave with +++, then commands again")
+{
+    auto o = fast_options();
+    o.session.guard_before = 20ms;
+    o.session.guard_after = 40ms;
+    rig t(o);
+    std::string from_peer;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPSEND") {
+            m.send("\r\nOK\r\n\r\n>");
+            m.passthrough = true;
+            m.send_after(10ms, "world\r\nOK\r\n");  // raw data that looks like a response
+            return true;
+        }
+        if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.esp.add_report_listener([&](const espat::proto::event& e) {
+            if (e.kind == espat::proto::event_kind::raw_data) from_peer += e.payload;
+        });
+        auto entered = co_await t.esp.async_enter_passthrough();
+        REQUIRE(entered);
+        t.esp.write_raw("hello");
+        co_await t.sleep(30ms);
+        CHECK(from_peer == "world\r\nOK\r\n");
+        t.esp.leave_passthrough();
+        auto mode = co_await t.esp.cwmode.query();  // waits for the guard times
+        REQUIRE(mode);
+        CHECK(t.module.data == "hello");
+        CHECK_FALSE(t.module.passthrough);
+    });
+}
+
+namespace {
+
+// A pseudo-terminal: the client opens the slave as its serial port; the fake module serves
+// the master and reads the line's rate from the slave's settings, as a module that is or is
+// not at the host's rate.
+struct pty_rig {
+    asio::io_context io;
+    int master = -1;
+    int slave_probe = -1;  // the slave, opened to read its termios
+    std::string slave_path;
+    std::optional<espat::test::basic_fake_module<asio::posix::stream_descriptor>> module;
+    std::optional<espat::client> esp;
+    speed_t module_speed = B115200;
+
+    explicit pty_rig(espat::client_options o)
+    {
+        master = ::posix_openpt(O_RDWR | O_NOCTTY);
+        REQUIRE(master >= 0);
+        REQUIRE(::grantpt(master) == 0);
+        REQUIRE(::unlockpt(master) == 0);
+        slave_path = ::ptsname(master);
+        slave_probe = ::open(slave_path.c_str(), O_RDWR | O_NOCTTY);
+        REQUIRE(slave_probe >= 0);
+        module.emplace(asio::posix::stream_descriptor(io, master));
+        asio::serial_port port(io, slave_path);
+        port.set_option(asio::serial_port::baud_rate(115200));
+        esp.emplace(std::move(port), o);
+        module->start();
+    }
+    ~pty_rig()
+    {
+        esp.reset();
+        module.reset();
+        ::close(slave_probe);
+    }
+    [[nodiscard]] speed_t host_speed() const
+    {
+        termios tio{};
+        ::tcgetattr(slave_probe, &tio);
+        return ::cfgetospeed(&tio);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("client: baud change on a serial port (a pseudo-terminal): switched and verified, or rolled back")
+{
+    for (const bool module_switches : {true, false}) {
+        CAPTURE(module_switches);
+        auto o = fast_options();
+        o.baud_rate = 921600;
+        pty_rig t(o);
+        t.module->script = [&](auto& m, const std::string& line) {
+            if (t.host_speed() != t.module_speed) return true;  // garbage to a module at another rate
+            if (line == "AT+UART_CUR=921600,8,1,0,0") {
+                m.send("\r\nOK\r\n");
+                if (module_switches) t.module_speed = B921600;
+                return true;
+            }
+            return false;
+        };
+        run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+            auto r = co_await t.esp->start();
+            asio::serial_port::baud_rate rate;
+            t.esp->stream().get_option(rate);
+            if (module_switches) {
+                REQUIRE(r);
+                CHECK(rate.value() == 921600);
+                auto at = co_await t.esp->at();
+                CHECK(at);
+            } else {
+                REQUIRE_FALSE(r);
+                CHECK(r.error() == errc::timeout);
+                CHECK(rate.value() == 115200);  // rolled back: the module still talks
+                auto at = co_await t.esp->at();
+                CHECK(at);
+            }
+            CHECK(t.module->count("AT+UART_CUR=921600,8,1,0,0") == 1);
+        });
+    }
+}
+
+TEST_CASE("client: a command cancelled while it waits for the start-up after a reset is never sent")
+{
+    rig t;
+    int gmr_answers = 0;
+    t.module.script = [&](fake_module& m, const std::string& line) {
+        if (line == "AT+RST") {
+            m.send("\r\nOK\r\n");
+            m.send_after(10ms, "\r\nready\r\n");
+            return true;
+        }
+        if (line == "AT+GMR" && gmr_answers++ == 1) {  // the second start-up is slow
+            m.send_after(80ms, espat::test::gmr_2x);
+            return true;
+        }
+        if (line == "AT+CWMODE?") {
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        auto reset = co_await t.esp.rst();
+        CHECK(reset);
+        co_await t.sleep(30ms);  // "ready" came; start-up runs again, waiting for AT+GMR
+        asio::steady_timer timer(t.io, 20ms);
+        auto held = co_await (t.esp.cwmode.query() || timer.async_wait(asio::use_awaitable));
+        CHECK(held.index() == 1);
+        CHECK(t.module.count("AT+CWMODE?") == 0);
+        auto mode = co_await t.esp.cwmode.query();
+        REQUIRE(mode);
+        CHECK(t.module.count("AT+CWMODE?") == 1);
+        CHECK(t.module.count("AT+GMR") == 2);
+        CHECK_FALSE(t.esp.last_restart_error());
+    });
+}
+
+TEST_CASE("client: a second start-up while one runs is refused with errc::busy")
+{
+    rig t;
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        auto [first, second] = co_await (t.esp.start() && t.esp.start());
+        CHECK(first);
+        REQUIRE_FALSE(second);
+        CHECK(second.error() == errc::busy);
+        CHECK(t.module.count("AT+GMR") == 1);
+        auto again = co_await t.esp.start();  // after it: allowed
+        CHECK(again);
     });
 }

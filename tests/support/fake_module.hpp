@@ -32,15 +32,17 @@ inline constexpr const char* gmr_4x =
     "AT version:4.1.0.0(s-1d4c5b9 - ESP32C3 - Jun 10 2024 08:00:00)\r\nSDK version:v5.0.6\r\n"
     "compile time(2c6a1a3):Jun 10 2024 08:10:00\r\nBin version:4.1.0(MINI-1)\r\n\r\nOK\r\n";
 
-class fake_module {
+// Over any Asio stream: a sim::pipe end, or the master side of a pseudo-terminal.
+template <class Stream>
+class basic_fake_module {
 public:
     // Answers one line (without its line end); returns false to fall back to the defaults.
-    using script_fn = std::function<bool(fake_module&, const std::string& line)>;
+    using script_fn = std::function<bool(basic_fake_module&, const std::string& line)>;
 
-    explicit fake_module(sim::pipe_end end) : end_(std::move(end)) {}
+    explicit basic_fake_module(Stream end) : end_(std::move(end)) {}
 
     script_fn script;
-    std::function<void(fake_module&, const std::string& data)> on_data;  // after expect_data(n)
+    std::function<void(basic_fake_module&, const std::string& data)> on_data;  // after expect_data(n)
     std::string gmr = gmr_2x;
     bool echo = false;                // ATE1 behaviour; ATE0 turns it off
     bool syslog_supported = true;     // old firmware answers AT+SYSLOG with ERROR
@@ -75,6 +77,8 @@ public:
 
     // The next n bytes are AT+CIPSEND data, not a line.
     void expect_data(std::size_t n) { data_left_ = n; }
+    // Passthrough: every byte is data until "+++" (then OK is not printed, as on a module).
+    bool passthrough = false;
 
     [[nodiscard]] std::size_t count(const std::string& line) const
     {
@@ -87,7 +91,12 @@ public:
         return lines.size();
     }
 
-    void close() { end_.close(); }
+    void close()
+    {
+        std::error_code ignored;
+        if constexpr (requires { end_.close(ignored); }) end_.close(ignored);
+        else end_.close();
+    }
 
 private:
     void read()
@@ -103,6 +112,16 @@ private:
     void digest()
     {
         for (;;) {
+            if (passthrough) {
+                data += inbox_;
+                inbox_.clear();
+                if (data.ends_with("+++")) {
+                    data.resize(data.size() - 3);
+                    passthrough = false;
+                    continue;
+                }
+                return;
+            }
             if (data_left_ > 0) {
                 const std::size_t n = std::min(data_left_, inbox_.size());
                 if (n == 0) return;
@@ -168,7 +187,7 @@ private:
         });
     }
 
-    sim::pipe_end end_;
+    Stream end_;
     std::array<char, 1024> buf_{};
     std::string inbox_, block_, current_;
     std::deque<std::string> outbox_;
@@ -177,6 +196,8 @@ private:
     bool writing_ = false;
     bool repeating_ = false;
 };
+
+using fake_module = basic_fake_module<sim::pipe_end>;
 
 // Runs `body` (a coroutine function object) on `io` and fails the test when it has not
 // finished within `limit`: a hang is a failure, not a stuck test run.

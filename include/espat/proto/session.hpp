@@ -188,10 +188,12 @@ public:
 
     [[nodiscard]] std::optional<action> next_action()
     {
-        if (actions_.empty()) return std::nullopt;
-        action a = std::move(actions_.front());
-        actions_.pop_front();
-        return a;
+        if (action_head_ == actions_.size()) {
+            actions_.clear();  // keeps its capacity: no allocation per action in steady state
+            action_head_ = 0;
+            return std::nullopt;
+        }
+        return std::move(actions_[action_head_++]);
     }
 
     // Reports go to `sink` as views, during on_bytes, instead of as report actions: no copy
@@ -278,7 +280,7 @@ private:
     {
         if (state_ != state::idle || current_ || queue_.empty()) return;
         current_ = std::move(queue_.front());
-        queue_.pop_front();
+        queue_.erase(queue_.begin());  // a short queue; a vector keeps its capacity
         begin_attempt(now);
     }
 
@@ -554,8 +556,11 @@ private:
 
     session_options opt_;
     parser parser_;
-    std::deque<action> actions_;
-    std::deque<entry> queue_;
+    // Vectors, not deques: a deque of these large elements allocates a block every element
+    // or two, a vector that is drained reuses its capacity.
+    std::vector<action> actions_;
+    std::size_t action_head_ = 0;  // next_action() reads from here
+    std::vector<entry> queue_;
     std::optional<entry> current_;
     std::deque<std::pair<write_tag, std::string>> unsent_;
     std::optional<std::string> late_payload_;  // a timed-out send's data, should its prompt still come

@@ -40,9 +40,6 @@ public:
 
     void complete(In in) override
     {
-        // The slot belongs to the caller; our cancellation handler in it must go before the
-        // caller can be resumed.
-        if (auto slot = asio::get_associated_cancellation_slot(handler_); slot.is_connected()) slot.clear();
         auto ex = std::move(*work_);
         work_.reset();
         asio::post(ex, bound{std::move(handler_), transform_(std::move(in))});
@@ -58,7 +55,13 @@ private:
     struct bound {
         Handler handler;
         value_type value;
-        void operator()() { std::move(handler)(std::move(value)); }
+        void operator()()
+        {
+            // The slot is the caller's and is only touched in the caller's context: our
+            // cancellation handler leaves it here, before the caller resumes.
+            if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) slot.clear();
+            std::move(handler)(std::move(value));
+        }
     };
 
     Handler handler_;

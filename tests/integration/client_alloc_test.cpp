@@ -1,0 +1,115 @@
+// Heap allocations of the client's hot paths, counted by replacing operator new in this test
+// executable: the targets are 0 per +IPD frame in steady state and few per command.
+#include <espat/client.hpp>
+
+#include <asio/io_context.hpp>
+
+#include <doctest/doctest.h>
+#include <fake_module.hpp>
+
+#include <atomic>
+#include <cstdlib>
+#include <new>
+#include <string>
+
+namespace {
+std::atomic<std::size_t> allocations{0};
+}  // namespace
+
+// g++ inlines the replacement into Asio and then sees a "new" released by free().
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
+void* operator new(std::size_t n)
+{
+    allocations.fetch_add(1, std::memory_order_relaxed);
+    if (void* p = std::malloc(n ? n : 1)) return p;
+    throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+using namespace std::chrono_literals;
+using espat::test::fake_module;
+
+namespace {
+
+// Allocations while the client takes in `frames` +IPD frames of 100 bytes (sent by the fake
+// module in one go, before counting starts) and hands them to a listener.
+std::size_t allocations_for_frames(int frames, std::size_t& delivered)
+{
+    asio::io_context io;
+    auto ends = espat::sim::make_pipe(io.get_executor(), 1 << 20);
+    fake_module module(std::move(ends.second));
+    module.start();
+    espat::client_options o;
+    o.start_probe_timeout = 200ms;
+    espat::basic_client<espat::sim::pipe_end> esp(std::move(ends.first), o);
+    std::size_t counted = 0;
+    delivered = 0;
+    espat::test::run_with_deadline(io, [&]() -> asio::awaitable<void> {
+        auto started = co_await esp.start();
+        REQUIRE(started);
+        esp.add_report_listener([&](const espat::proto::event& e) {
+            if (e.kind == espat::proto::event_kind::ipd && e.payload.size() == 100) ++delivered;
+        });
+        std::string burst;
+        for (int i = 0; i < frames; ++i) burst += "+IPD,0,100:" + std::string(100, static_cast<char>('a' + i % 26)) + "\r\n";
+        module.send(std::move(burst));
+        asio::steady_timer t(io);
+        // Let the fake module's write land in the pipe before counting the client's side.
+        t.expires_after(5ms);
+        co_await t.async_wait(asio::use_awaitable);
+        const std::size_t before = allocations.load();
+        while (delivered < static_cast<std::size_t>(frames)) {
+            t.expires_after(1ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        counted = allocations.load() - before;
+    });
+    return counted;
+}
+
+}  // namespace
+
+TEST_CASE("client allocations: none per +IPD frame in steady state")
+{
+    std::size_t few_delivered = 0, many_delivered = 0;
+    const std::size_t few = allocations_for_frames(20, few_delivered);
+    const std::size_t many = allocations_for_frames(2000, many_delivered);
+    CHECK(few_delivered == 20);
+    CHECK(many_delivered == 2000);
+    MESSAGE("allocations: 20 frames -> " << few << ", 2000 frames -> " << many);
+    // The same fixed cost (timer waits of the test loop) whatever the number of frames.
+    CHECK(many <= few + 20);
+}
+
+TEST_CASE("client allocations: per command, client and fake module together")
+{
+    asio::io_context io;
+    auto ends = espat::sim::make_pipe(io.get_executor());
+    fake_module module(std::move(ends.second));
+    module.script = [](fake_module& m, const std::string& line) {
+        if (line != "AT+CWMODE?") return false;
+        m.send("+CWMODE:1\r\n\r\nOK\r\n");
+        return true;
+    };
+    module.start();
+    espat::client_options o;
+    o.start_probe_timeout = 200ms;
+    espat::basic_client<espat::sim::pipe_end> esp(std::move(ends.first), o);
+    espat::test::run_with_deadline(io, [&]() -> asio::awaitable<void> {
+        auto started = co_await esp.start();
+        REQUIRE(started);
+        for (int i = 0; i < 10; ++i) (void)co_await esp.cwmode.query();  // warm up recycled memory
+        module.lines.reserve(1000);
+        const std::size_t before = allocations.load();
+        for (int i = 0; i < 200; ++i) {
+            auto mode = co_await esp.cwmode.query();
+            REQUIRE(mode);
+        }
+        const double per_command = static_cast<double>(allocations.load() - before) / 200.0;
+        MESSAGE("allocations per typed query (client + fake module): " << per_command);
+        CHECK(per_command < 30);  // a ceiling against regressions: most of it is the pipe and the fake module
+    });
+}
