@@ -120,11 +120,15 @@ awaitable<void> echo_session(asio::ip::tcp::socket s)
 
 }  // namespace
 
-TEST_CASE("link: bytes written come back byte-exact through an echo peer, in passive and active mode")
+TEST_CASE("link: bytes written come back byte-exact through an echo peer, in passive and active mode, 2.x and 4.x")
 {
-    for (auto mode : {receive_mode::passive, receive_mode::active}) {
-        CAPTURE(static_cast<int>(mode));
-        rig r;
+    for (int combination = 0; combination < 4; ++combination) {
+        const auto mode = combination % 2 ? receive_mode::active : receive_mode::passive;
+        const bool four = combination >= 2;  // AT+CIPRECVTYPE per link, 8192-byte sends
+        CAPTURE(combination);
+        espat::sim::module_options mo;
+        mo.firmware = four ? espat::sim::esp_at_4() : espat::sim::esp_at_2();
+        rig r(mo);
         tcp_peer peer(r.io, echo_session);
         espat::net::network_options no;
         no.stream_receive = mode;
@@ -409,35 +413,61 @@ TEST_CASE("server: accept() is cancellable and the server keeps working")
 
 TEST_CASE("udp: datagrams keep their boundaries and their senders, both ways")
 {
-    rig r;
-    asio::ip::udp::socket peer(r.io, {asio::ip::address_v4::loopback(), 0});
-    const auto peer_port = peer.local_endpoint().port();
+    // ESP-AT 2.x has one receive mode for all links (UDP needs active); 4.x sets it per link.
+    struct variant {
+        const char* name;
+        espat::sim::personality firmware;
+        receive_mode streams;
+    };
+    for (const variant& v : {variant{"2.x, active", espat::sim::esp_at_2(), receive_mode::active},
+                             variant{"4.x, streams passive", espat::sim::esp_at_4(), receive_mode::passive}}) {
+        CAPTURE(std::string(v.name));
+        espat::sim::module_options mo;
+        mo.firmware = v.firmware;
+        rig r(mo);
+        asio::ip::udp::socket peer(r.io, {asio::ip::address_v4::loopback(), 0});
+        const auto peer_port = peer.local_endpoint().port();
+        espat::net::network_options no;
+        no.stream_receive = v.streams;
+        r.run(
+            [&](client_type&, network_type& net) -> awaitable<void> {
+                const espat::net::udp_options options{.local_port = 0, .mode = espat::udp_mode::changeable};
+                auto link = co_await net.open_udp("127.0.0.1", peer_port, options);
+                if (!link) FAIL("open_udp: " << link.error().message());
+                // Three datagrams out: the peer sees three, each whole.
+                for (const char* d : {"one", "two two", "three three three"})
+                    co_await link->async_send(asio::buffer(std::string(d)), use_awaitable);
+                asio::ip::udp::endpoint module_end;
+                for (const char* d : {"one", "two two", "three three three"}) {
+                    char buf[64];
+                    const std::size_t n = co_await peer.async_receive_from(asio::buffer(buf), module_end, use_awaitable);
+                    CHECK(std::string(buf, n) == d);
+                }
+                // Two datagrams in: two receives, with the peer as the sender.
+                co_await peer.async_send_to(asio::buffer(std::string("alpha")), module_end, use_awaitable);
+                co_await peer.async_send_to(asio::buffer(std::string("beta\r\nOK\r\n")), module_end, use_awaitable);
+                for (const char* d : {"alpha", "beta\r\nOK\r\n"}) {
+                    char buf[64];
+                    asio::ip::udp::endpoint from;
+                    const std::size_t n = co_await link->async_receive_from(asio::buffer(buf), from, use_awaitable);
+                    CHECK(std::string(buf, n) == d);
+                    CHECK(from.port() == peer_port);
+                }
+                // A datagram larger than one AT+CIPSEND is refused whole, never split.
+                auto [ec, n] = co_await link->async_send(asio::buffer(std::string(9000, 'x')), as_tuple);
+                (void)n;
+                CHECK(ec == asio::error::message_size);
+            },
+            20s, no);
+    }
+}
+
+TEST_CASE("udp: on firmware with one receive mode for all links, UDP beside passive streams is refused clearly")
+{
+    rig r;  // ESP-AT 2.x: AT+CIPRECVMODE applies to every link
     r.run([&](client_type&, network_type& net) -> awaitable<void> {
-        const espat::net::udp_options options{.local_port = 0, .mode = espat::udp_mode::changeable};
-        auto link = co_await net.open_udp("127.0.0.1", peer_port, options);
-        REQUIRE(link);
-        // Three datagrams out: the peer sees three, each whole.
-        for (const char* d : {"one", "two two", "three three three"})
-            co_await link->async_send(asio::buffer(std::string(d)), use_awaitable);
-        asio::ip::udp::endpoint module_end;
-        for (const char* d : {"one", "two two", "three three three"}) {
-            char buf[64];
-            const std::size_t n = co_await peer.async_receive_from(asio::buffer(buf), module_end, use_awaitable);
-            CHECK(std::string(buf, n) == d);
-        }
-        // Two datagrams in: two receives, with the peer as the sender.
-        co_await peer.async_send_to(asio::buffer(std::string("alpha")), module_end, use_awaitable);
-        co_await peer.async_send_to(asio::buffer(std::string("beta\r\nOK\r\n")), module_end, use_awaitable);
-        for (const char* d : {"alpha", "beta\r\nOK\r\n"}) {
-            char buf[64];
-            asio::ip::udp::endpoint from;
-            const std::size_t n = co_await link->async_receive_from(asio::buffer(buf), from, use_awaitable);
-            CHECK(std::string(buf, n) == d);
-            CHECK(from.port() == peer_port);
-        }
-        // A datagram larger than one AT+CIPSEND is refused whole, never split.
-        auto [ec, n] = co_await link->async_send(asio::buffer(std::string(9000, 'x')), as_tuple);
-        (void)n;
-        CHECK(ec == asio::error::message_size);
+        auto link = co_await net.open_udp("127.0.0.1", 9);
+        CHECK_FALSE(link);
+        if (!link) CHECK(link.error() == espat::make_error_code(espat::errc::not_supported));
     });
 }

@@ -138,20 +138,13 @@ public:
         const auto id = table_.free_id();
         if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
         auto state = table_.attach(*id, link_type::udp, receive_mode::active, options_.receive_buffer);
-        if (per_link_receive_mode()) {
-            const ciprecvtype_request link_mode{close_link_id::checked(*id), receive_mode::active};
-            auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
-            if (!m) {
-                table_.detach(*id);
-                co_return tl::make_unexpected(m.error());
-            }
-        }
         const cipstart_udp_request r{link_id::checked(*id), std::move(host), port, o.local_port, o.mode, std::nullopt};
         auto started = co_await client_.template async_set<commands::cipstart_udp>(r);
         if (!started) {
             if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
             co_return tl::make_unexpected(started.error());
         }
+        if (auto ec = co_await set_link_mode(state, receive_mode::active)) co_return tl::make_unexpected(ec);
         co_return udp_link{this, std::move(state)};
     }
 
@@ -197,13 +190,8 @@ public:
     }
     asio::awaitable<result<link>> adopt_incoming(typename link_table<executor_type>::state_ptr s)
     {
-        if (per_link_receive_mode() && s->attached) {
-            // The module's mode for an incoming link is its default; ask for ours. Data that came
-            // before this answer arrived as active +IPD and is in the link already.
-            const ciprecvtype_request link_mode{close_link_id::checked(s->id), options_.stream_receive};
-            auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
-            if (!m && m.error() != make_error_code(errc::command_failed)) co_return tl::make_unexpected(m.error());
-        }
+        // The module's mode for an incoming link is its default; ask for ours.
+        if (auto ec = co_await set_link_mode(s, options_.stream_receive)) co_return tl::make_unexpected(ec);
         co_return link{this, std::move(s)};
     }
     asio::awaitable<result<void>> stop_server(bool close_links)
@@ -259,16 +247,7 @@ private:
         const receive_mode mode = per_link_receive_mode() ? o.receive.value_or(options_.stream_receive) : global_mode_;
         // Attached before the command: data may follow "<id>,CONNECT" before the OK is read.
         auto state = table_.attach(*id, type, mode, options_.receive_buffer);
-        if (per_link_receive_mode()) {
-            // Before the connect, so no byte of the link arrives in the other mode.
-            const ciprecvtype_request link_mode{close_link_id::checked(*id), mode};
-            auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
-            if (!m) {
-                table_.detach(*id);
-                co_return tl::make_unexpected(m.error());
-            }
-        }
-        cipstart_tcp_request r{link_id::checked(*id), std::move(host), port, o.keep_alive, std::nullopt};
+        const cipstart_tcp_request r{link_id::checked(*id), std::move(host), port, o.keep_alive, std::nullopt};
         result<commands::nothing> started;
         if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(r);
         else started = co_await client_.template async_set<commands::cipstart_tcp>(r);
@@ -276,11 +255,21 @@ private:
             if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
             co_return tl::make_unexpected(started.error());
         }
-        if (!state->attached) {
-            // Closed again before the OK was read (the peer hung up at once): the data it sent
-            // is still readable, then eof.
-        }
+        if (auto ec = co_await set_link_mode(state, mode)) co_return tl::make_unexpected(ec);
         co_return link{this, std::move(state)};
+    }
+
+    // Firmware with AT+CIPRECVTYPE: the link's receive mode, once it exists. Data that came
+    // before the answer arrived in the module's default mode and is in the link already
+    // (receive_state takes +IPD data in either mode). On failure the link is closed.
+    asio::awaitable<std::error_code> set_link_mode(const typename link_table<executor_type>::state_ptr& s, receive_mode mode)
+    {
+        if (!per_link_receive_mode() || !s->attached) co_return std::error_code{};
+        const ciprecvtype_request link_mode{close_link_id::checked(s->id), mode};
+        auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
+        if (m) co_return std::error_code{};
+        close_in_background(s);
+        co_return m.error();
     }
 
     void on_fetched(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r)
