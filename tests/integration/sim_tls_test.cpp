@@ -259,6 +259,19 @@ TEST_CASE("sim tls: AT+CIPSSLCCN's common name is checked against the server's c
         CHECK(is_verify_error(outcome.client.handshake, X509_V_ERR_HOSTNAME_MISMATCH));
         CHECK(outcome.server.handshake);
     }
+    SUBCASE("a certificate without subjectAltName: its commonName is what is matched") {
+        tls_credentials cn_only = server_credentials();
+        cn_only.certificate = espat::test::test_certs().cn_only.certificate;
+        cn_only.private_key = espat::test::test_certs().cn_only.private_key;
+        auto cn_only_server = context_or_fail(make_tls_server_context({}, cn_only));
+        config.common_name = "cn-only.localhost";
+        auto client = context_or_fail(make_tls_client_context(config, module_credentials()));
+        require_exchange(run_pair(cn_only_server, client, config, "127.0.0.1"));
+        config.common_name = "localhost";
+        auto mismatching = context_or_fail(make_tls_client_context(config, module_credentials()));
+        const pair_outcome outcome = run_pair(cn_only_server, mismatching, config, "127.0.0.1");
+        CHECK(is_verify_error(outcome.client.handshake, X509_V_ERR_HOSTNAME_MISMATCH));
+    }
     SUBCASE("no common name set: the dialled host is checked") {
         auto client = context_or_fail(make_tls_client_context(config, module_credentials()));
         const pair_outcome outcome = run_pair(server, client, config, "other.example");

@@ -1,7 +1,7 @@
-// test_certs.hpp — certificates made in memory at test time for the TLS tests: a CA, a server
-// certificate for "localhost" and 127.0.0.1 and a client certificate both signed by it, and an
-// unrelated CA for negative tests. EC P-256 keys (fast), valid from an hour ago for a day.
-// OpenSSL 3's EVP API only: no files, no `openssl` command.
+// test_certs.hpp — certificates made in memory at test time for the TLS tests: a CA; signed by
+// it a server certificate for "localhost" and 127.0.0.1, one with a common name only, and a
+// client certificate; and an unrelated CA for negative tests. EC P-256 keys (fast), valid from
+// an hour ago for a day. OpenSSL 3's EVP API only: no files, no `openssl` command.
 #pragma once
 
 #include <openssl/bio.h>
@@ -25,6 +25,7 @@ struct test_certificates {
     std::string ca;            // the CA that signed server and client
     pem_key_pair server;       // CN=localhost, SAN DNS:localhost, IP:127.0.0.1
     pem_key_pair client;       // CN=espat test client
+    pem_key_pair cn_only;      // CN=cn-only.localhost and no subjectAltName: the CN fallback
     std::string unrelated_ca;  // a CA that signed nothing here
 };
 
@@ -130,10 +131,12 @@ inline test_certificates make_test_certificates()
     const issued server = make_certificate("localhost", &ca, false, 2, "DNS:localhost,IP:127.0.0.1");
     const issued client = make_certificate("espat test client", &ca, false, 3, nullptr);
     const issued unrelated = make_certificate("espat unrelated CA", nullptr, true, 4, nullptr);
+    const issued cn_only = make_certificate("cn-only.localhost", &ca, false, 5, nullptr);
     return {
         .ca = certificate_pem(ca),
         .server = {.certificate = certificate_pem(server), .private_key = key_pem(server)},
         .client = {.certificate = certificate_pem(client), .private_key = key_pem(client)},
+        .cn_only = {.certificate = certificate_pem(cn_only), .private_key = key_pem(cn_only)},
         .unrelated_ca = certificate_pem(unrelated),
     };
 }
