@@ -13,10 +13,13 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/read.hpp>
 #include <asio/read_until.hpp>
+#include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/write.hpp>
 
 #include <doctest/doctest.h>
+
+#include "test_certs.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -470,4 +473,46 @@ TEST_CASE("udp: on firmware with one receive mode for all links, UDP beside pass
         CHECK_FALSE(link);
         if (!link) CHECK(link.error() == espat::make_error_code(espat::errc::not_supported));
     });
+}
+
+TEST_CASE("link: host-side TLS runs over a plain link, so the module never sees the plaintext")
+{
+    const auto& certs = espat::test::test_certs();
+    rig r;
+    // A loopback TLS server: answers one line, encrypted.
+    asio::ssl::context server_ctx(asio::ssl::context::tls_server);
+    server_ctx.use_certificate_chain(asio::buffer(certs.server.certificate));
+    server_ctx.use_private_key(asio::buffer(certs.server.private_key), asio::ssl::context::pem);
+    std::string seen_by_server;
+    tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+        asio::ssl::stream<asio::ip::tcp::socket> tls(std::move(s), server_ctx);
+        co_await tls.async_handshake(asio::ssl::stream_base::server, use_awaitable);
+        co_await asio::async_read_until(tls, asio::dynamic_buffer(seen_by_server), "\n", use_awaitable);
+        const std::string reply = "secret reply " + std::string(3000, 'r') + "\n";  // no newline inside
+        co_await asio::async_write(tls, asio::buffer(reply), use_awaitable);
+        auto [ec] = co_await tls.async_shutdown(as_tuple);
+        (void)ec;
+    });
+    std::string module_saw;  // every byte the module sent or received for the link, as the host's transcript shows
+    r.esp.record_transcript(true);
+    r.run([&](client_type& esp, network_type& net) -> awaitable<void> {
+        auto link = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(link);
+        asio::ssl::context client_ctx(asio::ssl::context::tls_client);
+        client_ctx.add_certificate_authority(asio::buffer(certs.ca));
+        client_ctx.set_verify_mode(asio::ssl::verify_peer);
+        asio::ssl::stream<network_type::link&> tls(*link, client_ctx);
+        SSL_set_tlsext_host_name(tls.native_handle(), "localhost");
+        tls.set_verify_callback(asio::ssl::host_name_verification("localhost"));
+        co_await tls.async_handshake(asio::ssl::stream_base::client, use_awaitable);
+        co_await asio::async_write(tls, asio::buffer(std::string("secret question\n")), use_awaitable);
+        std::string reply;
+        co_await asio::async_read_until(tls, asio::dynamic_buffer(reply), "\n", use_awaitable);
+        CHECK(reply == "secret reply " + std::string(3000, 'r') + "\n");
+        module_saw = esp.transcript();
+    });
+    CHECK(seen_by_server == "secret question\n");
+    REQUIRE_FALSE(module_saw.empty());
+    CHECK(module_saw.find("secret") == std::string::npos);  // only ciphertext crossed the serial line
+    CHECK(module_saw.find("AT+CIPSEND=") != std::string::npos);
 }

@@ -34,6 +34,7 @@ public:
     using client_type = Client;
     using executor_type = typename Client::executor_type;
     using state_ptr = typename link_table<executor_type>::state_ptr;
+    using lowest_layer_type = basic_link;  // what asio::ssl::stream<basic_link&> asks for
 
     basic_link() = default;
     basic_link(basic_network<Client>* net, state_ptr state) : net_(net), state_(std::move(state)) {}
@@ -55,6 +56,7 @@ public:
 
     [[nodiscard]] executor_type get_executor() const { return net_->client().get_executor(); }
     basic_link& lowest_layer() noexcept { return *this; }
+    const basic_link& lowest_layer() const noexcept { return *this; }
 
     [[nodiscard]] bool is_open() const noexcept { return state_ && state_->attached; }
     [[nodiscard]] link_handle handle() const noexcept
