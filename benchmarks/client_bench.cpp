@@ -15,7 +15,8 @@
 // only inside the measured loops: per command (steady state, after warm-up) and per +IPD
 // frame while a link in active mode reads a bulk transfer from a loopback TCP peer.
 //
-// Flags: --quick (CI smoke run: fewer round trips), --summary_out=FILE (the Markdown summary).
+// Flags: --quick (CI smoke run: fewer round trips), --summary_out=FILE (the Markdown summary),
+// --trace_allocations=N (print the call stacks of the first N counted allocations to stderr).
 #include "bench_support.hpp"
 
 #include <espat/client.hpp>
@@ -47,6 +48,9 @@
 #include <string>
 #include <thread>
 
+#include <execinfo.h>
+#include <unistd.h>
+
 // ---------------------------------------------------------------------------------------
 // Allocation counting: only the thread that switched it on, only while on.
 // ---------------------------------------------------------------------------------------
@@ -54,10 +58,29 @@
 namespace {
 thread_local bool counting_allocations = false;
 thread_local std::size_t allocations_counted = 0;
+int stacks_to_print = 0;  // --trace_allocations=N: where the first N counted ones come from
+
+// Prints the caller's stack (binary+offset; resolve with addr2line -fCe <binary>).
+void print_allocation_stack()
+{
+    counting_allocations = false;  // backtrace() may allocate on its first call
+    void* frames[24];
+    const int n = ::backtrace(frames, 24);
+    ::backtrace_symbols_fd(frames, n, STDERR_FILENO);
+    static constexpr char separator[] = "--\n";
+    (void)!::write(STDERR_FILENO, separator, sizeof separator - 1);
+    counting_allocations = true;
+}
 
 void* counted_malloc(std::size_t n)
 {
-    if (counting_allocations) ++allocations_counted;
+    if (counting_allocations) {
+        ++allocations_counted;
+        if (stacks_to_print > 0) {
+            --stacks_to_print;
+            print_allocation_stack();
+        }
+    }
     if (void* p = std::malloc(n ? n : 1)) return p;
     throw std::bad_alloc();
 }
@@ -482,6 +505,15 @@ std::string summary(const std::vector<command_result>& results, const frame_allo
 
 int main(int argc, char** argv)
 {
+    {  // our own flag, taken out before the shared ones are read
+        int kept = 1;
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view a = argv[i];
+            if (a.starts_with("--trace_allocations=")) stacks_to_print = std::atoi(argv[i] + 20);
+            else argv[kept++] = argv[i];
+        }
+        argc = kept;
+    }
     const bench::flags f = bench::parse_flags(argc, argv, "espat_client_bench");
     sizes z;
     if (f.quick) z = sizes{.warmup = 50, .samples = 200, .bulk_bytes = 256u << 10};
