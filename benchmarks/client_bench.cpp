@@ -143,7 +143,10 @@ std::map<std::string, std::string, std::less<>> capture_simulator_replies()
     std::map<std::string, std::string, std::less<>> replies;
     asio::io_context io;
     espat::sim::module module(io.get_executor());
-    auto [host, device] = espat::sim::make_pipe(io.get_executor());
+    // Named members, not a structured binding: clang 14 cannot capture those in a lambda.
+    auto ends = espat::sim::make_pipe(io.get_executor());
+    espat::sim::pipe_end& host = ends.first;
+    espat::sim::pipe_end& device = ends.second;
     asio::co_spawn(io, module.serve(device), asio::detached);
     auto converse = [&]() -> awaitable<void> {
         std::string received;

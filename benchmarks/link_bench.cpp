@@ -20,8 +20,7 @@
 //                     threads) in each direction: the pty's own ceiling in this process.
 //   modules per host thread  N modules at 921600 baud, each with a link in active receive,
 //                     all N clients on the one host thread: the smallest per-link share and
-//                     the host thread's CPU load, for N = 1, 2, 4, ... until the share falls
-//                     below 0.95.
+//                     the host thread's CPU load, for N = 1, 2, 4, 8, 16.
 //
 // Flags: --quick (CI smoke run: one baud rate, short transfers), --summary_out=FILE.
 #include "bench_support.hpp"
@@ -362,7 +361,7 @@ struct plan {
     std::vector<unsigned> bauds{921600, 3000000, 5000000};
     double line_seconds = 0.5;        // payload per paced transfer, in line time
     std::size_t unpaced_bytes = 4u << 20;
-    std::vector<std::size_t> module_counts{1, 2, 4, 8, 16, 32};
+    std::vector<std::size_t> module_counts{1, 2, 4, 8, 16};
 };
 
 double target_for(traffic t) { return t == traffic::receive_active ? 0.95 : 0.90; }
@@ -410,21 +409,19 @@ std::string summary(const plan& p, const std::vector<measurement>& paced, const 
          "(all clients on the host thread; all modules, peers and pacing on the device thread):\n\n";
     o << "| modules | smallest per-link share | aggregate payload kB/s | host CPU | device CPU | ≥ 0.95 |\n"
          "|---:|---:|---:|---:|---:|---|\n";
-    std::size_t most_at_target = 0;
+    std::size_t most_at_target = 0, first_short = 0;
     for (const auto& m : scaling) {
         double aggregate = 0;
         for (const auto& r : m.run.per_link) aggregate += r.failure.empty() ? r.bytes_per_second() : 0;
         const bool ok = m.failures().empty() && m.worst_share() >= 0.95;
-        if (ok) most_at_target = m.modules;  // the runs stop at the first that falls short
+        if (ok && first_short == 0) most_at_target = m.modules;
+        if (!ok && first_short == 0) first_short = m.modules;
         o << "| " << m.modules << " | " << bench::fmt(m.worst_share(), 3) << " | " << bench::fmt(aggregate / 1e3, 1)
           << " | " << bench::fmt(m.run.host_cpu_share * 100, 0) << " % | " << bench::fmt(m.device_cpu_share * 100, 0)
           << " % | " << (ok ? "yes" : (m.failures().empty() ? "no" : "failed: " + m.failures())) << " |\n";
     }
-    o << "\nLargest module count tried that kept every link at ≥ 0.95 of line rate: " << most_at_target
-      << (scaling.empty() || !(scaling.back().failures().empty() && scaling.back().worst_share() >= 0.95)
-              ? ""
-              : " (the largest tried)")
-      << ".\n";
+    o << "\nEvery link at ≥ 0.95 of line rate up to " << most_at_target << " module(s)"
+      << (first_short == 0 ? " (every count tried)" : "; first short at " + std::to_string(first_short)) << ".\n";
     return o.str();
 }
 
@@ -467,9 +464,13 @@ int main(int argc, char** argv)
             std::cout << n << " modules at 921600: smallest share " << bench::fmt(m.worst_share(), 3)
                       << (m.failures().empty() ? "" : " FAILED " + m.failures()) << '\n'
                       << std::flush;
-            if (!m.failures().empty() || m.worst_share() < 0.95) break;
         }
-        return bench::emit_summary(summary(p, paced, unpaced, raw_down, raw_up, scaling), f, "espat_link_bench");
+        const int written = bench::emit_summary(summary(p, paced, unpaced, raw_down, raw_up, scaling), f, "espat_link_bench");
+        // A missed target is a figure; a transfer that failed is a bug (and fails the smoke run).
+        for (const auto* group : {&paced, &unpaced, &scaling})
+            for (const auto& m : *group)
+                if (!m.failures().empty()) return 1;
+        return written;
     } catch (const std::exception& e) {
         std::cerr << "espat_link_bench: " << e.what() << '\n';
         return 1;
