@@ -133,7 +133,7 @@ TEST_CASE("connection failures: ERROR then CLOSED; ALREADY CONNECTED; CIPSTARTEX
     CHECK(h.command("AT+CIPMUX=1") == "\r\nOK\r\n");
     CHECK(h.command(server.start_line("AT+CIPSTART=0,")) == "0,CONNECT\r\n\r\nOK\r\n");
     CHECK(h.command(server.start_line("AT+CIPSTARTEX=")) == "1,CONNECT\r\n\r\nOK\r\n");
-    CHECK(h.command("AT+CIPSTART=\"SSL\",\"127.0.0.1\",443", "ERROR\r\n") == "\r\nERROR\r\n");  // no TLS yet
+    CHECK(h.command("AT+CIPSTART=\"SSL\",\"127.0.0.1\",443", "ERROR\r\n") == "\r\nERROR\r\n");  // no link id in mux mode
     CHECK(h.command("AT+CIPCLOSE=5") == "0,CLOSED\r\n1,CLOSED\r\n\r\nOK\r\n");
     CHECK(h.command("AT+CIPCLOSE=3", "ERROR\r\n") == "\r\nERROR\r\n");
 }

@@ -1,7 +1,7 @@
 // espat/sim/links.hpp — the simulated module's links (link ids 0..4), each backed by a real
 // socket of the host: TCP (opened by AT+CIPSTART or accepted by AT+CIPSERVER) and UDP. A link
-// reads and writes through two virtual coroutines, so a TLS link type can be added beside
-// them (an "SSL" link over asio::ssl::stream) without touching the module's receive logic.
+// reads and writes through two virtual coroutines; an "SSL" link (tls_link, AT+CIPSTART="SSL"
+// or a client of AT+CIPSERVER's SSL server) is a TCP socket under asio::ssl::stream.
 #pragma once
 
 #include <espat/config.hpp>
@@ -14,6 +14,8 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,6 +76,7 @@ public:
     std::uint16_t passive_from_port = 0;
     bool notified = false;        // a +IPD notification waits for AT+CIPRECVDATA
     bool peer_closed = false;     // the peer closed; CLOSED waits until the data is read
+    bool closed_reported = false; // CLOSED already printed though data still waits (a fault)
     bool closed = false;          // closed by the module: the reader stops
     asio::steady_timer room;      // a reader waiting for passive buffer room sleeps on this
     std::chrono::steady_clock::time_point last_activity;  // for AT+CIPSTO on server links
@@ -164,6 +168,58 @@ private:
             remote_port = from.port();
         }
     }
+};
+
+// An SSL link: TLS over a TCP socket. The context is shared: a server's accepted links all use
+// the server's, a client link has its own (made from that link's AT+CIPSSLC* settings).
+class tls_link final : public link {
+public:
+    using stream_type = asio::ssl::stream<asio::ip::tcp::socket>;
+
+    tls_link(const asio::any_io_executor& ex, std::shared_ptr<asio::ssl::context> context, std::uint8_t id,
+             link_role role)
+        : link(ex, id, link_type::ssl, role), context_(std::move(context)), stream(ex, *context_)
+    {
+    }
+    // An accepted socket, before its handshake.
+    tls_link(asio::ip::tcp::socket s, std::shared_ptr<asio::ssl::context> context, std::uint8_t id, link_role role)
+        : link(s.get_executor(), id, link_type::ssl, role), context_(std::move(context)),
+          stream(std::move(s), *context_)
+    {
+        std::error_code ec;
+        const auto peer = stream.next_layer().remote_endpoint(ec);
+        remote_ip = peer.address();
+        remote_port = peer.port();
+        local_port = stream.next_layer().local_endpoint(ec).port();
+    }
+
+    asio::awaitable<received> receive(asio::mutable_buffer into) override
+    {
+        auto [ec, n] = co_await stream.async_read_some(into, use_tuple);
+        // The peer's close_notify and a TCP close without one both end the link.
+        co_return received{ec, n, remote_ip, remote_port};
+    }
+    asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint>) override
+    {
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(data), use_tuple);
+        (void)n;
+        co_return ec;
+    }
+    // Closes the socket without close_notify: close() cannot wait for the alert to go out.
+    // Peers see a TCP close (OpenSSL reports it as "stream truncated").
+    void close() noexcept override
+    {
+        std::error_code ec;
+        stream.next_layer().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+        stream.next_layer().close(ec);
+    }
+    [[nodiscard]] bool is_stream() const noexcept override { return true; }
+
+private:
+    std::shared_ptr<asio::ssl::context> context_;  // declared before the stream that uses it
+
+public:
+    stream_type stream;
 };
 
 }  // namespace espat::sim

@@ -15,6 +15,7 @@
 #include <espat/commands/table.hpp>
 #include <espat/sim/links.hpp>
 #include <espat/sim/personality.hpp>
+#include <espat/sim/tls.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -65,7 +66,13 @@ struct fault_options {
     double err_code_busy = 0;           // "ERR CODE:0x010b0000" + "busy p..." before the answer
     double spontaneous_reset = 0;       // after a command: noise, then "ready"
     double send_fail = 0;               // half the data goes out, then "SEND FAIL"
-    double report_inside_echo = 0;      // a pending report splits a command's echo
+    double report_inside_echo = 0;      // a report arriving while the host types splits the line's echo
+    // Reports (+IPD, CONNECT, CLOSED) that arrive during a send come out between '>' and
+    // "Recv <n> bytes" (firmware-quirks.md); without this fault they wait for SEND OK.
+    double report_inside_send = 0;
+    // Passive mode: the peer's close is reported at once though received data still waits for
+    // AT+CIPRECVDATA (some firmware versions); the data stays readable, the link goes once read.
+    double closed_before_data_read = 0;
 };
 
 // What the module is like when it starts.
@@ -87,6 +94,10 @@ struct module_options {
     std::optional<std::uint16_t> server_port_override{};
     std::size_t output_limit = 64 * 1024;  // link readers wait while this much output is queued
     fault_options faults{};
+    // The module's flashed TLS partitions: AT+CIPSSLCCONF's <pki_number> and <ca_number> index
+    // this list; the SSL server uses the first entry (certificate, key, and CA for clients).
+    // Empty: no certificates, so SSL that needs one fails as on a module without them.
+    std::vector<tls_credentials> tls{};
 };
 
 namespace detail {
@@ -239,12 +250,33 @@ private:
             s += l.type == link_type::udp ? "UDP" : l.type == link_type::ssl ? "SSL" : "TCP";
             s += "\"," + std::to_string(static_cast<int>(l.role)) + ",\"" + l.remote_ip.to_string() + "\"," +
                  std::to_string(l.remote_port) + "," + std::to_string(l.local_port) + "\r\n";
-            emit(s);
+            emit_report(s);
         } else {
-            emit(link_prefix(l.id) + "CONNECT\r\n");
+            emit_report(link_prefix(l.id) + "CONNECT\r\n");
         }
     }
-    void report_closed(std::uint8_t id) { emit(link_prefix(id) + "CLOSED\r\n"); }
+    void report_closed(std::uint8_t id) { emit_report(link_prefix(id) + "CLOSED\r\n"); }
+    // Output that is no command's answer (link reports, +IPD). Held during a send until its
+    // SEND OK / SEND FAIL unless the report_inside_send fault lets it through; the
+    // report_inside_echo fault tucks it into the echo of the line the host is typing.
+    void emit_report(std::string_view bytes)
+    {
+        if (in_send_phase_ && !reports_inside_send_) {
+            held_reports_ += bytes;
+            return;
+        }
+        if (input_ == input_mode::command && echo_ && !line_.empty() && !line_overflow_ &&
+            chance(opts_.faults.report_inside_echo)) {
+            pending_echo_split_ += bytes;
+            return;
+        }
+        emit(bytes);
+    }
+    void release_held_reports()
+    {
+        in_send_phase_ = false;
+        emit(std::exchange(held_reports_, std::string{}));
+    }
 
     bool chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
@@ -278,6 +310,7 @@ private:
                 pending_echo_split_.clear();
             } else {
                 emit(line);
+                emit(std::exchange(pending_echo_split_, std::string{}));
             }
         }
         while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
@@ -438,7 +471,7 @@ private:
                     continue;
                 }
                 want = std::min(want, passive_buffer_limit - l->passive_data.size());
-            } else if (out_.size() >= opts_.output_limit) {
+            } else if (out_.size() + held_reports_.size() >= opts_.output_limit) {
                 auto [ec] = co_await output_room_.async_wait(use_tuple);
                 (void)ec;
                 continue;
@@ -470,7 +503,7 @@ private:
             max_buffered_seen_ = std::max(max_buffered_seen_, l.passive_data.size());
             if (!l.notified) {
                 l.notified = true;
-                emit("\r\n+IPD," + link_prefix(l.id) + std::to_string(l.passive_data.size()) + "\r\n");
+                emit_report("\r\n+IPD," + link_prefix(l.id) + std::to_string(l.passive_data.size()) + "\r\n");
             }
             return;
         }
@@ -479,9 +512,9 @@ private:
         std::string head = "\r\n+IPD," + link_prefix(l.id) + std::to_string(data.size());
         if (show_remote_) head += "," + address_text(r.from_ip) + "," + std::to_string(r.from_port);
         head += ':';
-        emit(head);
-        emit(data);
-        if (opts_.firmware.line_end_after_ipd) emit("\r\n");
+        head += data;
+        if (opts_.firmware.line_end_after_ipd) head += "\r\n";
+        emit_report(head);
     }
 
     [[nodiscard]] std::string address_text(const asio::ip::address& a) const
@@ -495,6 +528,10 @@ private:
         // Passive mode: CLOSED waits until the buffered data is read (the reference).
         if (l->mode == recv_mode::passive && !l->passive_data.empty()) {
             l->peer_closed = true;
+            if (chance(opts_.faults.closed_before_data_read)) {
+                l->closed_reported = true;
+                report_closed(l->id);
+            }
             return;
         }
         remove_link(l->id, true);
@@ -529,6 +566,8 @@ private:
         ok();
         input_ = input_mode::send_data;
         emit(opts_.firmware.prompt);
+        in_send_phase_ = true;
+        reports_inside_send_ = chance(opts_.faults.report_inside_send);
     }
 
     std::string_view take_send_bytes(std::string_view bytes)
@@ -593,6 +632,7 @@ private:
         if (stopped_) co_return;
         s.target->last_activity = std::chrono::steady_clock::now();
         emit(ec || fail || s.target->closed ? "\r\nSEND FAIL\r\n" : "\r\nSEND OK\r\n");
+        release_held_reports();
         busy_ = false;
     }
 
@@ -654,6 +694,8 @@ private:
         input_ = input_mode::rebooting;
         const bool was_joined = joined_.has_value();
         if (was_joined) emit("WIFI DISCONNECT\r\n");
+        in_send_phase_ = false;
+        held_reports_.clear();
         close_all_links(false);
         close_server();
         passthrough_data_.clear();
@@ -667,6 +709,8 @@ private:
             joined_.reset();
             wifi_mode_ = wifi_mode::station;
             store_ = true;
+            saved_passthrough_ = false;
+            saved_link_.reset();
         }
         emit(opts_.firmware.boot_noise);
         emit("\r\nready\r\n");
@@ -677,6 +721,7 @@ private:
             (void)ec2;
             if (stopped_) co_return;
             emit("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
+            if (saved_passthrough_ && saved_link_) co_await resume_saved_link();
         }
     }
 
@@ -1024,7 +1069,7 @@ private:
         l->notified = false;
         l->wake_reader();
         ok();
-        if (l->peer_closed && l->passive_data.empty()) remove_link(l->id, true);
+        if (l->peer_closed && l->passive_data.empty()) remove_link(l->id, !l->closed_reported);
         co_return;
     }
     asio::awaitable<void> handle(const query_of<cmd::cipsntpcfg>&) { reply<cmd::cipsntpcfg::query>(sntp_); ok(); co_return; }
@@ -1352,8 +1397,7 @@ private:
         }
         co_await start_udp(id_for_startex(), r.params);
     }
-    // "SSL" links (cipstart_ssl, cipstartex_ssl, cipserver_ssl) fall to the generic ERROR
-    // handler until a TLS link type exists beside tcp_link and udp_link.
+    // "SSL" links: see "Handlers: TLS" below.
 
     asio::awaitable<void> handle(const set_of<cmd::cipsend>& r) { begin_send(r.params, false, std::nullopt); co_return; }
     asio::awaitable<void> handle(const set_of<cmd::cipsendex>& r) { begin_send(r.params, true, std::nullopt); co_return; }
@@ -1489,12 +1533,14 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_tcp>& r)
     {
         saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
+        saved_link_ = saved_transparent_link{link_type::tcp, r.params.host.value, r.params.port.value, std::nullopt};
         ok();
         co_return;
     }
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_udp>& r)
     {
         saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
+        saved_link_ = saved_transparent_link{link_type::udp, r.params.host.value, r.params.port.value, r.params.local_port};
         ok();
         co_return;
     }
@@ -1519,6 +1565,339 @@ private:
     }
     asio::awaitable<void> handle(const exec_of<cmd::ciupdate>&) { co_await update_firmware(); }
     asio::awaitable<void> handle(const set_of<cmd::ciupdate>&) { co_await update_firmware(); }
+
+    // ------------------------------------------------------------------------------------
+    // Handlers: TLS. SSL client links (AT+CIPSTART="SSL"), the SSL server (AT+CIPSERVER with
+    // "SSL", ESP32 only) and the AT+CIPSSLC* settings. The settings are kept per link id and,
+    // as the firmware keeps them in NVS, survive a reset.
+
+    // TLS over a slow Wi-Fi link: the reference allows 10 s per handshake packet. Loopback
+    // needs far less; a bound is what matters.
+    static constexpr auto tls_handshake_limit = std::chrono::seconds(10);
+
+    // The link ids an AT+CIPSSLC* set command addresses: link 0 in single mode (the id is then
+    // not part of the syntax); in multi-link mode the id given, 5 meaning every link.
+    [[nodiscard]] std::vector<std::uint8_t> ssl_config_targets(const std::optional<close_link_id>& link) const
+    {
+        if (!mux_) return {0};
+        if (!link) return {};
+        if (*link == all_links) return {0, 1, 2, 3, 4};
+        return {link->value()};
+    }
+    template <class Request>
+    asio::awaitable<void> set_ssl_client(const Request& r)
+    {
+        const auto targets = ssl_config_targets(r.params.link);
+        if (targets.empty()) {
+            error();
+            co_return;
+        }
+        for (const std::uint8_t id : targets) ssl_client_[id].apply(r.params);
+        ok();
+    }
+    [[nodiscard]] std::uint8_t ssl_config_count() const { return mux_ ? 5 : 1; }
+
+    asio::awaitable<void> handle(const set_of<cmd::cipsslcconf>& r) { co_await set_ssl_client(r); }
+    asio::awaitable<void> handle(const set_of<cmd::cipsslccn>& r) { co_await set_ssl_client(r); }
+    asio::awaitable<void> handle(const set_of<cmd::cipsslcsni>& r) { co_await set_ssl_client(r); }
+    asio::awaitable<void> handle(const set_of<cmd::cipsslcalpn>& r) { co_await set_ssl_client(r); }
+    asio::awaitable<void> handle(const set_of<cmd::cipsslcpsk>& r)
+    {
+        // "This command is not currently supported on ESP32" (the reference).
+        if (opts_.firmware.chip == "ESP32") {
+            error(err_code::unsupported_command);
+            co_return;
+        }
+        co_await set_ssl_client(r);
+    }
+    // Queries: CIPSSLCCONF answers for every link; the others only for links where something
+    // was set (an empty name or list has no line to print).
+    asio::awaitable<void> handle(const query_of<cmd::cipsslcconf>&)
+    {
+        std::vector<ssl_client_config> lines;
+        for (std::uint8_t i = 0; i < ssl_config_count(); ++i) {
+            const auto& c = ssl_client_[i];
+            lines.push_back({*link_id::checked(i), c.auth, c.pki_number, c.ca_number});
+        }
+        reply<cmd::cipsslcconf::query>(lines);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cipsslccn>&)
+    {
+        std::vector<ssl_common_name> lines;
+        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
+            if (!ssl_client_[i].common_name.empty()) lines.push_back({*link_id::checked(i), ssl_client_[i].common_name});
+        reply<cmd::cipsslccn::query>(lines);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cipsslcsni>&)
+    {
+        std::vector<ssl_server_name> lines;
+        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
+            if (!ssl_client_[i].server_name.empty()) lines.push_back({*link_id::checked(i), ssl_client_[i].server_name});
+        reply<cmd::cipsslcsni::query>(lines);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cipsslcalpn>&)
+    {
+        std::vector<ssl_alpn> lines;
+        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
+            if (!ssl_client_[i].alpn.empty()) lines.push_back({*link_id::checked(i), ssl_client_[i].alpn});
+        reply<cmd::cipsslcalpn::query>(lines);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cipsslcpsk>&)
+    {
+        if (opts_.firmware.chip == "ESP32") {
+            error(err_code::unsupported_command);
+            co_return;
+        }
+        std::vector<ssl_psk> lines;
+        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
+            if (const auto& psk = ssl_client_[i].psk) lines.push_back({*link_id::checked(i), psk->key, psk->identity});
+        reply<cmd::cipsslcpsk::query>(lines);
+        ok();
+        co_return;
+    }
+
+    // AT+CIPSTART="SSL": connect as for TCP, then the TLS handshake the link's settings ask
+    // for. Settings that cannot work (a certificate the module lacks) and a failed handshake
+    // both end like a failed connect: ERROR, then CLOSED.
+    template <class Request>
+    asio::awaitable<void> start_ssl(std::optional<std::uint8_t> id, const Request& p)
+    {
+        if (!joined_) {
+            error();
+            co_return;
+        }
+        if (!id) {
+            emit("link is not valid\r\n");
+            error();
+            co_return;
+        }
+        if (links_[*id]) {
+            emit("ALREADY CONNECTED\r\n");
+            error();
+            co_return;
+        }
+        const tls_client_config config = ssl_client_[*id];
+        auto context = make_tls_client_context(config, opts_.tls);
+        if (!context) {
+            error();
+            report_closed(*id);
+            co_return;
+        }
+        auto shared_context = std::make_shared<asio::ssl::context>(std::move(*context));
+        auto l = std::make_shared<tls_link>(ex_, shared_context, *id, link_role::client);
+        l->mode = recv_mode_;
+        links_[*id] = l;  // reserved while connecting
+        auto address = co_await resolve(p.host.value);
+        if (stopped_) co_return;
+        std::error_code ec;
+        if (address) {
+            auto& socket = l->stream.next_layer();
+            socket.open(address->is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
+            if (p.local_ip && !ec) socket.bind({*p.local_ip, 0}, ec);
+            if (!ec) {
+                asio::steady_timer limit(ex_, tls_handshake_limit);
+                limit.async_wait([l](std::error_code e) {
+                    if (!e) l->close();
+                });
+                const asio::ip::tcp::endpoint peer(*address, p.port.value);
+                auto [cec] = co_await socket.async_connect(peer, use_tuple);
+                ec = cec;
+                if (!ec) ec = prepare_tls_client_stream(l->stream, config, p.host.value);
+                if (!ec) {
+                    auto [hec] = co_await l->stream.async_handshake(tls_link::stream_type::client, use_tuple);
+                    ec = hec;
+                }
+                limit.cancel();
+            }
+        }
+        if (stopped_) co_return;
+        if (!address || ec || links_[*id] != l) {
+            if (links_[*id] == l) links_[*id].reset();
+            l->close();
+            if (!address && opts_.firmware.dns_fail_line) emit("DNS Fail\r\n");
+            error();
+            report_closed(*id);
+            co_return;
+        }
+        l->remote_ip = *address;
+        l->remote_port = p.port.value;
+        l->local_port = l->stream.next_layer().local_endpoint(ec).port();
+        if (p.keep_alive && p.keep_alive->count() > 0)
+            l->stream.next_layer().set_option(asio::socket_base::keep_alive(true), ec);
+        report_connect(*l);
+        ok();
+        start_reader(l);
+    }
+    asio::awaitable<void> handle(const set_of<cmd::cipstart_ssl>& r)
+    {
+        if (!mux_ && r.params.link) {
+            error();
+            co_return;
+        }
+        co_await start_ssl(id_for_start(r.params.link), r.params);
+    }
+    asio::awaitable<void> handle(const set_of<cmd::cipstartex_ssl>& r)
+    {
+        if (!mux_ && links_[0]) {
+            emit("ALREADY CONNECTED\r\n");
+            error();
+            co_return;
+        }
+        co_await start_ssl(id_for_startex(), r.params);
+    }
+
+    // AT+CIPSERVER=1,<port>,"SSL",<CA enable>: a TLS server with the first flashed credentials;
+    // with CA enable, clients must present a certificate the flashed CA signed. A client whose
+    // handshake fails never becomes a link (no CONNECT).
+    asio::awaitable<void> handle(const set_of<cmd::cipserver_ssl>& r)
+    {
+        const auto& p = r.params;
+        if (opts_.firmware.chip != "ESP32") {
+            error();  // "[ESP32 Only]"
+            co_return;
+        }
+        if (p.mode.value == server_mode::remove) {
+            if (!server_) emit("no change\r\n");
+            close_server();
+            ok();
+            co_return;
+        }
+        if (!mux_ || server_) {
+            error();
+            co_return;
+        }
+        tls_server_config config;
+        config.apply(p);
+        const tls_credentials none{};
+        auto context = make_tls_server_context(config, opts_.tls.empty() ? none : opts_.tls.front());
+        const std::uint16_t port = opts_.server_port_override ? *opts_.server_port_override : p.port.value_or(333);
+        auto acceptor = context ? open_listener(port) : nullptr;
+        if (!acceptor) {
+            error();
+            co_return;
+        }
+        server_ = acceptor;
+        auto shared_context = std::make_shared<asio::ssl::context>(std::move(*context));
+        asio::co_spawn(ex_, accept_tls_clients(shared_from_this(), acceptor, shared_context), asio::detached);
+        ok();
+    }
+
+    [[nodiscard]] std::shared_ptr<asio::ip::tcp::acceptor> open_listener(std::uint16_t port)
+    {
+        auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(ex_);
+        std::error_code ec;
+        const asio::ip::tcp::endpoint at(opts_.server_address, port);
+        acceptor->open(at.protocol(), ec);
+        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec) acceptor->bind(at, ec);
+        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+        if (ec) return nullptr;
+        return acceptor;
+    }
+
+    asio::awaitable<void> accept_tls_clients(std::shared_ptr<module_core> keep, std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
+                                             std::shared_ptr<asio::ssl::context> context)
+    {
+        (void)keep;
+        for (;;) {
+            auto [ec, socket] = co_await acceptor->async_accept(use_tuple);
+            if (stopped_ || server_ != acceptor) co_return;
+            if (ec) continue;
+            // Each handshake runs by itself: a slow client does not hold up the next.
+            auto admission = admit_tls_client(shared_from_this(), acceptor, context, std::move(socket));
+            asio::co_spawn(ex_, std::move(admission), asio::detached);
+        }
+    }
+
+    asio::awaitable<void> admit_tls_client(std::shared_ptr<module_core> keep, std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
+                                           std::shared_ptr<asio::ssl::context> context, asio::ip::tcp::socket socket)
+    {
+        (void)keep;
+        auto l = std::make_shared<tls_link>(std::move(socket), std::move(context), 0, link_role::server);
+        asio::steady_timer limit(ex_, tls_handshake_limit);
+        limit.async_wait([l](std::error_code e) {
+            if (!e) l->close();
+        });
+        auto [ec] = co_await l->stream.async_handshake(tls_link::stream_type::server, use_tuple);
+        limit.cancel();
+        if (stopped_ || server_ != acceptor || ec) {
+            l->close();
+            co_return;
+        }
+        const auto clients = std::count_if(links_.begin(), links_.end(),
+                                           [](const auto& other) { return other && other->role == link_role::server; });
+        const auto id = free_link_id();
+        if (!id || clients >= server_max_conn_) {
+            l->close();  // no room: the client sees the connection close
+            co_return;
+        }
+        l->id = *id;
+        l->mode = recv_mode_;
+        links_[*id] = l;
+        report_connect(*l);
+        start_reader(l);
+        asio::co_spawn(ex_, expire_idle(shared_from_this(), l), asio::detached);
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Boot into a link saved by AT+SAVETRANSLINK=1: after "ready" and the Wi-Fi reports the
+    // module connects link 0 and is in passthrough at once; it prints no CONNECT and no '>'
+    // (firmware-quirks.md: "no prompt until the host sends +++"). "+++" leaves it in command
+    // mode with AT+CIPMODE=1 and the link open.
+
+    struct saved_transparent_link {
+        link_type type = link_type::tcp;
+        std::string host;
+        std::uint16_t port = 0;
+        std::optional<std::uint16_t> local_port;  // UDP
+    };
+
+    asio::awaitable<void> resume_saved_link()
+    {
+        const saved_transparent_link target = *saved_link_;
+        passthrough_mode_ = transfer_mode::passthrough;
+        auto address = co_await resolve(target.host);
+        if (stopped_ || !address || links_[0]) co_return;
+        std::shared_ptr<link> opened;
+        std::error_code ec;
+        if (target.type == link_type::udp) {
+            auto u = std::make_shared<udp_link>(ex_, 0, udp_mode::fixed);
+            u->socket.open(address->is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+            if (!ec) u->socket.bind({address->is_v4() ? asio::ip::address(asio::ip::address_v4::any())
+                                                      : asio::ip::address(asio::ip::address_v6::any()),
+                                     target.local_port.value_or(0)}, ec);
+            if (!ec) u->local_port = u->socket.local_endpoint(ec).port();
+            opened = u;
+        } else {
+            auto t = std::make_shared<tcp_link>(ex_, 0, link_role::client);
+            const asio::ip::tcp::endpoint peer(*address, target.port);
+            auto [cec] = co_await t->socket.async_connect(peer, use_tuple);
+            ec = cec;
+            if (!ec) t->local_port = t->socket.local_endpoint(ec).port();
+            opened = t;
+        }
+        // A real module retries every AT+CIPRECONNINTV; the simulator stays in command mode.
+        if (stopped_ || ec || links_[0] || input_ != input_mode::command) {
+            opened->close();
+            co_return;
+        }
+        opened->remote_ip = *address;
+        opened->remote_port = target.port;
+        links_[0] = opened;
+        input_ = input_mode::passthrough;
+        passthrough_data_.clear();
+        last_host_byte_ = std::chrono::steady_clock::now();
+        asio::co_spawn(ex_, run_passthrough(shared_from_this(), opened), asio::detached);
+        start_reader(opened);
+    }
 
     // ------------------------------------------------------------------------------------
 
@@ -1575,6 +1954,13 @@ private:
     std::array<std::shared_ptr<link>, 5> links_{};
     std::shared_ptr<asio::ip::tcp::acceptor> server_;
     std::size_t max_buffered_seen_ = 0;
+
+    // TLS, send-phase reports and the saved passthrough link.
+    std::array<tls_client_config, 5> ssl_client_{};  // AT+CIPSSLC* per link id (kept in NVS)
+    bool in_send_phase_ = false;        // from CIPSEND's '>' to its SEND OK / SEND FAIL
+    bool reports_inside_send_ = false;  // this send lets reports through (a fault)
+    std::string held_reports_;          // reports waiting for the send to end
+    std::optional<saved_transparent_link> saved_link_;  // AT+SAVETRANSLINK's target (flash)
 };
 
 }  // namespace detail
