@@ -516,3 +516,32 @@ TEST_CASE("link: host-side TLS runs over a plain link, so the module never sees 
     CHECK(module_saw.find("secret") == std::string::npos);  // only ciphertext crossed the serial line
     CHECK(module_saw.find("AT+CIPSEND=") != std::string::npos);
 }
+
+TEST_CASE("passthrough: a raw stream both ways, then +++ and back to links")
+{
+    rig r;
+    tcp_peer peer(r.io, echo_session);
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        auto stream = co_await net.open_passthrough("127.0.0.1", peer.port());
+        if (!stream) FAIL("open_passthrough: " << stream.error().message());
+        // Bytes that look like module output pass untouched: there is no framing now.
+        const std::string sent = "raw\r\nOK\r\n+IPD,0,3:abc\r\n" + std::string(5000, 'p');
+        co_await asio::async_write(*stream, asio::buffer(sent), use_awaitable);
+        std::string got(sent.size(), '\0');
+        co_await asio::async_read(*stream, asio::buffer(got), use_awaitable);
+        CHECK(got == sent);
+        // A second passthrough, or a link, cannot open meanwhile.
+        auto again = co_await net.open_passthrough("127.0.0.1", peer.port());
+        CHECK_FALSE(again);
+        auto closed = co_await net.close_passthrough();
+        if (!closed) FAIL("close_passthrough: " << closed.error().message());
+        CHECK_FALSE(stream->is_open());
+        // Command mode again, with links.
+        auto link = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(link);
+        co_await asio::async_write(*link, asio::buffer(std::string("after")), use_awaitable);
+        std::string back(5, '\0');
+        co_await asio::async_read(*link, asio::buffer(back), use_awaitable);
+        CHECK(back == "after");
+    });
+}

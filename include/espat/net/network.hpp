@@ -9,6 +9,7 @@
 #include <espat/error.hpp>
 #include <espat/net/link.hpp>
 #include <espat/net/link_table.hpp>
+#include <espat/net/passthrough.hpp>
 #include <espat/net/server.hpp>
 #include <espat/net/udp_link.hpp>
 
@@ -57,6 +58,7 @@ public:
     using link = basic_link<Client>;
     using udp_link = basic_udp_link<Client>;
     using server = basic_server<Client>;
+    using passthrough = basic_passthrough<Client>;
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
@@ -68,6 +70,17 @@ public:
             if (e.kind == proto::event_kind::ready) {
                 server_failure_ = make_error_code(errc::device_reset);  // the server is gone with the reset
                 server_open_ = false;
+                if (passthrough_) {
+                    passthrough_->rx.fail(make_error_code(errc::device_reset));
+                    passthrough_->open = false;
+                    passthrough_->wake.cancel();
+                    passthrough_.reset();
+                }
+            }
+            if (e.kind == proto::event_kind::raw_data && passthrough_) {
+                passthrough_->rx.on_data(e.payload);
+                passthrough_->wake.cancel();
+                return;
             }
             table_.on_report(e);
         });
@@ -169,6 +182,50 @@ public:
         co_return server{this, port};
     }
 
+    // Passthrough mode on one TCP link: AT+CIPMUX=0, AT+CIPMODE=1, AT+CIPSTART, AT+CIPSEND; then
+    // the stream carries the link's bytes. Needs every other link closed and no server (the
+    // module allows passthrough in single-link mode only). close_passthrough() goes back.
+    asio::awaitable<result<passthrough>> open_passthrough(std::string host, std::uint16_t port)
+    {
+        if (passthrough_ || server_open_ || any_attached())
+            co_return tl::make_unexpected(make_error_code(errc::already_connected));
+        const cipmux_request single{mux_mode::single};
+        if (auto m = co_await client_.template async_set<commands::cipmux>(single); !m) co_return tl::make_unexpected(m.error());
+        const cipmode_request transparent{transfer_mode::passthrough};
+        if (auto m = co_await client_.template async_set<commands::cipmode>(transparent); !m)
+            co_return tl::make_unexpected(co_await restore_multiple(m.error()));
+        const cipstart_tcp_request r{std::nullopt, std::move(host), port, std::nullopt, std::nullopt};
+        if (auto m = co_await client_.template async_set<commands::cipstart_tcp>(r); !m)
+            co_return tl::make_unexpected(co_await restore_multiple(m.error()));
+        auto state = std::make_shared<detail::passthrough_state<executor_type>>(client_.get_executor(), options_.receive_buffer);
+        passthrough_ = state;
+        if (auto entered = co_await client_.async_enter_passthrough(); !entered) {
+            passthrough_.reset();
+            co_return tl::make_unexpected(co_await restore_multiple(entered.error()));
+        }
+        co_return passthrough{this, std::move(state)};
+    }
+
+    // Leaves passthrough ("+++" between the guard silences), closes its link and returns the
+    // module to AT+CIPMODE=0 and AT+CIPMUX=1. Bytes received before stay readable, then eof.
+    asio::awaitable<result<void>> close_passthrough()
+    {
+        auto state = std::exchange(passthrough_, nullptr);
+        if (!state) co_return result<void>{};
+        client_.leave_passthrough();
+        state->open = false;
+        state->rx.on_closed();
+        state->wake.cancel();
+        // These wait in the session's queue until the guard times have passed.
+        const cipmode_request normal{transfer_mode::normal};
+        auto m = co_await client_.template async_set<commands::cipmode>(normal);
+        auto c = co_await client_.template async_execute<commands::cipclose>();
+        (void)c;  // the peer may have closed it already
+        const std::error_code ec = co_await restore_multiple(m ? std::error_code{} : m.error());
+        if (ec) co_return tl::make_unexpected(ec);
+        co_return result<void>{};
+    }
+
     // For basic_server.
     [[nodiscard]] bool server_open() const noexcept { return server_open_; }
     [[nodiscard]] std::error_code server_failure() const noexcept
@@ -234,6 +291,23 @@ public:
     }
 
 private:
+    [[nodiscard]] bool any_attached() const noexcept
+    {
+        for (int i = 0; i < max_links; ++i)
+            if (table_.at(i)) return true;
+        return false;
+    }
+
+    // Back to AT+CIPMUX=1 after passthrough (or a failed attempt); returns `first` if set, else
+    // what the restore says.
+    asio::awaitable<std::error_code> restore_multiple(std::error_code first)
+    {
+        const cipmux_request multiple{mux_mode::multiple};
+        auto m = co_await client_.template async_set<commands::cipmux>(multiple);
+        if (first) co_return first;
+        co_return m ? std::error_code{} : m.error();
+    }
+
     [[nodiscard]] bool per_link_receive_mode() const noexcept
     {
         const auto& fw = client_.firmware();
@@ -312,6 +386,7 @@ private:
     std::size_t incoming_wakeups_ = 0;
     bool server_open_ = false;
     std::error_code server_failure_;
+    typename basic_passthrough<Client>::state_ptr passthrough_;
 };
 
 }  // namespace espat::net

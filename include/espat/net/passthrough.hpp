@@ -1,0 +1,139 @@
+// espat/net/passthrough.hpp — passthrough ("transparent") mode as a raw byte stream: after
+// AT+CIPMODE=1 and AT+CIPSEND the serial line carries the link's bytes both ways, with no
+// framing and no per-write command. Leaving writes "+++" alone between two silences (the
+// session keeps the guard times) and puts the module back in command mode.
+//
+// Use it from the client's executor; its network must outlive it.
+#pragma once
+
+#include <espat/error.hpp>
+#include <espat/net/receive_state.hpp>
+#include <espat/proto/event.hpp>
+
+#include <asio/buffer.hpp>
+#include <asio/compose.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace espat::net {
+
+template <class Client>
+class basic_network;
+
+namespace detail {
+// What the stream and the client's report listener share.
+template <class Executor>
+struct passthrough_state {
+    passthrough_state(const Executor& ex, std::size_t capacity) : rx(receive_mode::active, capacity), wake(ex)
+    {
+        wake.expires_at(asio::steady_timer::time_point::max());
+    }
+    receive_state rx;  // the peer's bytes; beyond capacity the stream fails (receive_overflow)
+    asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor> wake;
+    bool open = true;
+};
+}  // namespace detail
+
+template <class Client>
+class basic_passthrough {
+public:
+    using executor_type = typename Client::executor_type;
+    using lowest_layer_type = basic_passthrough;
+    using state_ptr = std::shared_ptr<detail::passthrough_state<executor_type>>;
+
+    basic_passthrough(basic_network<Client>* net, state_ptr state) : net_(net), state_(std::move(state)) {}
+    basic_passthrough(basic_passthrough&& o) noexcept : net_(std::exchange(o.net_, nullptr)), state_(std::move(o.state_)) {}
+    basic_passthrough& operator=(basic_passthrough&& o) noexcept
+    {
+        net_ = std::exchange(o.net_, nullptr);
+        state_ = std::move(o.state_);
+        return *this;
+    }
+    basic_passthrough(const basic_passthrough&) = delete;
+    basic_passthrough& operator=(const basic_passthrough&) = delete;
+
+    [[nodiscard]] executor_type get_executor() const { return net_->client().get_executor(); }
+    basic_passthrough& lowest_layer() noexcept { return *this; }
+    [[nodiscard]] bool is_open() const noexcept { return state_ && state_->open; }
+
+    // The peer's bytes as they came; eof once the stream was closed and everything read.
+    template <class MutableBuffers, class Token>
+    auto async_read_some(const MutableBuffers& buffers, Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            read_op<MutableBuffers>{net_, state_, buffers}, token, get_executor());
+    }
+
+    // Handed to the line as they are (the module packs them: 2048 bytes or 20 ms of silence).
+    template <class ConstBuffers, class Token>
+    auto async_write_some(const ConstBuffers& buffers, Token&& token)
+    {
+        std::error_code ec;
+        std::size_t n = 0;
+        if (!state_ || !state_->open) {
+            ec = make_error_code(errc::link_closed);
+        } else {
+            std::string bytes(asio::buffer_size(buffers), '\0');
+            asio::buffer_copy(asio::buffer(bytes), buffers);
+            n = bytes.size();
+            net_->client().write_raw(std::move(bytes));
+        }
+        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
+            [ex = get_executor(), ec, n, posted = false](auto& self) mutable {
+                if (!posted) {
+                    posted = true;
+                    return asio::post(ex, std::move(self));
+                }
+                self.complete(ec, n);
+            },
+            token, get_executor());
+    }
+
+private:
+    template <class MutableBuffers>
+    struct read_op {
+        basic_network<Client>* net;
+        state_ptr s;
+        MutableBuffers buffers;
+        int step = 0;
+
+        template <class Self>
+        void operator()(Self& self, std::error_code = {})
+        {
+            if (step++ == 0) return asio::post(net->client().get_executor(), std::move(self));
+            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
+            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
+                return self.complete(asio::error::operation_aborted, 0);
+            const std::size_t want = asio::buffer_size(buffers);
+            if (want == 0) return self.complete({}, 0);
+            switch (s->rx.next(want)) {
+            case receive_state::step::copy: {
+                std::size_t n = 0;
+                for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+                    asio::mutable_buffer b = *it;
+                    const std::size_t got = s->rx.read(static_cast<char*>(b.data()), b.size());
+                    n += got;
+                    if (got < b.size()) break;
+                }
+                return self.complete({}, n);
+            }
+            case receive_state::step::eof: return self.complete(asio::error::eof, 0);
+            case receive_state::step::error: return self.complete(s->rx.failure(), 0);
+            default: break;
+            }
+            s->wake.async_wait(std::move(self));
+        }
+    };
+
+    basic_network<Client>* net_ = nullptr;
+    state_ptr state_;
+};
+
+}  // namespace espat::net
