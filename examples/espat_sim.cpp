@@ -10,6 +10,7 @@
 //
 // Baud-rate pacing and byte faults are stream wrappers around the transport (module::serve
 // takes any Asio stream): wrap `pty.master` or the accepted socket where marked below.
+#include <espat/sim/links.hpp>  // use_tuple
 #include <espat/sim/module.hpp>
 #include <espat/sim/pty.hpp>
 

@@ -2,6 +2,7 @@
 // host end that writes bytes and waits (bounded by a deadline) for expected output.
 #pragma once
 
+#include <espat/sim/links.hpp>  // use_tuple
 #include <espat/sim/module.hpp>
 #include <espat/sim/pipe.hpp>
 

@@ -1,0 +1,75 @@
+// espat/sim/module_options.hpp — what a simulated module is configured with: its firmware
+// personality, the access points it sees, its start state, its faults and its certificates.
+#pragma once
+
+#include <espat/config.hpp>
+
+#include <espat/commands/values.hpp>
+#include <espat/commands/wifi.hpp>
+#include <espat/sim/personality.hpp>
+#include <espat/sim/tls_credentials.hpp>
+
+#include <asio/ip/address.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace espat::sim {
+
+// An access point the simulated station can see and join.
+struct access_point_config {
+    std::string ssid;
+    std::string password;
+    espat::mac_address bssid{{0x24, 0x0a, 0xc4, 0x10, 0x20, 0x30}};
+    std::uint8_t channel = 6;
+    int rssi = -45;
+    espat::wifi_auth auth = espat::wifi_auth::wpa2_psk;
+};
+
+// Misbehaviour real modules show (firmware-quirks.md), each with its probability per occasion.
+// All zero by default: a module built with default options never injects anything.
+struct fault_options {
+    std::uint32_t seed = 1;
+    double busy_before_result = 0;      // "busy p..." before a command's answer
+    double err_code_busy = 0;           // "ERR CODE:0x010b0000" + "busy p..." before the answer
+    double spontaneous_reset = 0;       // after a command: noise, then "ready"
+    double send_fail = 0;               // half the data goes out, then "SEND FAIL"
+    double report_inside_echo = 0;      // a report arriving while the host types splits the line's echo
+    // Reports (+IPD, CONNECT, CLOSED) that arrive during a send come out between '>' and
+    // "Recv <n> bytes" (firmware-quirks.md); without this fault they wait for SEND OK.
+    double report_inside_send = 0;
+    // Passive mode: the peer's close is reported at once though received data still waits for
+    // AT+CIPRECVDATA (some firmware versions); the data stays readable, the link goes once read.
+    double closed_before_data_read = 0;
+};
+
+// What the module is like when it starts.
+enum class start_state {
+    joined,      // station mode, joined to the first access point, IP obtained
+    not_joined,  // station mode, no AP joined (what AT+RESTORE leaves)
+};
+
+struct module_options {
+    personality firmware = esp_at_2();
+    std::vector<access_point_config> access_points{{"espressif", "1234567890"}};
+    start_state start = start_state::joined;
+    bool echo = true;                                   // ATE1 at start-up
+    std::chrono::milliseconds reset_delay{50};           // OK of AT+RST -> "ready" (>= 20 ms)
+    std::chrono::milliseconds join_delay{5};             // AT+CWJAP -> WIFI CONNECTED
+    asio::ip::address server_address = asio::ip::address_v4::loopback();  // where AT+CIPSERVER listens
+    // Listen on this host port whatever AT+CIPSERVER asks (0: any free port; read it back with
+    // server_port()). Unset: the port asked for (AT+CIPSERVER=1,0 also means any free port).
+    std::optional<std::uint16_t> server_port_override{};
+    std::size_t output_limit = 64 * 1024;  // link readers wait while this much output is queued
+    fault_options faults{};
+    // The module's flashed TLS partitions: AT+CIPSSLCCONF's <pki_number> and <ca_number> index
+    // this list; the SSL server uses the first entry (certificate, key, and CA for clients).
+    // Empty: no certificates, so SSL that needs one fails as on a module without them.
+    std::vector<tls_credentials> tls{};
+};
+
+}  // namespace espat::sim
