@@ -26,6 +26,14 @@ struct personality {
     bool nonos_ping_reply = false;       // NONOS: "+24" instead of "+PING:24"
     bool dns_fail_line = false;          // NONOS prints "DNS Fail" before ERROR
     std::string boot_noise;         // bytes before "ready" after a reset
+    // Host drivers' extra commands (host-drivers.md): only the ESP8266 has AT+CIPSSLSIZE (the
+    // ESP32 answers ERROR, and Adafruit's driver relies on that), and only the ESP32 has BLE
+    // levels in AT+RFPOWER?.
+    bool ssl_buffer_size_command = false;
+    bool ble_rf_power = true;
+    // AT+CIPSTATE? came with AT+CWSTATE in ESP-AT 2.1, long before 4.1 dropped AT+CIPSTATUS;
+    // lwESP and Adafruit's driver ask it on 2.x modules (host-drivers.md).
+    bool link_state_query = true;
 
     [[nodiscard]] std::size_t max_send() const noexcept { return espat::max_send_length(version); }
 };
@@ -83,6 +91,21 @@ inline personality esp_at_4()
     return p;
 }
 
+// ESP-AT 2.2.1 on an ESP8266 (the last ESP8266 ESP-AT release; lwESP warns below 2.2.1): the
+// 2.x framing of esp_at_2(), AT+CIPSSLSIZE, no BLE.
+inline personality esp8266_at_2()
+{
+    personality p = esp_at_2();
+    p.name = "esp8266";
+    p.version = {2, 2, 1, 0};
+    p.gmr = detail::gmr_info("AT version:2.2.1.0(f1b3b11 - ESP8266 - Jul 29 2021 03:12:04)", "v3.4-rc2-dirty",
+                             "Jul 29 2021 03:20:09", "v2.2.1.0 ESP8266 4MB");
+    p.chip = "ESP8266";
+    p.ssl_buffer_size_command = true;
+    p.ble_rf_power = false;
+    return p;
+}
+
 // ESP8266 NONOS AT 1.7: prompt "> ", bare +IPD addresses, nothing after a +IPD payload,
 // "+CIPRECVDATA,<len>:", "+<ms>" ping answers, "DNS Fail"; its version predates AT+SYSSTORE.
 // The ROM's 74880-baud boot text reads as garbage at 115200.
@@ -100,6 +123,9 @@ inline personality nonos()
     p.nonos_recvdata_header = true;
     p.nonos_ping_reply = true;
     p.dns_fail_line = true;
+    p.ssl_buffer_size_command = true;
+    p.ble_rf_power = false;
+    p.link_state_query = false;
     p.boot_noise = std::string("\x00\x8c\x9e\xec\x12\x0c\x8c\x1c\x9c\xe2\x7c\x8c\x0c\x62\xf3\x6c\xe0\x70\x0c\x8c\r\n", 22);
     return p;
 }
