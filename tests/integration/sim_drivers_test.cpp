@@ -496,6 +496,7 @@ TEST_CASE("Adafruit ESP_ATcontrol: begin, status by CWSTATE, join, CIFSR, single
           * doctest::timeout(60))
 {
     sim::module_options options;
+    options.firmware = sim::esp_at_3();  // AT+CIPSTATE? exists (ESP-AT 2.2 answers it ERROR)
     options.start = sim::start_state::not_joined;
     bench b(options);
     auto& driver = *b.driver;

@@ -31,9 +31,10 @@ struct personality {
     // levels in AT+RFPOWER?.
     bool ssl_buffer_size_command = false;
     bool ble_rf_power = true;
-    // AT+CIPSTATE? came with AT+CWSTATE in ESP-AT 2.1, long before 4.1 dropped AT+CIPSTATUS;
-    // lwESP and Adafruit's driver ask it on 2.x modules (host-drivers.md).
-    bool link_state_query = true;
+    // AT+CIPSTATE? is in Espressif's command lists from 2.3/2.4 on (not 2.1, 2.2), long before
+    // 4.1 dropped AT+CIPSTATUS, which is where the table dates it; lwESP and Adafruit's driver
+    // ask it (host-drivers.md).
+    bool link_state_query = false;
 
     [[nodiscard]] std::size_t max_send() const noexcept { return espat::max_send_length(version); }
 };
@@ -74,6 +75,7 @@ inline personality esp_at_3()
     personality p = esp_at_2();
     p.name = "esp-at-3";
     p.version = {3, 2, 0, 0};
+    p.link_state_query = true;
     p.gmr = detail::gmr_info("AT version:3.2.0.0(s-ec2dec2 - ESP32 - Jul 28 2023 07:05:28)", "v5.0.2-dirty",
                              "Jul 28 2023 07:05:28", "v3.2.0.0(WROOM-32)");
     return p;
@@ -125,7 +127,6 @@ inline personality nonos()
     p.dns_fail_line = true;
     p.ssl_buffer_size_command = true;
     p.ble_rf_power = false;
-    p.link_state_query = false;
     p.boot_noise = std::string("\x00\x8c\x9e\xec\x12\x0c\x8c\x1c\x9c\xe2\x7c\x8c\x0c\x62\xf3\x6c\xe0\x70\x0c\x8c\r\n", 22);
     return p;
 }
