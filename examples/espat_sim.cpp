@@ -1,8 +1,8 @@
 // espat-sim — a simulated ESP-AT module on a pseudo-terminal (or a TCP port), for trying a
 // driver with no hardware attached:
 //
-//   espat-sim [--firmware 2|3|4|nonos] [--echo on|off] [--ap SSID:PASSWORD]...
-//             [--listen HOST:PORT] [--reset-delay MS]
+//   espat-sim [--firmware 2|3|4|esp8266|nonos] [--echo on|off] [--ap SSID:PASSWORD]...
+//             [--start joined|not-joined] [--listen HOST:PORT] [--reset-delay MS]
 //
 // With a pty, the slave's path is the first line of standard output (then e.g.
 // `picocom /dev/pts/7`); with --listen, "listening HOST:PORT" is. It serves until SIGINT or
@@ -36,13 +36,27 @@ struct options {
     std::uint16_t listen_port = 0;
 };
 
+constexpr const char* usage_text =
+    "usage: espat-sim [--firmware 2|3|4|esp8266|nonos] [--echo on|off] [--ap SSID:PASSWORD]...\n"
+    "                 [--start joined|not-joined] [--listen HOST:PORT] [--reset-delay MS]\n"
+    "\n"
+    "Serves a simulated ESP-AT module on a pseudo-terminal (its path is the first line of\n"
+    "standard output) or, with --listen, on a TCP port, until SIGINT or SIGTERM.\n"
+    "\n"
+    "  --firmware 2        ESP32, ESP-AT 2.2.0 (default): AT+CIPRECVMODE, AT+CIPSTATUS, CIPSEND <= 2048\n"
+    "  --firmware 3        ESP32, ESP-AT 3.2.0: what lwESP expects of an ESP32 (>= 3.2.0), CIPSEND <= 8192\n"
+    "  --firmware 4        ESP32, ESP-AT 4.1.0: AT+CIPRECVTYPE and AT+CIPSTATE instead\n"
+    "  --firmware esp8266  ESP8266, ESP-AT 2.2.1: 2.x framing, AT+CIPSSLSIZE accepted\n"
+    "  --firmware nonos    ESP8266, NONOS AT 1.7.4: \"> \" prompt, bare +IPD addresses\n"
+    "  --echo on|off       echo at power-on (a reset turns it on again, as on a module)\n"
+    "  --ap SSID:PASSWORD  an access point the station can join (repeatable; default espressif:1234567890)\n"
+    "  --start             joined (default): on the first AP with an IP; not-joined: as after AT+RESTORE\n"
+    "  --reset-delay MS    OK of AT+RST / AT+RESTORE to \"ready\" (default 50, at least 20: lwESP\n"
+    "                      flushes its tty on the OK and would lose an earlier \"ready\")\n";
+
 int usage(const char* why)
 {
-    std::fprintf(stderr,
-                 "espat-sim: %s\n"
-                 "usage: espat-sim [--firmware 2|3|4|nonos] [--echo on|off] [--ap SSID:PASSWORD]...\n"
-                 "                 [--listen HOST:PORT] [--reset-delay MS]\n",
-                 why);
+    std::fprintf(stderr, "espat-sim: %s\n%s", why, usage_text);
     return 2;
 }
 
@@ -59,14 +73,16 @@ const char* parse(int argc, char** argv, options& o)
     bool default_aps = true;
     for (int i = 1; i < argc; ++i) {
         const std::string_view flag = argv[i];
+        if (flag == "--help" || flag == "-h") return "";
         if (i + 1 >= argc) return "missing value after a flag";
         const std::string_view value = argv[++i];
         if (flag == "--firmware") {
             if (value == "2") o.module.firmware = espat::sim::esp_at_2();
             else if (value == "3") o.module.firmware = espat::sim::esp_at_3();
             else if (value == "4") o.module.firmware = espat::sim::esp_at_4();
+            else if (value == "esp8266") o.module.firmware = espat::sim::esp8266_at_2();
             else if (value == "nonos") o.module.firmware = espat::sim::nonos();
-            else return "--firmware takes 2, 3, 4 or nonos";
+            else return "--firmware takes 2, 3, 4, esp8266 or nonos";
         } else if (flag == "--echo") {
             if (value != "on" && value != "off") return "--echo takes on or off";
             o.module.echo = value == "on";
@@ -76,6 +92,10 @@ const char* parse(int argc, char** argv, options& o)
             if (default_aps) o.module.access_points.clear();
             default_aps = false;
             o.module.access_points.push_back({std::string(value.substr(0, colon)), std::string(value.substr(colon + 1))});
+        } else if (flag == "--start") {
+            if (value == "joined") o.module.start = espat::sim::start_state::joined;
+            else if (value == "not-joined") o.module.start = espat::sim::start_state::not_joined;
+            else return "--start takes joined or not-joined";
         } else if (flag == "--listen") {
             const auto colon = value.rfind(':');
             if (colon == std::string_view::npos || !parse_number(value.substr(colon + 1), o.listen_port))
@@ -114,7 +134,13 @@ asio::awaitable<void> serve_tcp(asio::ip::tcp::acceptor& acceptor, const espat::
 int main(int argc, char** argv)
 {
     options o;
-    if (const char* why = parse(argc, argv, o)) return usage(why);
+    if (const char* why = parse(argc, argv, o)) {
+        if (*why == '\0') {  // --help
+            std::fputs(usage_text, stdout);
+            return 0;
+        }
+        return usage(why);
+    }
     try {
         asio::io_context io;
         asio::signal_set signals(io, SIGINT, SIGTERM);

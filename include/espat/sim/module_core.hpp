@@ -643,6 +643,7 @@ private:
     {
         (void)keep;
         input_ = input_mode::rebooting;
+        const std::uint64_t this_boot = ++boots_;
         const bool was_joined = joined_.has_value();
         if (was_joined) emit("WIFI DISCONNECT\r\n");
         in_send_phase_ = false;
@@ -662,7 +663,12 @@ private:
             store_ = true;
             saved_passthrough_ = false;
             saved_link_.reset();
+            rf_power_ = default_rf_power(opts_.firmware);
+            dhcp_interfaces_ = dhcp_interfaces::station | dhcp_interfaces::softap;
+            auto_connect_ = true;
+            join_attempted_ = false;
         }
+        if (!auto_connect_) joined_.reset();
         emit(opts_.firmware.boot_noise);
         emit("\r\nready\r\n");
         if (joined_) {
@@ -670,7 +676,14 @@ private:
             t.expires_after(opts_.join_delay);
             auto [ec2] = co_await t.async_wait(use_tuple);
             (void)ec2;
-            if (stopped_) co_return;
+            // Not inside a command's answer: Adafruit's driver fails the command whose reply
+            // holds an unsolicited WIFI CONNECTED (host-drivers.md).
+            while (!stopped_ && (busy_ || input_ != input_mode::command)) {
+                t.expires_after(std::chrono::milliseconds(2));
+                auto [ec3] = co_await t.async_wait(use_tuple);
+                (void)ec3;
+            }
+            if (stopped_ || !joined_ || boots_ != this_boot) co_return;  // a later reset took over
             emit("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
             if (saved_passthrough_ && saved_link_) co_await resume_saved_link();
         }
@@ -743,10 +756,14 @@ private:
             joined_.reset();
             emit("WIFI DISCONNECT\r\n");
         }
+        joining_ssid_ = ssid;
+        join_attempted_ = true;
+        last_join_ssid_ = ssid;
         asio::steady_timer t(ex_);
         t.expires_after(opts_.join_delay);
         auto [ec] = co_await t.async_wait(use_tuple);
         (void)ec;
+        joining_ssid_.reset();
         if (stopped_) co_return;
         const auto& aps = opts_.access_points;
         const auto it = std::find_if(aps.begin(), aps.end(), [&](const auto& ap) { return ap.ssid == ssid; });
@@ -867,11 +884,11 @@ private:
         local_addresses a;
         if (wifi_mode_ == wifi_mode::softap || wifi_mode_ == wifi_mode::station_softap) {
             a.ap_ip = softap_.ip;
-            a.ap_mac = mac_address{{0x26, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
+            a.ap_mac = softap_mac_;
         }
         if (station_enabled()) {
             a.sta_ip = joined_ ? station_.ip : asio::ip::make_address("0.0.0.0");
-            a.sta_mac = mac_address{{0x24, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
+            a.sta_mac = station_mac_;
         }
         reply<cmd::cifsr::execute>(a);
         ok();
@@ -1258,7 +1275,8 @@ private:
     template <class Request>
     asio::awaitable<void> start_udp(std::optional<std::uint8_t> id, const Request& p)
     {
-        if (!joined_ || (p.mode && !p.local_port)) {
+        // A peer-changing mode needs a local port; mode 0 does not (lwESP sends ",,0").
+        if (!joined_ || (p.mode && *p.mode != udp_mode::fixed && !p.local_port)) {
             error();
             co_return;
         }
@@ -1516,6 +1534,134 @@ private:
     }
     asio::awaitable<void> handle(const exec_of<cmd::ciupdate>&) { co_await update_firmware(); }
     asio::awaitable<void> handle(const set_of<cmd::ciupdate>&) { co_await update_firmware(); }
+
+    // ------------------------------------------------------------------------------------
+    // Handlers: what the popular host drivers send beyond the reference (host-drivers.md:
+    // lwESP, WiFiEspAT, Adafruit ESP_ATcontrol run unmodified against the simulator).
+
+    asio::awaitable<void> handle(const query_of<cmd::rfpower>&)
+    {
+        reply<cmd::rfpower::query>(rf_power_);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const set_of<cmd::rfpower>& r)
+    {
+        const auto& p = r.params;
+        rf_power_.wifi = p.wifi.value();
+        if (opts_.firmware.ble_rf_power) {
+            if (p.ble_advertising) rf_power_.ble_advertising = p.ble_advertising;
+            if (p.ble_scan) rf_power_.ble_scan = p.ble_scan;
+            if (p.ble_connection) rf_power_.ble_connection = p.ble_connection;
+        }
+        ok();
+        co_return;
+    }
+    // The scan options are remembered; AT+CWLAP prints every field whatever the mask.
+    asio::awaitable<void> handle(const set_of<cmd::cwlapopt>& r)
+    {
+        scan_print_mask_ = r.params.print_mask.value;
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cwdhcp>&)
+    {
+        reply<cmd::cwdhcp::query>(dhcp_interfaces_);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const set_of<cmd::cwdhcp>& r)
+    {
+        const std::uint8_t mask = r.params.interfaces.value();
+        dhcp_interfaces_ = r.params.enable.value ? (dhcp_interfaces_ | mask) : (dhcp_interfaces_ & ~mask);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cwautoconn>&)
+    {
+        reply<cmd::cwautoconn::query>(auto_connect_);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const set_of<cmd::cwautoconn>& r)
+    {
+        auto_connect_ = r.params.enable.value;
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cipstamac>&)
+    {
+        reply<cmd::cipstamac::query>(station_mac_);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const set_of<cmd::cipstamac>& r)
+    {
+        // Bit 0 of the first byte marks a multicast address, which no interface may have.
+        if (r.params.mac.value.bytes[0] & 1) {
+            error();
+            co_return;
+        }
+        station_mac_ = r.params.mac.value;
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cipapmac>&)
+    {
+        reply<cmd::cipapmac::query>(softap_mac_);
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const set_of<cmd::cipapmac>& r)
+    {
+        if (r.params.mac.value.bytes[0] & 1) {
+            error();
+            co_return;
+        }
+        softap_mac_ = r.params.mac.value;
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const query_of<cmd::cwstate>&)
+    {
+        reply<cmd::cwstate::query>(wifi_status_now());
+        ok();
+        co_return;
+    }
+    [[nodiscard]] wifi_status wifi_status_now() const
+    {
+        if (joined_) return {wifi_state::got_ip, opts_.access_points[*joined_].ssid};
+        if (joining_ssid_) return {wifi_state::connecting, *joining_ssid_};
+        if (join_attempted_) return {wifi_state::disconnected, last_join_ssid_};
+        return {wifi_state::not_started, std::string{}};
+    }
+    // AT+CIPSTATE? exists on 2.1+ modules although the table dates it from 4.1, where it
+    // replaced AT+CIPSTATUS for the host's use (personality::link_state_query).
+    asio::awaitable<void> dispatch(const query_of<cmd::cipstate>& r)
+    {
+        if (!opts_.firmware.link_state_query && !available<query_of<cmd::cipstate>>()) {
+            error(err_code::unsupported_command);
+            co_return;
+        }
+        co_await handle(r);
+    }
+    // The ESP8266's TLS buffer size: ESP32 firmware has no such command.
+    asio::awaitable<void> handle(const set_of<cmd::cipsslsize>&)
+    {
+        if (!opts_.firmware.ssl_buffer_size_command) {
+            error(err_code::unsupported_command);
+            co_return;
+        }
+        ok();
+        co_return;
+    }
+    static rf_power default_rf_power(const personality& firmware)
+    {
+        if (!firmware.ble_rf_power) return rf_power{78};
+        return rf_power{78, std::uint8_t{5}, std::uint8_t{5}, std::uint8_t{5}};
+    }
+    // (Adafruit's driver asks AT+CIPSSLCCONF? after AT+CIPSSLSIZE fails: the TLS handlers below
+    // answer it.)
 
     // ------------------------------------------------------------------------------------
     // Handlers: TLS. SSL client links (AT+CIPSTART="SSL"), the SSL server (AT+CIPSERVER with
@@ -1905,6 +2051,18 @@ private:
     std::array<std::shared_ptr<link>, 5> links_{};
     std::shared_ptr<asio::ip::tcp::acceptor> server_;
     std::size_t max_buffered_seen_ = 0;
+
+    // Host drivers' extra settings (host-drivers.md); all survive a reset.
+    rf_power rf_power_ = default_rf_power(opts_.firmware);
+    std::uint16_t scan_print_mask_ = cwlap_all_fields;
+    std::uint8_t dhcp_interfaces_ = dhcp_interfaces::station | dhcp_interfaces::softap;
+    bool auto_connect_ = true;  // rejoin the last AP after a reset
+    mac_address station_mac_{{0x24, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
+    mac_address softap_mac_{{0x26, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
+    std::optional<std::string> joining_ssid_;  // AT+CWSTATE? 3 while a join runs
+    bool join_attempted_ = false;              // AT+CWSTATE? 4 rather than 0 once not joined
+    std::string last_join_ssid_;               // the AP of the last join, successful or not
+    std::uint64_t boots_ = 0;                  // resets so far: a rejoin belongs to one boot
 
     // TLS, send-phase reports and the saved passthrough link.
     std::array<tls_client_config, 5> ssl_client_{};  // AT+CIPSSLC* per link id (kept in NVS)

@@ -26,6 +26,15 @@ struct personality {
     bool nonos_ping_reply = false;       // NONOS: "+24" instead of "+PING:24"
     bool dns_fail_line = false;          // NONOS prints "DNS Fail" before ERROR
     std::string boot_noise;         // bytes before "ready" after a reset
+    // Host drivers' extra commands (host-drivers.md): only the ESP8266 has AT+CIPSSLSIZE (the
+    // ESP32 answers ERROR, and Adafruit's driver relies on that), and only the ESP32 has BLE
+    // levels in AT+RFPOWER?.
+    bool ssl_buffer_size_command = false;
+    bool ble_rf_power = true;
+    // AT+CIPSTATE? is in Espressif's command lists from 2.3/2.4 on (not 2.1, 2.2), long before
+    // 4.1 dropped AT+CIPSTATUS, which is where the table dates it; lwESP and Adafruit's driver
+    // ask it (host-drivers.md).
+    bool link_state_query = false;
 
     [[nodiscard]] std::size_t max_send() const noexcept { return espat::max_send_length(version); }
 };
@@ -66,6 +75,7 @@ inline personality esp_at_3()
     personality p = esp_at_2();
     p.name = "esp-at-3";
     p.version = {3, 2, 0, 0};
+    p.link_state_query = true;
     p.gmr = detail::gmr_info("AT version:3.2.0.0(s-ec2dec2 - ESP32 - Jul 28 2023 07:05:28)", "v5.0.2-dirty",
                              "Jul 28 2023 07:05:28", "v3.2.0.0(WROOM-32)");
     return p;
@@ -80,6 +90,21 @@ inline personality esp_at_4()
     p.version = {4, 1, 0, 0};
     p.gmr = detail::gmr_info("AT version:4.1.0.0(b7d3b5c - ESP32 - Mar 26 2024 03:55:12)", "v5.0.6",
                              "Mar 26 2024 03:55:12", "v4.1.0.0(WROOM-32)");
+    return p;
+}
+
+// ESP-AT 2.2.1 on an ESP8266 (the last ESP8266 ESP-AT release; lwESP warns below 2.2.1): the
+// 2.x framing of esp_at_2(), AT+CIPSSLSIZE, no BLE.
+inline personality esp8266_at_2()
+{
+    personality p = esp_at_2();
+    p.name = "esp8266";
+    p.version = {2, 2, 1, 0};
+    p.gmr = detail::gmr_info("AT version:2.2.1.0(f1b3b11 - ESP8266 - Jul 29 2021 03:12:04)", "v3.4-rc2-dirty",
+                             "Jul 29 2021 03:20:09", "v2.2.1.0 ESP8266 4MB");
+    p.chip = "ESP8266";
+    p.ssl_buffer_size_command = true;
+    p.ble_rf_power = false;
     return p;
 }
 
@@ -100,6 +125,8 @@ inline personality nonos()
     p.nonos_recvdata_header = true;
     p.nonos_ping_reply = true;
     p.dns_fail_line = true;
+    p.ssl_buffer_size_command = true;
+    p.ble_rf_power = false;
     p.boot_noise = std::string("\x00\x8c\x9e\xec\x12\x0c\x8c\x1c\x9c\xe2\x7c\x8c\x0c\x62\xf3\x6c\xe0\x70\x0c\x8c\r\n", 22);
     return p;
 }
