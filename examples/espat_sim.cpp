@@ -11,7 +11,9 @@
 // Baud-rate pacing and byte faults are stream wrappers around the transport (module::serve
 // takes any Asio stream): wrap `pty.master` or the accepted socket where marked below.
 #include <espat/sim/links.hpp>  // use_tuple
+#include <espat/sim/faulty_stream.hpp>
 #include <espat/sim/module.hpp>
+#include <espat/sim/paced_stream.hpp>
 #include <espat/sim/pty.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -32,6 +34,8 @@ namespace {
 
 struct options {
     espat::sim::module_options module;
+    unsigned baud = 0;                          // 0: output as fast as the transport takes it
+    espat::sim::byte_fault_options line_faults;  // what happens to bytes on the wire
     std::optional<std::string> listen_host;
     std::uint16_t listen_port = 0;
 };
@@ -39,6 +43,7 @@ struct options {
 constexpr const char* usage_text =
     "usage: espat-sim [--firmware 2|3|4|esp8266|nonos] [--echo on|off] [--ap SSID:PASSWORD]...\n"
     "                 [--start joined|not-joined] [--listen HOST:PORT] [--reset-delay MS]\n"
+    "                 [--baud N] [--fault NAME=P]... [--seed N]\n"
     "\n"
     "Serves a simulated ESP-AT module on a pseudo-terminal (its path is the first line of\n"
     "standard output) or, with --listen, on a TCP port, until SIGINT or SIGTERM.\n"
@@ -52,7 +57,12 @@ constexpr const char* usage_text =
     "  --ap SSID:PASSWORD  an access point the station can join (repeatable; default espressif:1234567890)\n"
     "  --start             joined (default): on the first AP with an IP; not-joined: as after AT+RESTORE\n"
     "  --reset-delay MS    OK of AT+RST / AT+RESTORE to \"ready\" (default 50, at least 20: lwESP\n"
-    "                      flushes its tty on the OK and would lose an earlier \"ready\")\n";
+    "                      flushes its tty on the OK and would lose an earlier \"ready\")\n"
+    "  --baud N            pace the module's output at N baud, 8N1 (default: unpaced)\n"
+    "  --fault NAME=P      inject a fault with probability P (0..1) per occasion; repeatable. Module:\n"
+    "                      busy, err-code-busy, reset, send-fail, echo-split, report-in-send,\n"
+    "                      closed-early. Line (module -> host bytes): drop, duplicate, split, delay\n"
+    "  --seed N            seed of the fault generators (default 1: runs repeat)\n";
 
 int usage(const char* why)
 {
@@ -101,6 +111,37 @@ const char* parse(int argc, char** argv, options& o)
             if (colon == std::string_view::npos || !parse_number(value.substr(colon + 1), o.listen_port))
                 return "--listen takes HOST:PORT";
             o.listen_host = std::string(value.substr(0, colon));
+        } else if (flag == "--baud") {
+            if (!parse_number(value, o.baud) || o.baud == 0) return "--baud takes a positive number";
+        } else if (flag == "--seed") {
+            std::uint32_t seed = 0;
+            if (!parse_number(value, seed)) return "--seed takes a number";
+            o.module.faults.seed = seed;
+            o.line_faults.seed = seed;
+        } else if (flag == "--fault") {
+            const auto eq = value.find('=');
+            if (eq == std::string_view::npos) return "--fault takes NAME=PROBABILITY";
+            const std::string_view name = value.substr(0, eq);
+            double p = -1;
+            try {
+                p = std::stod(std::string(value.substr(eq + 1)));
+            } catch (const std::exception&) {
+            }
+            if (!(p >= 0 && p <= 1)) return "--fault: the probability is a number from 0 to 1";
+            auto& f = o.module.faults;
+            auto& l = o.line_faults;
+            if (name == "busy") f.busy_before_result = p;
+            else if (name == "err-code-busy") f.err_code_busy = p;
+            else if (name == "reset") f.spontaneous_reset = p;
+            else if (name == "send-fail") f.send_fail = p;
+            else if (name == "echo-split") f.report_inside_echo = p;
+            else if (name == "report-in-send") f.report_inside_send = p;
+            else if (name == "closed-early") f.closed_before_data_read = p;
+            else if (name == "drop") l.drop_probability = p;
+            else if (name == "duplicate") l.duplicate_probability = p;
+            else if (name == "split") l.split_probability = p;
+            else if (name == "delay") l.delay_probability = p;
+            else return "--fault: unknown fault name";
         } else if (flag == "--reset-delay") {
             unsigned ms = 0;
             if (!parse_number(value, ms) || ms < 20) return "--reset-delay takes milliseconds, at least 20";
@@ -112,20 +153,23 @@ const char* parse(int argc, char** argv, options& o)
     return nullptr;
 }
 
-asio::awaitable<void> serve_pty(espat::sim::module& module, espat::sim::pty& pty)
+// The module's output goes through the line faults, then the baud pacing, then the transport:
+// faults act on bytes as sent, pacing on what reaches the wire.
+template <class Stream>
+asio::awaitable<void> serve_on(espat::sim::module& module, Stream& transport, const options& o)
 {
-    // Hook: wrap pty.master in a pacing / fault-injecting stream here.
-    co_await module.serve(pty.master);
+    espat::sim::paced_stream<Stream&> paced(transport, o.baud);
+    espat::sim::faulty_stream<espat::sim::paced_stream<Stream&>&> line(paced, o.line_faults);
+    co_await module.serve(line);
 }
 
-asio::awaitable<void> serve_tcp(asio::ip::tcp::acceptor& acceptor, const espat::sim::module_options& options)
+asio::awaitable<void> serve_tcp(asio::ip::tcp::acceptor& acceptor, const options& o)
 {
     for (;;) {
         auto [ec, socket] = co_await acceptor.async_accept(espat::sim::use_tuple);
         if (ec) co_return;
-        espat::sim::module module(acceptor.get_executor(), options);
-        // Hook: wrap socket in a pacing / fault-injecting stream here.
-        co_await module.serve(socket);
+        espat::sim::module module(acceptor.get_executor(), o.module);
+        co_await serve_on(module, socket, o);
     }
 }
 
@@ -149,14 +193,14 @@ int main(int argc, char** argv)
             asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address(*o.listen_host), o.listen_port});
             std::printf("listening %s:%u\n", o.listen_host->c_str(), unsigned(acceptor.local_endpoint().port()));
             std::fflush(stdout);
-            asio::co_spawn(io, serve_tcp(acceptor, o.module), asio::detached);
+            asio::co_spawn(io, serve_tcp(acceptor, o), asio::detached);
             io.run();
         } else {
             auto pty = espat::sim::open_pty(io.get_executor());
             espat::sim::module module(io.get_executor(), o.module);
             std::printf("%s\n", pty.slave_path.c_str());
             std::fflush(stdout);
-            asio::co_spawn(io, serve_pty(module, pty), [&](std::exception_ptr) { io.stop(); });
+            asio::co_spawn(io, serve_on(module, pty.master, o), [&](std::exception_ptr) { io.stop(); });
             io.run();
         }
     } catch (const std::exception& e) {
