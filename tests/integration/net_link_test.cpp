@@ -292,6 +292,18 @@ TEST_CASE("link: a module reset fails pending reads and every link with device_r
         (void)n;
         CHECK(ec == espat::make_error_code(espat::errc::device_reset));
         CHECK_FALSE(link->is_open());
+        // The module is back to single-link mode: no new link until the network is prepared again.
+        auto early = co_await net.connect("127.0.0.1", peer.port());
+        CHECK_FALSE(early);
+        if (!early) CHECK(early.error() == espat::make_error_code(espat::errc::device_reset));
+        auto again = co_await net.start();
+        REQUIRE(again);
+        auto fresh = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(fresh);
+        co_await asio::async_write(*fresh, asio::buffer(std::string("after reset")), use_awaitable);
+        std::string back(11, '\0');
+        co_await asio::async_read(*fresh, asio::buffer(back), use_awaitable);
+        CHECK(back == "after reset");
     });
 }
 

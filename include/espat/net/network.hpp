@@ -68,6 +68,10 @@ public:
         incoming_wake_.expires_at(asio::steady_timer::time_point::max());
         listener_ = client_.add_report_listener([this](const proto::event& e) {
             if (e.kind == proto::event_kind::ready) {
+                // The module is back to single-link, active receive and no server: start()
+                // must run again before new links (the client re-runs its own start-up).
+                prepared_ = false;
+                global_mode_ = receive_mode::active;
                 server_failure_ = make_error_code(errc::device_reset);  // the server is gone with the reset
                 server_open_ = false;
                 if (passthrough_) {
@@ -109,7 +113,8 @@ public:
     // Prepares the module: AT+CIPMUX=1 (five links), AT+CIPDINFO=1 (remote address on every
     // +IPD and +CIPRECVDATA, so a payload can never be mistaken for one), and on firmware
     // without per-link AT+CIPRECVTYPE the one AT+CIPRECVMODE for all links. Run it after the
-    // client's start(), and again after a module reset.
+    // client's start(), and again after a module reset: until then, opening a link, a server or
+    // passthrough fails with errc::device_reset.
     asio::awaitable<result<void>> start()
     {
         // Requests are named, never temporaries in a co_await expression (g++ 12 may destroy
@@ -126,6 +131,7 @@ public:
             if (!mode) co_return tl::make_unexpected(mode.error());
             global_mode_ = options_.stream_receive;
         }
+        prepared_ = true;
         co_return result<void>{};
     }
 
@@ -146,6 +152,7 @@ public:
     // every link, so there UDP needs network_options::stream_receive = active.
     asio::awaitable<result<udp_link>> open_udp(std::string host, std::uint16_t port, udp_options o = {})
     {
+        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
         if (!per_link_receive_mode() && global_mode_ != receive_mode::active)
             co_return tl::make_unexpected(make_error_code(errc::not_supported));
         const auto id = table_.free_id();
@@ -164,6 +171,7 @@ public:
     // AT+CIPSERVERMAXCONN, AT+CIPSERVER=1,<port>, AT+CIPSTO. Incoming links take free ids.
     asio::awaitable<result<server>> listen(std::uint16_t port, server_options o = {})
     {
+        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
         if (o.max_connections) {
             const cipservermaxconn_request max{*o.max_connections};
             auto m = co_await client_.template async_set<commands::cipservermaxconn>(max);
@@ -187,6 +195,7 @@ public:
     // module allows passthrough in single-link mode only). close_passthrough() goes back.
     asio::awaitable<result<passthrough>> open_passthrough(std::string host, std::uint16_t port)
     {
+        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
         if (passthrough_ || server_open_ || any_attached())
             co_return tl::make_unexpected(make_error_code(errc::already_connected));
         const cipmux_request single{mux_mode::single};
@@ -316,6 +325,7 @@ private:
 
     asio::awaitable<result<link>> open_stream(link_type type, std::string host, std::uint16_t port, connect_options o)
     {
+        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
         const auto id = table_.free_id();
         if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
         const receive_mode mode = per_link_receive_mode() ? o.receive.value_or(options_.stream_receive) : global_mode_;
@@ -382,6 +392,7 @@ private:
     link_table<executor_type> table_;
     listener_id listener_ = 0;
     receive_mode global_mode_ = receive_mode::active;  // the module's default after a reset
+    bool prepared_ = false;  // start() ran since the last reset (or ever): links may open
     asio::steady_timer incoming_wake_;   // accept() sleeps here; an incoming CONNECT wakes it
     std::size_t incoming_wakeups_ = 0;
     bool server_open_ = false;
