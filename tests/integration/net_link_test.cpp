@@ -187,6 +187,33 @@ TEST_CASE("link: data sent before the peer closes is all read, then eof")
     }
 }
 
+TEST_CASE("link: a CLOSED reported before the module's passive data was read loses nothing")
+{
+    espat::sim::module_options mo;
+    mo.faults.closed_before_data_read = 1;  // firmware that says CLOSED while it still holds data
+    rig r(mo);
+    const std::string page = pattern(12000, 21);
+    tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+        co_await asio::async_write(s, asio::buffer(page), use_awaitable);
+        s.close();
+    });
+    r.run([&](client_type&, network_type& net) -> awaitable<void> {
+        auto link = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(link);
+        asio::steady_timer t(co_await asio::this_coro::executor, 300ms);  // let the CLOSED come first
+        co_await t.async_wait(use_awaitable);
+        std::string got;
+        auto [ec, n] = co_await asio::async_read(*link, asio::dynamic_buffer(got), as_tuple);
+        (void)n;
+        CHECK(ec == asio::error::eof);
+        CHECK(got == page);
+        CHECK_FALSE(link->is_open());
+        auto [wec, wn] = co_await asio::async_write(*link, asio::buffer("x", 1), as_tuple);
+        (void)wn;
+        CHECK(wec == espat::make_error_code(espat::errc::link_closed));
+    });
+}
+
 TEST_CASE("link: in passive mode a slow reader slows the peer and loses nothing")
 {
     rig r;

@@ -165,7 +165,7 @@ private:
             if (step++ != 0) return;
             if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
             if (s->rx.failure()) return self.complete(s->rx.failure(), 0);
-            if (!s->attached) return self.complete(make_error_code(errc::link_closed), 0);
+            if (!s->attached || s->rx.peer_closed()) return self.complete(make_error_code(errc::link_closed), 0);
             size = std::min(asio::buffer_size(buffers), net->max_send_length());
             if (size == 0) return complete_later(net, std::move(self), std::error_code{}, std::size_t{0});
             std::string data(size, '\0');

@@ -151,7 +151,10 @@ public:
         case event_kind::connect_fail:
             if (auto s = at(e.link)) {
                 s->rx.on_closed();
-                detach(e.link);
+                // Some firmware reports CLOSED while it still holds passive data for the link:
+                // the id stays ours until that is read (the network detaches it then).
+                if (s->rx.mode() == receive_mode::passive && s->rx.module_buffered() > 0) s->notify();
+                else detach(e.link);
             }
             return true;
         case event_kind::connect:

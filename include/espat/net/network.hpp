@@ -358,11 +358,21 @@ private:
 
     void on_fetched(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r)
     {
+        finish_fetch(s, asked, std::move(r));
+        // A link the peer closed while the module still held its data: once that is read, the
+        // id is free again.
+        if (s->attached && s->rx.peer_closed() && s->rx.module_buffered() == 0 && table_.current({s->id, s->generation}))
+            table_.detach(s->id);
+        s->notify();
+    }
+
+    void finish_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r)
+    {
         if (r) {
             s->rx.on_data(*r);
             if (r->size() < asked) {
                 s->rx.on_module_buffered(0);  // the module gave all it had
-            } else if (s->rx.module_buffered() == 0 && s->attached) {
+            } else if (s->rx.module_buffered() == 0 && s->attached && !s->rx.peer_closed()) {
                 query_buffered(s);  // a full read: more may have come since the notification
             }
         } else if (r.error() == make_error_code(errc::command_failed) || r.error() == make_error_code(errc::link_invalid)) {
@@ -370,7 +380,6 @@ private:
         } else if (r.error() != make_error_code(errc::device_reset)) {
             s->rx.fail(r.error());  // a timeout or a broken line: the stream can no longer be trusted
         }
-        s->notify();
     }
 
     void query_buffered(const typename link_table<executor_type>::state_ptr& s)
