@@ -1,0 +1,43 @@
+# run_example.cmake — runs one example with no arguments (against the simulator) and checks it:
+# exit status 0, and every line of EXPECT (a file of regular expressions, one per line; blank
+# lines and lines starting with # are skipped) matches its standard output.
+#   cmake -DEXAMPLE=<program> -DEXPECT=<file> [-DINPUT=<file>] -P run_example.cmake
+# INPUT goes to the program's standard input through a pipe; <CTRL-A> in it stands for byte 0x01.
+foreach(var EXAMPLE EXPECT)
+    if(NOT DEFINED ${var})
+        message(FATAL_ERROR "run_example.cmake: ${var} is not set")
+    endif()
+endforeach()
+
+if(DEFINED INPUT)
+    file(READ "${INPUT}" input)
+    string(ASCII 1 ctrl_a)
+    string(REPLACE "<CTRL-A>" "${ctrl_a}" input "${input}")
+    get_filename_component(name "${EXAMPLE}" NAME)
+    set(piped "${CMAKE_CURRENT_BINARY_DIR}/${name}.stdin")
+    file(WRITE "${piped}" "${input}")
+    execute_process(COMMAND "${CMAKE_COMMAND}" -E cat "${piped}"
+                    COMMAND "${EXAMPLE}"
+                    OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 20)
+else()
+    execute_process(COMMAND "${EXAMPLE}" OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc TIMEOUT 20)
+endif()
+
+set(failures "")
+if(NOT rc STREQUAL "0")
+    string(APPEND failures "exit status: ${rc} (expected 0)\n")
+endif()
+file(STRINGS "${EXPECT}" patterns)
+foreach(pattern IN LISTS patterns)
+    if(pattern STREQUAL "" OR pattern MATCHES "^#")
+        continue()
+    endif()
+    if(NOT out MATCHES "${pattern}")
+        string(APPEND failures "no line of the output matches: ${pattern}\n")
+    endif()
+endforeach()
+
+if(failures)
+    message(FATAL_ERROR "${EXAMPLE}:\n${failures}--- standard output ---\n${out}--- standard error ---\n${err}")
+endif()
+message(STATUS "${EXAMPLE}: ok\n${out}")
