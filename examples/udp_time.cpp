@@ -7,6 +7,8 @@
 // reads the host clock too). With --port it drives a real module:
 //   udp_time --port /dev/ttyUSB0 [--baud 115200] --ssid NAME --password PW
 //            [--ntp-server pool.ntp.org] [--ntp-port 123]
+// Against the simulator, --bad-reply short|mode|originate makes the local server answer wrongly
+// in that way, to see the check refuse the reply (the tests do).
 #include "example_support.hpp"
 
 #include <espat/client.hpp>
@@ -44,19 +46,25 @@ struct settings {
     espat::examples::common_settings common;
     std::string ntp_server = "pool.ntp.org";
     std::uint16_t ntp_port = 123;
+    std::string bad_reply;  // the local server's fault: "", "short", "mode" or "originate"
 };
 
 settings parse(int argc, char** argv)
 {
     const espat::examples::command_line cl(
-        "udp_time", "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--ntp-server HOST] [--ntp-port N]");
+        "udp_time",
+        "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--ntp-server HOST] [--ntp-port N] "
+        "[--bad-reply short|mode|originate]");
     settings s;
     s.common = cl.parse(argc, argv, [&](std::string_view flag, auto& value) {
         if (flag == "--ntp-server") s.ntp_server = value();
         else if (flag == "--ntp-port") s.ntp_port = cl.number<std::uint16_t>(value(), 1);
+        else if (flag == "--bad-reply") s.bad_reply = value();
         else return false;
         return true;
     });
+    if (s.bad_reply != "" && s.bad_reply != "short" && s.bad_reply != "mode" && s.bad_reply != "originate")
+        cl.fail("--bad-reply is short, mode or originate");
     return s;
 }
 
@@ -229,7 +237,7 @@ asio::awaitable<int> udp_time(Client& esp, const settings& s)
 
 // ---- the simulator's side: an SNTP server on 127.0.0.1 with this host's clock --------------
 
-asio::awaitable<void> serve_sntp(asio::ip::udp::socket& socket)
+asio::awaitable<void> serve_sntp(asio::ip::udp::socket& socket, std::string bad_reply)
 {
     for (;;) {
         ntp_packet request{};
@@ -249,7 +257,10 @@ asio::awaitable<void> serve_sntp(asio::ip::udp::socket& socket)
         write_timestamp(reply, originate_at, read_timestamp(request, transmit_at));
         write_timestamp(reply, receive_at, received);
         write_timestamp(reply, transmit_at, to_ntp(system_clock::now()));
-        co_await socket.async_send_to(asio::buffer(reply), client, as_tuple(use_awaitable));
+        if (bad_reply == "mode") reply[0] = (4 << 3) | 3;
+        if (bad_reply == "originate") write_timestamp(reply, originate_at, 12345);
+        const std::size_t length = bad_reply == "short" ? 40 : reply.size();
+        co_await socket.async_send_to(asio::buffer(reply, length), client, as_tuple(use_awaitable));
     }
 }
 
@@ -266,6 +277,6 @@ int main(int argc, char** argv)
     settings local = s;
     local.ntp_server = "127.0.0.1";
     local.ntp_port = sntp_server.local_endpoint().port();
-    asio::co_spawn(run.io(), serve_sntp(sntp_server), asio::detached);
+    asio::co_spawn(run.io(), serve_sntp(sntp_server, s.bad_reply), asio::detached);
     return run.on_simulator([&](auto& esp) { return udp_time(esp, local); });
 }
