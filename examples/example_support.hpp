@@ -22,6 +22,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 namespace espat::examples {
@@ -148,8 +149,14 @@ public:
     template <class Script>
     int on_serial(const common_settings& s, Script script, client_options options = {})
     {
-        asio::serial_port serial(io_, *s.port);
-        serial.set_option(asio::serial_port::baud_rate(s.baud));
+        asio::serial_port serial(io_);
+        std::error_code ec;
+        serial.open(*s.port, ec);
+        if (!ec) serial.set_option(asio::serial_port::baud_rate(s.baud), ec);
+        if (ec) {
+            std::cerr << program_ << ": " << *s.port << ": " << ec.message() << "\n";
+            return 1;
+        }
         espat::client esp(std::move(serial), options);
         asio::co_spawn(esp.get_executor(), script(esp), finisher());
         io_.run();
