@@ -32,6 +32,7 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <deque>
 #include <iostream>
@@ -145,7 +146,10 @@ struct table_lookup {
     static std::optional<std::chrono::milliseconds> timeout(const command_form& f)
     {
         std::optional<std::chrono::milliseconds> t;
-        ((f.name == C::command ? (t = std::chrono::milliseconds(C::timeout_ms), true) : false) || ...);
+        const auto check = [&](std::string_view name, std::uint32_t ms) {
+            if (!t && f.name == name) t = std::chrono::milliseconds(ms);
+        };
+        (check(C::command, C::timeout_ms), ...);
         return t;
     }
 
