@@ -224,9 +224,9 @@ void print_result(const espat::proto::command_result& r, const command_form& f)
     else if (r.final_result == espat::proto::event_kind::error) std::cout << "ERROR (" << r.ec.message() << ")\n";
     else std::cout << "failed: " << r.ec.message() << "\n";
 
+    if (r.ec) return;
     std::vector<espat::commands::response_line> lines;
     for (const auto& l : r.lines) lines.push_back({l.name, l.args});
-    if (r.ec) return;
     const auto decoded = table::decodes(f, lines);
     if (!decoded) std::cout << "(" << f.name << " " << form_name(f.kind) << ": not in espat's command table)\n";
     else if (*decoded) std::cout << "(decoded as the table's " << f.name << " " << form_name(f.kind) << " reply)\n";
