@@ -152,6 +152,9 @@ TEST_CASE("transcript 06: SSL server in multiple connections with mutual authent
     s.server_clients_tls = true;
     s.ipd_line_end = true;
     CHECK(w.run(transcript("06-doc-ssl-server-mux.txt"), s) == "");
+    REQUIRE(w.links.count(0));
+    REQUIRE(h.run_until([&] { return w.links[0]->ended; }));
+    CHECK(w.links[0]->end_reason == asio::error::eof);  // AT+CIPCLOSE=0 said close_notify
 }
 
 TEST_CASE("transcript 07: passthrough as a TCP client, +++ ends it")
