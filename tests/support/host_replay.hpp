@@ -388,7 +388,7 @@ private:
             std::string later;
             for (const auto& s : script.steps)
                 if (s.dir == sim::replay_step::direction::device && s.line > line) later += s.bytes;
-            static const std::regex frame(R"(\+CIPRECVDATA:(?:\d,)?(\d+),(?:"[^"]*",\d+,)?)");
+            static const std::regex frame(R"(\+CIPRECVDATA:(\d+),(?:"[^"]*",\d+,)?)");
             std::string data;
             for (std::sregex_iterator it(later.begin(), later.end(), frame), end; it != end && data.size() < len; ++it)
                 data += later.substr(static_cast<std::size_t>(it->position() + it->length()), std::stoul((*it)[1]));
