@@ -60,6 +60,8 @@ public:
     // Sends all of `data` (UDP: one datagram, to `to` or to the current remote).
     virtual asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint> to) = 0;
     virtual void close() noexcept = 0;
+    // What the module says before it closes a link itself: TLS's close_notify; nothing on TCP/UDP.
+    virtual asio::awaitable<void> say_goodbye() { co_return; }
     // TCP and TLS slow their peer when the passive buffer is full; UDP loses datagrams.
     [[nodiscard]] virtual bool is_stream() const noexcept = 0;
 
@@ -205,8 +207,15 @@ public:
         (void)n;
         co_return ec;
     }
-    // Closes the socket without close_notify: close() cannot wait for the alert to go out.
-    // Peers see a TCP close (OpenSSL reports it as "stream truncated").
+    // Sends close_notify and waits for the peer's (the module closes the socket after a short
+    // wait in any case, which also ends this).
+    asio::awaitable<void> say_goodbye() override
+    {
+        auto [ec] = co_await stream.async_shutdown(use_tuple);
+        (void)ec;
+    }
+    // Closes the socket without close_notify (a reset, the peer gone): peers see a TCP close,
+    // which OpenSSL reports as "stream truncated".
     void close() noexcept override
     {
         std::error_code ec;

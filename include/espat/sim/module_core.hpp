@@ -383,10 +383,30 @@ private:
         if (!l) return;
         links_[id].reset();
         l->closed = true;
-        l->close();
+        // A link the module ends (CIPCLOSE, CIPSTO) says goodbye first: TLS sends close_notify,
+        // and the socket closes once the peer answers or after a short wait at most.
+        if (report && !stopped_) {
+            asio::co_spawn(ex_, say_goodbye(l), asio::detached);
+            asio::co_spawn(ex_, close_after(l, std::chrono::milliseconds(200)), asio::detached);
+        } else {
+            l->close();
+        }
         l->wake_reader();
         any_link_closed_ = true;
         if (report) report_closed(id);
+    }
+    static asio::awaitable<void> say_goodbye(std::shared_ptr<link> l)
+    {
+        co_await l->say_goodbye();
+        l->close();
+    }
+    static asio::awaitable<void> close_after(std::shared_ptr<link> l, std::chrono::milliseconds limit)
+    {
+        asio::steady_timer t(l->room.get_executor());
+        t.expires_after(limit);
+        auto [ec] = co_await t.async_wait(use_tuple);
+        (void)ec;
+        l->close();
     }
     void close_all_links(bool report)
     {
@@ -628,8 +648,8 @@ private:
                 }
             }
             input_room_.cancel();
-            if (!l->closed) {
-                std::error_code ec = co_await l->send(packet, std::nullopt);
+            if (const auto target = l ? l : links_[0]; target && !target->closed) {
+                std::error_code ec = co_await target->send(packet, std::nullopt);
                 (void)ec;  // a real module keeps the data mode; the peer's loss shows as CLOSED
             }
         }
@@ -684,8 +704,8 @@ private:
                 (void)ec3;
             }
             if (stopped_ || !joined_ || boots_ != this_boot) co_return;  // a later reset took over
-            emit("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
-            if (saved_passthrough_ && saved_link_) co_await resume_saved_link();
+            emit_report("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
+            if (saved_passthrough_ && saved_link_) co_await resume_saved_link(this_boot);
         }
     }
 
@@ -740,7 +760,7 @@ private:
         wifi_mode_ = r.params.mode.value;
         if (!station_enabled() && joined_) {
             joined_.reset();
-            emit("WIFI DISCONNECT\r\n");
+            emit_report("WIFI DISCONNECT\r\n");
         }
         ok();
         co_return;
@@ -754,7 +774,7 @@ private:
         }
         if (joined_) {
             joined_.reset();
-            emit("WIFI DISCONNECT\r\n");
+            emit_report("WIFI DISCONNECT\r\n");
         }
         joining_ssid_ = ssid;
         join_attempted_ = true;
@@ -778,7 +798,7 @@ private:
         joined_ = static_cast<std::size_t>(it - aps.begin());
         last_ssid_ = ssid;
         last_password_ = password;
-        emit("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
+        emit_report("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
         ok();
     }
     asio::awaitable<void> handle(const set_of<cmd::cwjap>& r)
@@ -812,7 +832,7 @@ private:
     {
         if (joined_) {
             joined_.reset();
-            emit("WIFI DISCONNECT\r\n");
+            emit_report("WIFI DISCONNECT\r\n");
         }
         ok();
         co_return;
@@ -1957,12 +1977,37 @@ private:
         std::optional<std::uint16_t> local_port;  // UDP
     };
 
-    asio::awaitable<void> resume_saved_link()
+    // The module is in passthrough from the start; while the peer cannot be reached it tries
+    // again every AT+CIPRECONNINTV (the reference: "keep trying to reconnect until +++ is
+    // input"), dropping the host's bytes meanwhile. "+++", a reset or stop() ends the tries.
+    asio::awaitable<void> resume_saved_link(std::uint64_t this_boot)
     {
         const saved_transparent_link target = *saved_link_;
         passthrough_mode_ = transfer_mode::passthrough;
+        input_ = input_mode::passthrough;
+        passthrough_data_.clear();
+        last_host_byte_ = std::chrono::steady_clock::now();
+        asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
+        auto trying = [&] { return !stopped_ && boots_ == this_boot && input_ == input_mode::passthrough && !links_[0]; };
+        asio::steady_timer pause(ex_);
+        while (trying()) {
+            if (auto opened = co_await open_saved_link(target); opened && trying()) {
+                links_[0] = opened;
+                start_reader(opened);
+                co_return;
+            } else if (opened) {
+                opened->close();
+            }
+            pause.expires_after(std::max<std::chrono::steady_clock::duration>(reconnect_interval_, std::chrono::milliseconds(100)));
+            auto [ec] = co_await pause.async_wait(use_tuple);
+            (void)ec;
+        }
+    }
+
+    asio::awaitable<std::shared_ptr<link>> open_saved_link(const saved_transparent_link& target)
+    {
         auto address = co_await resolve(target.host);
-        if (stopped_ || !address || links_[0]) co_return;
+        if (stopped_ || !address) co_return nullptr;
         std::shared_ptr<link> opened;
         std::error_code ec;
         if (target.type == link_type::udp) {
@@ -1981,19 +2026,13 @@ private:
             if (!ec) t->local_port = t->socket.local_endpoint(ec).port();
             opened = t;
         }
-        // A real module retries every AT+CIPRECONNINTV; the simulator stays in command mode.
-        if (stopped_ || ec || links_[0] || input_ != input_mode::command) {
+        if (ec) {
             opened->close();
-            co_return;
+            co_return nullptr;
         }
         opened->remote_ip = *address;
         opened->remote_port = target.port;
-        links_[0] = opened;
-        input_ = input_mode::passthrough;
-        passthrough_data_.clear();
-        last_host_byte_ = std::chrono::steady_clock::now();
-        asio::co_spawn(ex_, run_passthrough(shared_from_this(), opened), asio::detached);
-        start_reader(opened);
+        co_return opened;
     }
 
     // ------------------------------------------------------------------------------------
@@ -2043,7 +2082,7 @@ private:
     softap_config softap_config_{"ESP_SIM", "", 1, wifi_auth::open, std::uint8_t{10}, false};
     sntp_config sntp_{false, 0, std::string("pool.ntp.org"), std::nullopt, std::nullopt};
     dns_config dns_ = default_dns();
-    deciseconds reconnect_interval_{10};
+    deciseconds reconnect_interval_{1};  // the reference: "default is 1"
     bool saved_passthrough_ = false;
     std::array<socket_options, 5> tcp_options_{{{*link_id::checked(0)}, {*link_id::checked(1)}, {*link_id::checked(2)},
                                                 {*link_id::checked(3)}, {*link_id::checked(4)}}};
