@@ -13,6 +13,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -35,6 +36,18 @@
 namespace espat::bench {
 
 using clock = std::chrono::steady_clock;
+
+// Runs `io` until it is stopped or `limit` passes. Not io_context::run_for: that returns after
+// every handler, and each return frees Asio's per-thread cache of handler memory, so every
+// operation would allocate: a cost of the benchmark's loop, not of the code measured.
+inline void run_until_stopped(asio::io_context& io, clock::duration limit)
+{
+    asio::steady_timer deadline(io, limit);
+    deadline.async_wait([&io](std::error_code ec) {
+        if (!ec) io.stop();
+    });
+    io.run();
+}
 
 inline double seconds_between(clock::time_point a, clock::time_point b)
 {

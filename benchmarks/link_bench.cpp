@@ -284,7 +284,7 @@ host_run run_clients(const std::vector<std::unique_ptr<module_on_pty>>& modules,
         });
     }
     // Generous: the slowest configuration moves half a second of line time per link.
-    io.run_for(std::chrono::seconds(30));
+    bench::run_until_stopped(io, std::chrono::seconds(30));
     out.host_cpu_share = (bench::thread_cpu_seconds() - cpu_before) / bench::seconds_between(wall_before, bench::clock::now());
     for (auto& r : out.per_link)
         if (unfinished != 0 && r.failure.empty() && std::isnan(r.seconds)) r.failure = "did not finish in time";
