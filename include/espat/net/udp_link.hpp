@@ -125,7 +125,7 @@ private:
         std::optional<endpoint_type> to;
         int step = 0;
         std::uint64_t ticket = 0;
-        std::string line;
+        std::string line{};
         std::size_t size = 0;
 
         [[nodiscard]] std::error_code refusal()
