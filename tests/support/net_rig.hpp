@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <string_view>
@@ -60,6 +61,10 @@ struct fnv1a {
         bytes += s.size();
     }
     friend bool operator==(const fnv1a&, const fnv1a&) = default;
+    friend std::ostream& operator<<(std::ostream& os, const fnv1a& h)
+    {
+        return os << std::hex << h.value << std::dec << " over " << h.bytes << " bytes";
+    }
 };
 
 // A simulated module on a pipe, a client on the other end, started, with a network on it.
