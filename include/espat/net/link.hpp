@@ -85,10 +85,11 @@ public:
     // SEND FAIL fails the write with errc::send_failed and closes the link: the byte stream
     // has a hole, so nothing after it may be sent as if it were contiguous.
     //
-    // Cancellation (any type): a chunk still waiting for its turn behind other links' sends is
-    // dropped, nothing of it sent (operation_aborted, 0); a chunk already handed to the module is
-    // never cut: it completes with what the module says (SEND OK: all its bytes). So the peer
-    // gets exactly the bytes the completions count, and the link stays usable.
+    // Cancellation (terminal, as awaitable operators deliver it): a chunk still waiting for its
+    // turn behind other links' sends is dropped, nothing of it sent (operation_aborted, 0); a
+    // chunk already handed to the module is never cut: it completes with what the module says
+    // (SEND OK: all its bytes). So the peer gets exactly the bytes the completions count, and the
+    // link stays usable.
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token)
     {
