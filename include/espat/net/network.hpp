@@ -178,13 +178,18 @@ public:
         co_return result<void>{};
     }
 
-    // AT+CIPSTART=<id>,"TCP",<host>,<port>[,<keep alive>] on the lowest free id.
+    // AT+CIPSTART=<id>,"TCP",<host>,<port>[,<keep alive>] on the lowest free id, after
+    // AT+CIPTCPOPT=<id>,... when o.tcp asks for socket options (see tcp_options). Options the
+    // firmware lacks (not_supported) or values it cannot take (invalid_argument) fail first,
+    // with nothing sent.
     asio::awaitable<result<link>> connect(std::string host, std::uint16_t port, connect_options o = {})
     {
         co_return co_await open_stream(link_type::tcp, std::move(host), port, o);
     }
 
-    // The same with "SSL": TLS runs on the module (configure it with AT+CIPSSLC* first).
+    // The same with "SSL": TLS runs on the module, set up by o.tls (AT+CIPSSLCCONF, CN, SNI, ALPN,
+    // PSK for the id, before the AT+CIPSTART; see tls_options). A failed handshake (a server the
+    // module cannot verify) is the AT+CIPSTART's ERROR: command_failed.
     asio::awaitable<result<link>> connect_ssl(std::string host, std::uint16_t port, connect_options o = {})
     {
         co_return co_await open_stream(link_type::ssl, std::move(host), port, o);
