@@ -189,7 +189,7 @@ public:
 
     // The same with "SSL": TLS runs on the module, set up by o.tls (AT+CIPSSLCCONF, CN, SNI, ALPN,
     // PSK for the id, before the AT+CIPSTART; see tls_options). A failed handshake (a server the
-    // module cannot verify) is the AT+CIPSTART's ERROR: command_failed.
+    // module cannot verify) is the AT+CIPSTART's ERROR: its ERR CODE, or command_failed.
     asio::awaitable<result<link>> connect_ssl(std::string host, std::uint16_t port, connect_options o = {})
     {
         co_return co_await open_stream(link_type::ssl, std::move(host), port, o);
