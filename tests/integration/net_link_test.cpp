@@ -1,13 +1,9 @@
 // Links as Asio streams, end to end: espat client -> simulated module (in-process pipe) -> real
 // loopback TCP peers. Every test runs under a deadline, so a hang fails instead of blocking.
-#include <espat/client.hpp>
-#include <espat/net/network.hpp>
-#include <espat/sim/module.hpp>
-#include <espat/sim/pipe.hpp>
+#include "net_rig.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -19,109 +15,24 @@
 
 #include <doctest/doctest.h>
 
-#include "test_certs.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <ostream>
-#include <random>
 #include <string>
 
 using namespace std::chrono_literals;
 using asio::awaitable;
 using asio::use_awaitable;
 using espat::net::receive_mode;
-constexpr auto as_tuple = asio::experimental::as_tuple(asio::use_awaitable);
-
-namespace {
-
-using client_type = espat::basic_client<espat::sim::pipe_end>;
-using network_type = espat::net::basic_network<client_type>;
-
-std::string pattern(std::size_t n, std::uint32_t seed)
-{
-    std::mt19937 g(seed);
-    std::string s(n, '\0');
-    for (auto& c : s) c = static_cast<char>(g());  // every byte value, CR LF and "OK" included
-    return s;
-}
-
-// A simulated module on a pipe, a client on the other end, started, with a network on it.
-struct rig {
-    explicit rig(espat::sim::module_options mo = {})
-        : module(io.get_executor(), std::move(mo)), ends(espat::sim::make_pipe(io.get_executor())),
-          esp(std::move(ends.first))
-    {
-        asio::co_spawn(io, module.serve(ends.second), asio::detached);
-    }
-
-    // Runs `script` on the client's executor with a network started for it; fails the test if
-    // it does not finish within `limit`.
-    void run(std::function<awaitable<void>(client_type&, network_type&)> script, std::chrono::seconds limit = 20s,
-             espat::net::network_options no = {})
-    {
-        bool finished = false;
-        std::exception_ptr failure;
-        asio::co_spawn(
-            esp.get_executor(),
-            [&]() -> awaitable<void> {
-                auto fw = co_await esp.start();
-                REQUIRE(fw);
-                network_type net(esp, no);
-                auto started = co_await net.start();
-                REQUIRE(started);
-                co_await script(esp, net);
-            },
-            [&](std::exception_ptr e) {
-                failure = e;
-                finished = true;
-                io.stop();
-            });
-        io.run_for(limit);
-        REQUIRE_MESSAGE(finished, "the script did not finish in time");
-        if (failure) std::rethrow_exception(failure);
-    }
-
-    asio::io_context io;
-    espat::sim::module module;
-    std::pair<espat::sim::pipe_end, espat::sim::pipe_end> ends;
-    client_type esp;
-};
-
-// A loopback TCP server that runs `session` for each connection.
-struct tcp_peer {
-    tcp_peer(asio::io_context& io, std::function<awaitable<void>(asio::ip::tcp::socket)> session)
-        : acceptor(io, {asio::ip::address_v4::loopback(), 0})
-    {
-        asio::co_spawn(io, accept_loop(std::move(session)), asio::detached);
-    }
-    awaitable<void> accept_loop(std::function<awaitable<void>(asio::ip::tcp::socket)> session)
-    {
-        for (;;) {
-            auto [ec, socket] = co_await acceptor.async_accept(as_tuple);
-            if (ec) co_return;
-            asio::co_spawn(acceptor.get_executor(), session(std::move(socket)), asio::detached);
-        }
-    }
-    std::uint16_t port() const { return acceptor.local_endpoint().port(); }
-    asio::ip::tcp::acceptor acceptor;
-};
-
-awaitable<void> echo_session(asio::ip::tcp::socket s)
-{
-    char buf[4096];
-    for (;;) {
-        auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), as_tuple);
-        if (ec) co_return;
-        auto [wec, wn] = co_await asio::async_write(s, asio::buffer(buf, n), as_tuple);
-        (void)wn;
-        if (wec) co_return;
-    }
-}
-
-}  // namespace
+using espat::test::as_tuple;
+using espat::test::echo_session;
+using espat::test::pattern;
+using espat::test::rig;
+using espat::test::tcp_peer;
+using client_type = espat::test::pipe_client;
+using network_type = espat::test::pipe_network;
 
 TEST_CASE("link: bytes written come back byte-exact through an echo peer, in passive and active mode, 2.x and 4.x")
 {

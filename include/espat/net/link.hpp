@@ -11,13 +11,16 @@
 #include <espat/error.hpp>
 #include <espat/net/link_table.hpp>
 
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/buffer.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -81,6 +84,12 @@ public:
     // Sends up to the firmware's AT+CIPSEND limit of the buffers' bytes with one AT+CIPSEND.
     // SEND FAIL fails the write with errc::send_failed and closes the link: the byte stream
     // has a hole, so nothing after it may be sent as if it were contiguous.
+    //
+    // Cancellation (terminal, as awaitable operators deliver it): a chunk still waiting for its
+    // turn behind other links' sends is dropped, nothing of it sent (operation_aborted, 0); a
+    // chunk already handed to the module is never cut: it completes with what the module says
+    // (SEND OK: all its bytes). So the peer gets exactly the bytes the completions count, and the
+    // link stays usable.
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token)
     {
@@ -157,27 +166,64 @@ private:
         state_ptr s;
         ConstBuffers buffers;
         int step = 0;
-        std::size_t size = 0;
+        std::uint64_t ticket = 0;
+
+        [[nodiscard]] std::error_code refusal() const
+        {
+            if (!s) return make_error_code(errc::link_invalid);
+            if (s->rx.failure()) return s->rx.failure();
+            if (!s->attached || s->rx.peer_closed()) return make_error_code(errc::link_closed);
+            return {};
+        }
 
         template <class Self>
         void operator()(Self& self)
         {
-            if (step++ != 0) return;
-            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
-            if (s->rx.failure()) return self.complete(s->rx.failure(), 0);
-            if (!s->attached || s->rx.peer_closed()) return self.complete(make_error_code(errc::link_closed), 0);
-            size = std::min(asio::buffer_size(buffers), net->max_send_length());
-            if (size == 0) return complete_later(net, std::move(self), std::error_code{}, std::size_t{0});
+            if (step != 0) return;
+            step = 1;
+            if (auto ec = refusal()) return complete_later(net, std::move(self), ec, std::size_t{0});
+            if (asio::buffer_size(buffers) == 0)
+                return complete_later(net, std::move(self), std::error_code{}, std::size_t{0});
+            ticket = net->acquire_send();
+            take_turn(self);
+        }
+        // Woken while waiting for the turn: by the caller's cancellation, or a turn ending.
+        template <class Self>
+        void operator()(Self& self, std::error_code)
+        {
+            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none) {
+                net->abandon_send(ticket);
+                return self.complete(asio::error::operation_aborted, 0);
+            }
+            take_turn(self);
+        }
+        template <class Self>
+        void take_turn(Self& self)
+        {
+            if (!net->may_send(ticket)) return net->send_wake().async_wait(std::move(self));
+            if (auto ec = refusal()) {  // the link ended while this waited
+                net->send_done();
+                return self.complete(ec, 0);
+            }
+            step = 2;
+            const std::size_t size = std::min(asio::buffer_size(buffers), net->max_send_length());
             std::string data(size, '\0');
             asio::buffer_copy(asio::buffer(data), buffers, size);
-            net->client().async_send_data(link_id::checked(s->id), std::move(data), call_options{}, std::move(self));
+            // Handed over, the chunk is seen through (no cancellation slot): see acquire_send.
+            // Everything of this op is read before `self` (which holds it) is moved.
+            auto& client = net->client();
+            const auto id = link_id::checked(s->id);
+            client.async_send_data(id, std::move(data), call_options{},
+                                   asio::bind_cancellation_slot(asio::cancellation_slot(), std::move(self)));
         }
         template <class Self>
         void operator()(Self& self, tl::expected<std::size_t, std::error_code> r)
         {
+            net->send_done();
             if (r) return self.complete({}, *r);
             const std::error_code ec = r.error();
-            if (ec == make_error_code(errc::send_failed) || ec == make_error_code(errc::cancelled)) {
+            if (ec == make_error_code(errc::send_failed) || ec == make_error_code(errc::cancelled) ||
+                ec == make_error_code(errc::timeout)) {
                 // A hole in the stream, or a send whose fate is unknown: the link is finished.
                 s->rx.fail(ec);
                 net->close_in_background(s);

@@ -134,6 +134,8 @@ public:
         incoming_capacity_ = capacity;
         incoming_waker_ = std::move(waker);
     }
+    // What the server's links are (an SSL server's: ssl).
+    void set_incoming_type(link_type type) noexcept { incoming_type_ = type; }
 
     // Routes one report of the module. Returns true if it concerned a link.
     bool on_report(const proto::event& e)
@@ -159,7 +161,7 @@ public:
             return true;
         case event_kind::connect:
             if (e.link >= 0 && e.link < max_links && !at(e.link)) {
-                incoming_.push_back(attach(e.link, link_type::tcp, incoming_mode_, incoming_capacity_));
+                incoming_.push_back(attach(e.link, incoming_type_, incoming_mode_, incoming_capacity_));
                 if (incoming_waker_) incoming_waker_();
             }
             return true;
@@ -210,6 +212,7 @@ private:
     std::array<std::uint32_t, max_links> generations_{};
     std::deque<state_ptr> incoming_;
     receive_mode incoming_mode_ = receive_mode::active;
+    link_type incoming_type_ = link_type::tcp;
     std::size_t incoming_capacity_ = 16 * 1024;
     std::function<void()> incoming_waker_;
 };

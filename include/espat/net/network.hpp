@@ -5,6 +5,7 @@
 // Use it from the client's executor; it must outlive its links.
 #pragma once
 
+#include <espat/commands/host.hpp>
 #include <espat/commands/tcpip.hpp>
 #include <espat/error.hpp>
 #include <espat/net/link.hpp>
@@ -15,16 +16,20 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/bind_executor.hpp>
+#include <asio/ip/address.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <tl/expected.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 
 namespace espat::net {
@@ -38,16 +43,52 @@ struct network_options {
     std::size_t fetch_limit = 8192;
 };
 
+// AT+CIPSTART's <UDP mode> needs <local port>. A remote address of 255.255.255.255 makes the
+// module send and receive broadcast; one of 224.0.0.0..239.255.255.255 multicast (the reference's
+// note on AT+CIPSTART): nothing else is asked of the host.
 struct udp_options {
     std::optional<std::uint16_t> local_port{};  // the module's port; needed for mode
     std::optional<udp_mode> mode{};              // fixed, change_once, changeable (needs local_port)
+};
+
+// AT+CIPSSLCPSK=<id>,<"psk">,<"hint">, named as the command names them (ESP-AT hands the first to
+// esp-tls as the key, the second as the identity sent). ESP8266 only: not on ESP32.
+struct module_psk {
+    std::string psk;   // at most 32 bytes
+    std::string hint;  // at most 32 bytes
+};
+
+// Module TLS for one SSL link: the AT+CIPSSLC* commands, sent for the link's id before its
+// AT+CIPSTART. The module keeps them per id (in NVS), so nothing of an earlier link on the id may
+// carry over: AT+CIPSSLCCONF is always sent; a common name or SNI left there is set back to its
+// default, the host connected to; ALPN, PSK (and SNI with an IP address, which means none) cannot
+// be cleared, so such a link takes a free id this network never set them on, if there is one.
+struct tls_options {
+    ssl_auth_mode auth = ssl_auth_mode::none;  // AT+CIPSSLCCONF: verify_server needs a flashed CA
+    std::uint8_t pki_number = 0;               // which flashed certificate and key (client_certificate, mutual)
+    std::uint8_t ca_number = 0;                // which flashed CA (verify_server, mutual)
+    std::optional<std::string> common_name{};  // AT+CIPSSLCCN: the name the server's certificate must carry
+    std::optional<std::string> server_name{};  // AT+CIPSSLCSNI: SNI in the ClientHello
+    alpn_list alpn{};                          // AT+CIPSSLCALPN: 1..3 protocols, none if empty
+    std::optional<module_psk> psk{};           // AT+CIPSSLCPSK
+};
+
+// AT+CIPTCPOPT for the link's id, before its AT+CIPSTART (TCP and SSL). Unset options are sent
+// as the reference's defaults when the id had options from an earlier link, so none leak.
+struct tcp_options {
+    std::optional<std::chrono::seconds> linger{};             // SO_LINGER: linger_off (-1), or seconds
+    std::optional<bool> no_delay{};                           // TCP_NODELAY
+    std::optional<std::chrono::milliseconds> send_timeout{};  // SO_SNDTIMEO, 0: none
+    [[nodiscard]] bool empty() const noexcept { return !linger && !no_delay && !send_timeout; }
 };
 
 struct connect_options {
     // Per link where the firmware has AT+CIPRECVTYPE (3.3+); older firmware has one mode for
     // every link, set by start() from network_options.
     std::optional<receive_mode> receive{};
-    std::optional<std::chrono::seconds> keep_alive{};  // TCP keep-alive, 1..7200 s
+    std::optional<std::chrono::seconds> keep_alive{};  // TCP keep-alive, 0 (off) or 1..7200 s
+    tcp_options tcp{};
+    tls_options tls{};  // connect_ssl only
 };
 
 template <class Client>
@@ -63,9 +104,11 @@ public:
     using result = tl::expected<T, std::error_code>;
 
     explicit basic_network(Client& client, network_options options = {})
-        : client_(client), options_(options), table_(client.get_executor()), incoming_wake_(client.get_executor())
+        : client_(client), options_(options), table_(client.get_executor()), incoming_wake_(client.get_executor()),
+          send_wake_(client.get_executor())
     {
         incoming_wake_.expires_at(asio::steady_timer::time_point::max());
+        send_wake_.expires_at(asio::steady_timer::time_point::max());
         listener_ = client_.add_report_listener([this](const proto::event& e) {
             if (e.kind == proto::event_kind::ready) {
                 // The module is back to single-link, active receive and no server: start()
@@ -135,13 +178,18 @@ public:
         co_return result<void>{};
     }
 
-    // AT+CIPSTART=<id>,"TCP",<host>,<port>[,<keep alive>] on the lowest free id.
+    // AT+CIPSTART=<id>,"TCP",<host>,<port>[,<keep alive>] on the lowest free id, after
+    // AT+CIPTCPOPT=<id>,... when o.tcp asks for socket options (see tcp_options). Options the
+    // firmware lacks (not_supported) or values it cannot take (invalid_argument) fail first,
+    // with nothing sent.
     asio::awaitable<result<link>> connect(std::string host, std::uint16_t port, connect_options o = {})
     {
         co_return co_await open_stream(link_type::tcp, std::move(host), port, o);
     }
 
-    // The same with "SSL": TLS runs on the module (configure it with AT+CIPSSLC* first).
+    // The same with "SSL": TLS runs on the module, set up by o.tls (AT+CIPSSLCCONF, CN, SNI, ALPN,
+    // PSK for the id, before the AT+CIPSTART; see tls_options). A failed handshake (a server the
+    // module cannot verify) is the AT+CIPSTART's ERROR: its ERR CODE, or command_failed.
     asio::awaitable<result<link>> connect_ssl(std::string host, std::uint16_t port, connect_options o = {})
     {
         co_return co_await open_stream(link_type::ssl, std::move(host), port, o);
@@ -155,10 +203,14 @@ public:
         if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
         if (!per_link_receive_mode() && global_mode_ != receive_mode::active)
             co_return tl::make_unexpected(make_error_code(errc::not_supported));
+        // "To use parameter <UDP mode>, parameter <UDP local port> must be set first."
+        if (o.mode && *o.mode != udp_mode::fixed && !o.local_port)
+            co_return tl::make_unexpected(make_error_code(errc::invalid_argument));
         const auto id = table_.free_id();
         if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
-        auto state = table_.attach(*id, link_type::udp, receive_mode::active, options_.receive_buffer);
         const cipstart_udp_request r{link_id::checked(*id), std::move(host), port, o.local_port, o.mode, std::nullopt};
+        if (auto ec = usable<commands::cipstart_udp>(r)) co_return tl::make_unexpected(ec);
+        auto state = table_.attach(*id, link_type::udp, receive_mode::active, options_.receive_buffer);
         auto started = co_await client_.template async_set<commands::cipstart_udp>(r);
         if (!started) {
             if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
@@ -168,17 +220,27 @@ public:
         co_return udp_link{this, std::move(state)};
     }
 
-    // AT+CIPSERVERMAXCONN, AT+CIPSERVER=1,<port>, AT+CIPSTO. Incoming links take free ids.
+    // AT+CIPSERVERMAXCONN, AT+CIPSERVER=1,<port> (with ssl: AT+CIPSERVER=1,<port>,"SSL",<CA
+    // enable>, ESP32 only), AT+CIPSTO. Incoming links take free ids.
     asio::awaitable<result<server>> listen(std::uint16_t port, server_options o = {})
     {
         if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
+        if (o.ssl && chip_is("ESP8266")) co_return tl::make_unexpected(make_error_code(errc::not_supported));
         if (o.max_connections) {
             const cipservermaxconn_request max{*o.max_connections};
             auto m = co_await client_.template async_set<commands::cipservermaxconn>(max);
             if (!m) co_return tl::make_unexpected(m.error());
         }
-        const cipserver_request create{server_mode::create, port};
-        auto created = co_await client_.template async_set<commands::cipserver>(create);
+        // Before the command: a client's CONNECT may come right after its OK.
+        table_.set_incoming_type(o.ssl ? link_type::ssl : link_type::tcp);
+        result<commands::nothing> created;
+        if (o.ssl) {
+            const cipserver_ssl_request create{server_mode::create, port, o.verify_clients};
+            created = co_await client_.template async_set<commands::cipserver_ssl>(create);
+        } else {
+            const cipserver_request create{server_mode::create, port};
+            created = co_await client_.template async_set<commands::cipserver>(create);
+        }
         if (!created) co_return tl::make_unexpected(created.error());
         server_open_ = true;
         server_failure_ = {};
@@ -286,6 +348,37 @@ public:
                                 }));
     }
 
+    // Link sends (link writes, UDP sends) take turns, so that cancelling one is clean: a send
+    // whose turn has not come waits (send_wake()) and, cancelled, drops its ticket
+    // (abandon_send()) with nothing of it sent; one whose turn came is handed to the client and
+    // seen through to SEND OK / SEND FAIL whatever the caller asks, so its bytes went out whole
+    // or not at all, and its completion says which.
+    std::uint64_t acquire_send()
+    {
+        send_queue_.push_back(next_send_ticket_);
+        return next_send_ticket_++;
+    }
+    // Whether `ticket`'s turn has come; if so it is taken (end it with send_done()).
+    bool may_send(std::uint64_t ticket)
+    {
+        if (send_busy_ || send_queue_.empty() || send_queue_.front() != ticket) return false;
+        send_queue_.pop_front();
+        send_busy_ = true;
+        return true;
+    }
+    void abandon_send(std::uint64_t ticket)
+    {
+        std::erase(send_queue_, ticket);
+        send_wake_.cancel();
+    }
+    void send_done()
+    {
+        send_busy_ = false;
+        send_wake_.cancel();
+    }
+    asio::steady_timer& send_wake() noexcept { return send_wake_; }
+    [[nodiscard]] std::size_t sends_waiting() const noexcept { return send_queue_.size(); }
+
     // Closes a link nobody will wait for (a link object dropped, a failed write).
     void close_in_background(const typename link_table<executor_type>::state_ptr& s)
     {
@@ -323,20 +416,169 @@ private:
         return fw && fw->has_ciprecvtype;
     }
 
+    // What this network set on each id with the per-link option commands: the module keeps it
+    // for the id's next link (see tls_options and tcp_options).
+    struct id_settings {
+        bool tcp_options = false;  // AT+CIPTCPOPT other than the defaults
+        bool common_name = false, server_name = false, alpn = false, psk = false;
+    };
+
+    static bool is_ip_literal(const std::string& host)
+    {
+        std::error_code ec;
+        (void)asio::ip::make_address(host, ec);
+        return !ec;
+    }
+
+    // Whether an SSL link to `host` with `o` on `id` would inherit a TLS string an earlier link
+    // set there that cannot be put back: the common name, and SNI for a DNS name, can (they
+    // default to the host the link connects to, and are set to it), ALPN and PSK cannot.
+    [[nodiscard]] bool inherits_tls(int id, const std::string& host, const tls_options& o) const
+    {
+        const id_settings& set = settings_[static_cast<std::size_t>(id)];
+        return (set.server_name && !o.server_name && is_ip_literal(host)) || (set.alpn && o.alpn.empty()) ||
+               (set.psk && !o.psk);
+    }
+
+    // The lowest free id, for an SSL link the lowest that inherits no TLS string if one does.
+    [[nodiscard]] std::optional<int> choose_id(link_type type, const std::string& host, const tls_options& tls) const
+    {
+        std::optional<int> first;
+        for (int i = 0; i < max_links; ++i) {
+            if (table_.at(i)) continue;
+            if (!first) first = i;
+            if (type != link_type::ssl || !inherits_tls(i, host, tls)) return i;
+        }
+        return first;
+    }
+
+    [[nodiscard]] bool chip_is(std::string_view prefix) const
+    {
+        const auto& fw = client_.firmware();
+        return fw && fw->info.chip && fw->info.chip->starts_with(prefix);
+    }
+
+    template <class C>
+    [[nodiscard]] std::error_code usable(const typename C::set::request& r) const
+    {
+        if (!client_.template supports<C>()) return make_error_code(errc::not_supported);
+        std::string line;
+        return commands::encode_set<C>(line, r);
+    }
+
+    // The per-link commands an AT+CIPSTART with these options needs, checked (firmware, values)
+    // before anything is sent, then sent in order for `id`.
+    struct stream_plan {
+        std::optional<ciptcpopt_request> tcp{};
+        std::optional<cipsslcconf_request> conf{};
+        std::optional<cipsslccn_request> cn{};
+        std::optional<cipsslcsni_request> sni{};
+        std::optional<cipsslcalpn_request> alpn{};
+        std::optional<cipsslcpsk_request> psk{};
+        cipstart_tcp_request start;
+    };
+
+    result<stream_plan> plan_stream(link_type type, int id, std::string host, std::uint16_t port, const connect_options& o) const
+    {
+        const auto link = close_link_id::checked(id);
+        stream_plan p{.start = cipstart_tcp_request{link_id::checked(id), std::move(host), port, o.keep_alive, std::nullopt}};
+        std::error_code ec;
+        auto check = [&ec](std::error_code e) {
+            if (!ec) ec = e;
+        };
+        if (!o.tcp.empty() || settings_[static_cast<std::size_t>(id)].tcp_options) {
+            p.tcp = ciptcpopt_request{link, o.tcp.linger.value_or(linger_off), o.tcp.no_delay.value_or(false),
+                                      o.tcp.send_timeout.value_or(std::chrono::milliseconds{0})};
+            check(usable<commands::ciptcpopt>(*p.tcp));
+        }
+        if (type == link_type::ssl) {
+            const tls_options& t = o.tls;
+            p.conf = cipsslcconf_request{link, t.auth, std::nullopt, std::nullopt};
+            if (t.auth != ssl_auth_mode::none) {
+                p.conf->pki_number = t.pki_number;
+                p.conf->ca_number = t.ca_number;
+            }
+            check(usable<commands::cipsslcconf>(*p.conf));
+            const id_settings& set = settings_[static_cast<std::size_t>(id)];
+            const std::string& host_name = p.start.host.get();
+            // An earlier link's name is replaced by the default, the host connected to.
+            if (t.common_name || set.common_name) {
+                p.cn = cipsslccn_request{link, t.common_name.value_or(host_name)};
+                check(usable<commands::cipsslccn>(*p.cn));
+            }
+            if (t.server_name || (set.server_name && !is_ip_literal(host_name))) {
+                p.sni = cipsslcsni_request{link, t.server_name.value_or(host_name)};
+                check(usable<commands::cipsslcsni>(*p.sni));
+            }
+            if (!t.alpn.empty()) {
+                p.alpn = cipsslcalpn_request{link, t.alpn};
+                check(usable<commands::cipsslcalpn>(*p.alpn));
+            }
+            if (t.psk) {
+                // "This command is not currently supported on ESP32" (the reference).
+                if (chip_is("ESP32")) check(make_error_code(errc::not_supported));
+                p.psk = cipsslcpsk_request{link, t.psk->psk, t.psk->hint};
+                check(usable<commands::cipsslcpsk>(*p.psk));
+            }
+            check(usable<commands::cipstart_ssl>(p.start));
+        } else {
+            check(usable<commands::cipstart_tcp>(p.start));
+        }
+        if (ec) return tl::make_unexpected(ec);
+        return p;
+    }
+
+    template <class C>
+    asio::awaitable<std::error_code> send_option(const std::optional<typename C::set::request>& r)
+    {
+        if (!r) co_return std::error_code{};
+        auto done = co_await client_.template async_set<C>(*r);
+        co_return done ? std::error_code{} : done.error();
+    }
+
+    asio::awaitable<std::error_code> send_plan(int id, const stream_plan& p, const connect_options& o)
+    {
+        id_settings& set = settings_[static_cast<std::size_t>(id)];
+        if (auto ec = co_await send_option<commands::ciptcpopt>(p.tcp)) co_return ec;
+        if (p.tcp) set.tcp_options = !o.tcp.empty();
+        if (auto ec = co_await send_option<commands::cipsslcconf>(p.conf)) co_return ec;
+        // Marked before sending: a failed command may still have changed the module's setting.
+        set.common_name |= p.cn.has_value();
+        if (auto ec = co_await send_option<commands::cipsslccn>(p.cn)) co_return ec;
+        set.server_name |= p.sni.has_value();
+        if (auto ec = co_await send_option<commands::cipsslcsni>(p.sni)) co_return ec;
+        set.alpn |= p.alpn.has_value();
+        if (auto ec = co_await send_option<commands::cipsslcalpn>(p.alpn)) co_return ec;
+        set.psk |= p.psk.has_value();
+        if (auto ec = co_await send_option<commands::cipsslcpsk>(p.psk)) co_return ec;
+        co_return std::error_code{};
+    }
+
+    // AT+CIPSTART=<id>,... rather than AT+CIPSTARTEX: the per-link option commands must name the
+    // id before the link exists, and the state must be attached to it before CONNECT can come.
     asio::awaitable<result<link>> open_stream(link_type type, std::string host, std::uint16_t port, connect_options o)
     {
         if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
-        const auto id = table_.free_id();
+        const auto id = choose_id(type, host, o.tls);
         if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
+        auto plan = plan_stream(type, *id, std::move(host), port, o);
+        if (!plan) co_return tl::make_unexpected(plan.error());
         const receive_mode mode = per_link_receive_mode() ? o.receive.value_or(options_.stream_receive) : global_mode_;
-        // Attached before the command: data may follow "<id>,CONNECT" before the OK is read.
+        // Attached before the first command: the id is ours from here (a concurrent connect picks
+        // another), and data may follow "<id>,CONNECT" before the OK is read.
         auto state = table_.attach(*id, type, mode, options_.receive_buffer);
-        const cipstart_tcp_request r{link_id::checked(*id), std::move(host), port, o.keep_alive, std::nullopt};
-        result<commands::nothing> started;
-        if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(r);
-        else started = co_await client_.template async_set<commands::cipstart_tcp>(r);
-        if (!started) {
+        auto give_up = [&] {
             if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
+        };
+        if (auto ec = co_await send_plan(*id, *plan, o)) {
+            give_up();
+            co_return tl::make_unexpected(ec);
+        }
+        result<commands::nothing> started;
+        if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(plan->start);
+        else started = co_await client_.template async_set<commands::cipstart_tcp>(plan->start);
+        if (!started) {
+            give_up();
             co_return tl::make_unexpected(started.error());
         }
         if (auto ec = co_await set_link_mode(state, mode)) co_return tl::make_unexpected(ec);
@@ -407,6 +649,13 @@ private:
     bool server_open_ = false;
     std::error_code server_failure_;
     typename basic_passthrough<Client>::state_ptr passthrough_;
+    std::array<id_settings, max_links> settings_{};
+    // Link sends take turns (see acquire_send): one is with the client at a time, the others wait
+    // here in ticket order, so a cancelled one is removed before anything of it was sent.
+    asio::steady_timer send_wake_;
+    bool send_busy_ = false;
+    std::deque<std::uint64_t> send_queue_;
+    std::uint64_t next_send_ticket_ = 0;
 };
 
 }  // namespace espat::net

@@ -1,4 +1,4 @@
-// espat/net/server.hpp — the module's TCP server (AT+CIPSERVER): accept() yields a link for each
+// espat/net/server.hpp — the module's TCP or SSL server (AT+CIPSERVER): accept() yields a link for each
 // incoming "<id>,CONNECT". Closing the server (AT+CIPSERVER=0) leaves open links open, as the
 // firmware does, unless asked to close them too (AT+CIPSERVER=0,1).
 //
@@ -29,6 +29,11 @@ namespace espat::net {
 struct server_options {
     std::optional<server_connections> max_connections{};  // AT+CIPSERVERMAXCONN, 1..5
     std::optional<std::chrono::seconds> idle_timeout{};    // AT+CIPSTO: a silent client is closed
+    // An SSL server (ESP32 only): the module's flashed certificate and key; TLS ends on the
+    // module, so accepted links carry plaintext. verify_clients is <SSL CA enable>: clients must
+    // present a certificate the flashed CA signed.
+    bool ssl = false;
+    bool verify_clients = false;
 };
 
 template <class Client>

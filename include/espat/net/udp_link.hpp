@@ -12,15 +12,20 @@
 #include <espat/net/link_table.hpp>
 #include <espat/proto/session.hpp>
 
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/buffer.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -63,7 +68,8 @@ public:
     [[nodiscard]] std::size_t dropped() const noexcept { return state_ ? state_->datagrams_dropped : 0; }
 
     // One datagram to the link's peer. Larger than the firmware's AT+CIPSEND limit is
-    // asio::error::message_size (a datagram is never split).
+    // asio::error::message_size (a datagram is never split). Cancellation as for a link's write:
+    // before its turn among link sends, nothing is sent; after, the datagram goes out whole.
     template <class ConstBuffers, class Token>
     auto async_send(const ConstBuffers& buffers, Token&& token)
     {
@@ -110,48 +116,76 @@ private:
         state_.reset();
     }
 
+    // Takes its turn among link sends as basic_link's writes do: cancelled before its turn, the
+    // datagram is not sent; once handed over, it completes with what the module says.
     struct send_op {
         basic_network<Client>* net;
         state_ptr s;
         std::string data;
         std::optional<endpoint_type> to;
         int step = 0;
+        std::uint64_t ticket = 0;
+        std::string line{};
+        std::size_t size = 0;
+
+        [[nodiscard]] std::error_code refusal()
+        {
+            if (!s) return make_error_code(errc::link_invalid);
+            if (!s->attached) return make_error_code(errc::link_closed);
+            if (data.empty() || data.size() > net->max_send_length()) return asio::error::message_size;
+            line.clear();
+            const auto id = link_id::checked(s->id);
+            const auto length = send_length::checked(static_cast<std::int64_t>(data.size()));
+            if (to)
+                return commands::encode_set<commands::cipsend_udp>(
+                    line, cipsend_udp_request{id, *length, to->address(), to->port()});
+            return commands::encode_set<commands::cipsend>(line, cipsend_request{id, *length});
+        }
 
         template <class Self>
         void operator()(Self& self)
         {
-            if (step++ != 0) return;
-            std::error_code refused;
-            if (!s) refused = make_error_code(errc::link_invalid);
-            else if (!s->attached) refused = make_error_code(errc::link_closed);
-            else if (data.empty() || data.size() > net->max_send_length()) refused = asio::error::message_size;
-            std::string line;
-            if (!refused) {
-                const auto id = link_id::checked(s->id);
-                const auto length = send_length::checked(static_cast<std::int64_t>(data.size()));
-                if (to)
-                    refused = commands::encode_set<commands::cipsend_udp>(
-                        line, cipsend_udp_request{id, *length, to->address(), to->port()});
-                else
-                    refused = commands::encode_set<commands::cipsend>(line, cipsend_request{id, *length});
-            }
-            if (refused) {
+            if (step != 0) return;
+            step = 1;
+            if (const std::error_code refused = refusal()) {
                 return asio::post(net->client().get_executor(),
                                   [self = std::move(self), refused]() mutable { self.complete(refused, 0); });
             }
+            ticket = net->acquire_send();
+            take_turn(self);
+        }
+        template <class Self>
+        void operator()(Self& self, std::error_code)
+        {
+            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none) {
+                net->abandon_send(ticket);
+                return self.complete(asio::error::operation_aborted, 0);
+            }
+            take_turn(self);
+        }
+        template <class Self>
+        void take_turn(Self& self)
+        {
+            if (!net->may_send(ticket)) return net->send_wake().async_wait(std::move(self));
+            if (const std::error_code refused = refusal()) {
+                net->send_done();
+                return self.complete(refused, 0);
+            }
+            step = 2;
             size = data.size();
             proto::command c{.line = std::move(line), .timeout = std::chrono::milliseconds{commands::cipsend::timeout_ms},
                              .payload = std::move(data)};
-            net->client().async_send_command(std::move(c), std::move(self));
+            auto& client = net->client();  // read before `self` (which holds this op) is moved
+            client.async_send_command(std::move(c), asio::bind_cancellation_slot(asio::cancellation_slot(), std::move(self)));
         }
         // SEND OK: the whole datagram went out.
         template <class Self>
         void operator()(Self& self, proto::command_result r)
         {
+            net->send_done();
             if (r.ec) return self.complete(r.ec, 0);
             self.complete({}, size);
         }
-        std::size_t size = 0;
     };
 
     template <class MutableBuffers>
