@@ -200,8 +200,15 @@ COMMAND_CASE(rst)
 }
 COMMAND_CASE(restore)
 {
+    // An open link is reported CLOSED before the OK (firmware-quirks.md): a report, not an answer.
+    const espat::cipstart_tcp_request to{.host = "127.0.0.1", .port = t.net.tcp_port()};
+    auto link = co_await t.esp.cipstart_tcp.set(to);
+    REQUIRE(link);
+    int closed = 0;
+    t.esp.add_report_listener([&](const espat::proto::event& e) { closed += e.kind == espat::proto::event_kind::closed; });
     auto r = co_await t.esp.restore();
     CHECK(r);
+    CHECK(closed == 1);
     co_await t.until_reset(1);
     auto ap = co_await t.esp.cwjap.query();
     REQUIRE(ap);
