@@ -99,6 +99,7 @@ struct relay {
             if (ec == asio::error::operation_aborted) continue;  // release()
             if (ec) co_return;
             std::string chunk(buf, n);
+            module_bytes += chunk;
             if (mute) continue;
             if (hold_after) {  // forward up to the marker, hold the rest
                 const auto at = chunk.find(*hold_after);
@@ -118,7 +119,7 @@ struct relay {
 
     asio::io_context& io;
     std::pair<espat::sim::pipe_end, espat::sim::pipe_end> a, b;  // a: client <-> relay; b: relay <-> module
-    std::string held, host_bytes;
+    std::string held, host_bytes, module_bytes;
     std::optional<std::string> hold_after;
     bool split = false, hold = false, mute = false;
 };
@@ -214,7 +215,8 @@ TEST_CASE("faults: reports inside echoes and between '>' and Recv reach listener
     mo.faults.report_inside_echo = 1;
     mo.faults.report_inside_send = 1;
     rig t(mo);
-    std::string ipd;
+    std::string ipd, incoming;  // here, not in the script: the writer below may outlive it
+    bool writing = true;
     t.run([&]() -> awaitable<void> {
         co_await t.started();
         auto echo = co_await t.esp.ate1();  // the module echoes, so reports can split echoes
@@ -224,11 +226,18 @@ TEST_CASE("faults: reports inside echoes and between '>' and Recv reach listener
             if (e.kind == espat::proto::event_kind::ipd) ipd += e.payload;
         });
         t.wire.split = true;  // the host "types": module output lands inside the line
-        const std::string incoming = pattern(400, 'a');
+        // The peer writes every few milliseconds, while the client types and while it sends.
+        asio::co_spawn(t.io, [&]() -> awaitable<void> {
+            int k = 0;
+            while (writing) {
+                co_await t.sleep(3ms);
+                const std::string piece = pattern(5, static_cast<char>('a' + k++ % 20));
+                incoming += piece;
+                co_await asio::async_write(*t.tcp.sockets.front(), asio::buffer(piece), use_awaitable);
+            }
+        }, asio::detached);
         std::string sent;
         for (int i = 0; i < 20; ++i) {
-            // The peer writes while the client types and while it sends.
-            co_await asio::async_write(*t.tcp.sockets.front(), asio::buffer(incoming.substr(i * 20, 20)), use_awaitable);
             auto mode = co_await t.esp.cwmode.query();
             REQUIRE(mode);
             CHECK(*mode == espat::wifi_mode::station);
@@ -237,10 +246,52 @@ TEST_CASE("faults: reports inside echoes and between '>' and Recv reach listener
             REQUIRE(n);
             sent += chunk;
         }
+        writing = false;
+        co_await t.sleep(10ms);
         while (ipd.size() < incoming.size() || t.tcp.received.size() < sent.size()) co_await t.sleep(5ms);
         CHECK(ipd == incoming);
         CHECK(t.tcp.received == sent);
+        // The faults did happen: a +IPD inside an echoed line, and one between '>' and Recv.
+        const std::string& out = t.wire.module_bytes;
+        bool inside_echo = false, inside_send = false;
+        for (std::size_t at = out.find("+IPD,"); at != std::string::npos; at = out.find("+IPD,", at + 1)) {
+            // The text on the line before it (a CR LF that opens the report left out).
+            std::size_t end = at;
+            if (end >= 2 && out.compare(end - 2, 2, "\r\n") == 0) end -= 2;
+            const std::size_t newline = end == 0 ? std::string::npos : out.rfind('\n', end - 1);
+            const std::size_t start = newline == std::string::npos ? 0 : newline + 1;
+            inside_echo |= out.compare(start, 3, "AT+") == 0 && end - start > 3;
+            const std::size_t prompt = out.rfind("\r\n>", at), recv = out.rfind("Recv ", at);
+            inside_send |= prompt != std::string::npos && (recv == std::string::npos || recv < prompt);
+        }
+        CHECK(inside_echo);
+        CHECK(inside_send);
         CHECK(t.esp.stats().session.protocol_errors == 0);
+    });
+}
+
+TEST_CASE("faults: the peer closing while a send is pending: CLOSED reaches listeners, the send ends, the next command works")
+{
+    espat::sim::module_options mo;
+    mo.faults.report_inside_send = 1;
+    rig t(mo);
+    t.run([&]() -> awaitable<void> {
+        co_await t.started();
+        co_await t.open_link();
+        int closed = 0;
+        t.esp.add_report_listener([&](const espat::proto::event& e) { closed += e.kind == espat::proto::event_kind::closed; });
+        t.wire.split = true;  // the data trickles in, so the close lands while the module waits for it
+        const std::size_t mark = t.wire.host_bytes.size();
+        asio::co_spawn(t.io, [&t, mark]() -> awaitable<void> {
+            while (t.wire.host_bytes.size() < mark + std::string_view("AT+CIPSEND=64\r\n").size() + 8) co_await t.sleep(1ms);
+            t.tcp.sockets.front()->close();
+        }, asio::detached);
+        auto n = co_await t.esp.async_send_data(std::nullopt, pattern(64, 'a'));
+        CHECK((n || n.error() == errc::send_failed));
+        while (closed == 0) co_await t.sleep(2ms);
+        auto mode = co_await t.esp.cwmode.query();
+        REQUIRE(mode);
+        CHECK(*mode == espat::wifi_mode::station);
     });
 }
 
