@@ -108,7 +108,8 @@ public:
 
     // ---- start-up ----
 
-    // AT until OK (boot noise and echo tolerated), ATE0, AT+GMR (the firmware profile),
+    // AT until OK (boot noise and echo tolerated; no answer: "+++" in case the module booted
+    // into passthrough, see client_options::passthrough_escape_after), ATE0, AT+GMR (the firmware profile),
     // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
     // baud change. Other operations wait until it is done. After an unexpected "ready" it runs
     // again by itself (client_options::restart_after_reset). While one runs, another start
@@ -470,6 +471,20 @@ private:
             asio::use_awaitable, proto::command{.line = std::string(line), .timeout = timeout});
     }
 
+    // "+++" alone between guard times, through the session like any command.
+    asio::awaitable<proto::command_result> internal_escape()
+    {
+        return asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::command_result)>(
+            [this](auto handler) {
+                auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
+                                                                            strand_);
+                op_request req{proto::command{.line = "+++", .escape = true}, std::move(done)};
+                req.internal = true;
+                post_op(std::move(req));
+            },
+            asio::use_awaitable);
+    }
+
     // In the caller's context (the initiation): the caller's cancellation slot may only be
     // used there, so it is connected here, and a cancellation is posted to the strand after
     // the enqueue posted here.
@@ -786,11 +801,23 @@ private:
         // makes it answer ERROR. Echo (ATE1) is fine: the parser knows echoes.
         std::error_code probe_error = make_error_code(errc::timeout);
         bool alive = false;
+        int escaped_after = -1;  // the probe after which "+++" was sent
+        bool left_passthrough = false;
         for (int attempt = 0; attempt < options_.start_attempts && !alive; ++attempt) {
             proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
             if (fatal_) co_return tl::make_unexpected(fatal_);
             alive = !probe.ec;
             probe_error = probe.ec;
+            // The first probe after "+++" answered OK: the module was in passthrough. (In
+            // command mode it would have read "+++AT" and answered ERROR.)
+            if (alive && escaped_after >= 0 && attempt == escaped_after + 1) left_passthrough = true;
+            if (!alive && escaped_after < 0 && probe.ec == errc::timeout && options_.passthrough_escape_after > 0 &&
+                attempt + 1 >= options_.passthrough_escape_after) {
+                escaped_after = attempt;
+                proto::command_result escape = co_await internal_escape();
+                if (fatal_) co_return tl::make_unexpected(fatal_);
+                if (escape.ec == errc::device_reset) co_return tl::make_unexpected(escape.ec);
+            }
         }
         if (!alive) co_return tl::make_unexpected(probe_error);
 
@@ -814,6 +841,7 @@ private:
             }
         }
         profile_ = firmware_profile::of(std::move(*info));
+        profile_->left_passthrough = left_passthrough;
         co_return *profile_;
     }
 

@@ -475,6 +475,24 @@ TEST_CASE("session: timeout, probe, resynchronisation, then the next command run
     CHECK(h.results[b].lines == std::vector<owned_line>{{"", "AT version:2.0.0.0"}});
 }
 
+TEST_CASE("session: an escape command is silence, \"+++\" alone, silence; then it is done and the queue goes on")
+{
+    harness h;
+    const auto esc = h.submit(command{.line = "+++", .escape = true});
+    const auto at = h.submit("AT\r\n");
+    CHECK(h.take() == strings{"timer +20"});  // guard before: nothing written yet
+    h.feed("stray data from the link\r\n");   // what the peer sent in passthrough: not an answer
+    h.fire();
+    CHECK(h.take() == strings{"write +++", "timer +1000"});
+    h.advance(milliseconds{999});
+    CHECK(h.take().empty());
+    h.fire();
+    CHECK(h.take() == strings{"done 1 ok", "write AT\\r\\n", "timer +1000"});
+    CHECK(h.results[esc].ec == std::error_code{});
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[at].ec == std::error_code{});
+}
+
 TEST_CASE("session: probes that time out are bounded and the queue continues")
 {
     harness h;

@@ -22,6 +22,11 @@ struct client_options {
     // or prints noise), at most this many attempts.
     std::chrono::milliseconds start_probe_timeout{500};
     int start_attempts = 10;
+    // After this many unanswered probes start-up sends "+++" between guard times
+    // (session_options::guard_before / guard_after): a module that booted into passthrough
+    // (AT+SAVETRANSLINK=1) takes "AT" as data for its link and answers only in command mode.
+    // 0: never.
+    int passthrough_escape_after = 1;
     // After AT+UART_CUR the module switches rate; "AT" at the new rate is tried this many times.
     // Only for a basic_client<asio::serial_port>; ignored for other streams.
     std::optional<std::uint32_t> baud_rate{};
@@ -50,6 +55,10 @@ struct firmware_profile {
     std::size_t max_send_length = 2048;  // one AT+CIPSEND's limit
     bool has_cipstate = false;           // AT+CIPSTATE? (4.1+) instead of AT+CIPSTATUS
     bool has_ciprecvtype = false;        // per-link AT+CIPRECVTYPE (3.3+) instead of AT+CIPRECVMODE
+    // Start-up found the module in passthrough and left it with "+++" (a link saved by
+    // AT+SAVETRANSLINK=1, most likely): it is in command mode now, with AT+CIPMODE=1 and its
+    // link 0 open, and the saved link is left as it is (AT+SAVETRANSLINK=0,... clears it).
+    bool left_passthrough = false;
 
     [[nodiscard]] static firmware_profile of(firmware_info info)
     {

@@ -32,6 +32,9 @@ struct command {
     std::size_t recv_request = 0;                       // AT+CIPRECVDATA: the asked size
     int busy_retries = 3;                               // deadline extensions, and re-sends
     bool passthrough = false;                           // AT+CIPSEND in CIPMODE=1: done at '>'
+    // No line: silence, "+++" alone, silence (the guards), then done. Start-up sends it to a
+    // module that may have booted into passthrough (AT+SAVETRANSLINK) and hears lines as data.
+    bool escape = false;
 };
 
 // An information line (+NAME:args) or a text line (name empty, args = the text).
@@ -292,6 +295,11 @@ private:
         c.status.reset();
         c.res.lines.clear();  // a re-send answers afresh
         c.res.frames.clear();
+        if (c.cmd.escape) {
+            state_ = state::leaving_guard;
+            deadline_ = write_busy_ ? never : now + opt_.guard_before;
+            return;
+        }
         state_ = state::wait_result;
         deadline_ = now + c.cmd.timeout;
         if (c.cmd.recv_request != 0) parser_.expect_recv_data(c.cmd.recv_request);
@@ -517,6 +525,7 @@ private:
             return;
         case state::leaving_wait:
             parser_.set_passthrough(false);
+            if (current_) return finish({}, std::nullopt, now);  // an escape command
             become_idle(now);
             return;
         case state::idle:
