@@ -5,6 +5,7 @@
 // passthrough (AT+SAVETRANSLINK). Between client and module a relay can split the host's
 // bytes, hold the module's output or drop it. Every test runs under a deadline.
 #include <espat/client.hpp>
+#include <espat/net/network.hpp>
 #include <espat/sim/module.hpp>
 #include <espat/sim/pipe.hpp>
 
@@ -547,11 +548,21 @@ TEST_CASE("start-up: a module that booted into passthrough (SAVETRANSLINK) is fo
             REQUIRE(status);
             REQUIRE(status->links.size() == 1);
             CHECK(status->links[0].remote_port == tcp.port());
-            // The link is usable: close it, back to normal mode, and clear the saved link.
-            auto closed = co_await esp->cipclose.execute();
-            CHECK(closed);
-            auto normal = co_await esp->cipmode(espat::transfer_mode::normal);
-            CHECK(normal);
+            // The network's start() takes the module out of that state (closes link 0, normal
+            // mode) and prepares it for links; a new link to the peer then carries data.
+            espat::net::basic_network<client_type> net(*esp);
+            auto prepared = co_await net.start();
+            REQUIRE(prepared);
+            auto after = co_await esp->cipmode.query();
+            REQUIRE(after);
+            CHECK(*after == espat::transfer_mode::normal);
+            auto link = co_await net.connect("127.0.0.1", tcp.port());
+            REQUIRE(link);
+            const std::string hello = "hello after passthrough";
+            co_await asio::async_write(*link, asio::buffer(hello), use_awaitable);
+            while (tcp.received.find(hello) == std::string::npos) co_await env.sleep(2ms);
+            auto [close_ec] = co_await link->async_close(as_tuple);
+            CHECK_FALSE(close_ec);
         },
         [&](std::exception_ptr e) {
             failure = e;

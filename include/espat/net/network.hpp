@@ -153,7 +153,8 @@ public:
         return fw ? fw->max_send_length : 2048;
     }
 
-    // Prepares the module: AT+CIPMUX=1 (five links), AT+CIPDINFO=1 (remote address on every
+    // Prepares the module: out of a saved passthrough link's state if start-up found one
+    // (firmware_profile::left_passthrough), AT+CIPMUX=1 (five links), AT+CIPDINFO=1 (remote address on every
     // +IPD and +CIPRECVDATA, so a payload can never be mistaken for one), and on firmware
     // without per-link AT+CIPRECVTYPE the one AT+CIPRECVMODE for all links. Run it after the
     // client's start(), and again after a module reset: until then, opening a link, a server or
@@ -162,6 +163,17 @@ public:
     {
         // Requests are named, never temporaries in a co_await expression (g++ 12 may destroy
         // those twice).
+        // A module that booted into passthrough (a link saved by AT+SAVETRANSLINK=1) is in
+        // command mode after the client's start-up, but with AT+CIPMODE=1 and its link 0 open,
+        // and AT+CIPMUX=1 is refused while either lasts: close that link (already gone: ERROR,
+        // which is fine) and go back to normal mode. The saved link itself is left configured.
+        if (const auto& fw = client_.firmware(); fw && fw->left_passthrough) {
+            auto closed = co_await client_.template async_execute<commands::cipclose>();
+            (void)closed;
+            const cipmode_request normal{transfer_mode::normal};
+            auto mode = co_await client_.template async_set<commands::cipmode>(normal);
+            if (!mode) co_return tl::make_unexpected(mode.error());
+        }
         const cipmux_request multiple{mux_mode::multiple};
         auto mux = co_await client_.template async_set<commands::cipmux>(multiple);
         if (!mux) co_return tl::make_unexpected(mux.error());
