@@ -110,7 +110,8 @@ asio::awaitable<int> ota_update(Client& esp, const settings& s)
     }
     std::cout << "module rebooted\n";
 
-    // This client was made with restart_after_reset off: the script runs start-up itself.
+    // The client runs start-up again by itself after "ready" (client_options::restart_after_reset);
+    // start() joins that start-up if it is still running and gives its result.
     auto fw = co_await esp.start();
     if (!fw) {
         std::cerr << "start-up after the update: " << fw.error().message() << "\n";
@@ -126,8 +127,7 @@ int main(int argc, char** argv)
 {
     const settings s = parse(argc, argv);
     espat::examples::runner run("ota_update");
-    espat::client_options options;
-    options.restart_after_reset = false;
+    const espat::client_options options;
     if (s.common.port) return run.on_serial(s.common, [&](auto& esp) { return ota_update(esp, s); }, options);
     return run.on_simulator([&](auto& esp) { return ota_update(esp, s); }, {}, options);
 }

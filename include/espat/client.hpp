@@ -38,6 +38,7 @@
 #include <asio/buffer.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/serial_port.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
@@ -96,7 +97,7 @@ public:
 
     explicit basic_client(AsyncStream stream, client_options options = {})
         : stream_(std::move(stream)), strand_(asio::make_strand(stream_.get_executor())), timer_(strand_),
-          session_(options.session), options_(options)
+          start_done_(strand_, asio::steady_timer::time_point::max()), session_(options.session), options_(options)
     {
         session_.set_report_sink(&basic_client::on_report, this);
     }
@@ -112,8 +113,8 @@ public:
     // into passthrough, see client_options::passthrough_escape_after), ATE0, AT+GMR (the firmware profile),
     // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
     // baud change. Other operations wait until it is done. After an unexpected "ready" it runs
-    // again by itself (client_options::restart_after_reset). While one runs, another start
-    // fails with errc::busy. The token's signature is co_spawn's:
+    // again by itself (client_options::restart_after_reset). A start while one runs (that
+    // restart, say) waits for it and completes with its result. The token's signature is co_spawn's:
     // void(std::exception_ptr, result<firmware_profile>).
     template <class Token = default_token>
     auto async_start(Token&& token = {})
@@ -673,6 +674,7 @@ private:
         if (fatal_) return;
         fatal_ = ec;
         timer_.cancel();
+        start_done_.cancel();
         std::error_code ignored;
         if constexpr (requires { stream_.close(ignored); }) stream_.close(ignored);
         else stream_.close();
@@ -776,8 +778,15 @@ private:
 
     asio::awaitable<result<firmware_profile>> start_sequence()
     {
-        // One start-up at a time: a second caller would interleave its commands with the first.
-        if (starting_) co_return tl::make_unexpected(make_error_code(errc::busy));
+        // One start-up at a time: a second would interleave its commands with the first's. A
+        // caller that comes while one runs (a script's start() during the restart a module
+        // reset set off, say) waits for it and gets its result.
+        if (starting_) {
+            std::error_code woken;
+            co_await start_done_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+            if (starting_ || !last_start_) co_return tl::make_unexpected(fatal_ ? fatal_ : make_error_code(errc::cancelled));
+            co_return *last_start_;
+        }
         started_ = true;
         starting_ = true;
         gate_closed_ = true;
@@ -790,6 +799,8 @@ private:
             if (r || r.error() != errc::device_reset) break;
         }
         starting_ = false;
+        last_start_ = r;
+        start_done_.cancel();
         if (!fatal_) open_gate();
         co_return r;
     }
@@ -880,6 +891,7 @@ private:
     AsyncStream stream_;
     executor_type strand_;
     asio::steady_timer timer_;
+    asio::steady_timer start_done_;  // never expires: cancelled when a start-up ends, to wake its joiners
     proto::session session_;
     client_options options_;
     std::array<char, 4096> read_buffer_{};
@@ -890,6 +902,7 @@ private:
     std::deque<std::pair<std::uint64_t, wifi_completion>> wifi_waiters_;
     std::optional<std::string> transcript_;
     std::optional<firmware_profile> profile_;
+    std::optional<result<firmware_profile>> last_start_;  // what the last start-up that ended gave
     std::optional<command_failure> last_failure_;
     std::string last_completed_line_;
     std::error_code last_restart_error_;

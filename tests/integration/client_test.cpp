@@ -776,16 +776,47 @@ TEST_CASE("client: a command cancelled while it waits for the start-up after a r
     });
 }
 
-TEST_CASE("client: a second start-up while one runs is refused with errc::busy")
+TEST_CASE("client: a second start-up while one runs waits for it and gets its result")
 {
     rig t;
     run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
         auto [first, second] = co_await (t.esp.start() && t.esp.start());
-        CHECK(first);
-        REQUIRE_FALSE(second);
-        CHECK(second.error() == errc::busy);
-        CHECK(t.module.count("AT+GMR") == 1);
-        auto again = co_await t.esp.start();  // after it: allowed
+        REQUIRE(first);
+        REQUIRE(second);
+        CHECK(second->info.at_version == first->info.at_version);
+        CHECK(t.module.count("AT+GMR") == 1);  // one start-up ran, not two interleaved
+        auto again = co_await t.esp.start();  // after it: a start-up of its own
         CHECK(again);
+        CHECK(t.module.count("AT+GMR") == 2);
+    });
+}
+
+TEST_CASE("client: start() during the start-up a module reset set off joins it instead of failing")
+{
+    rig t;
+    int gmr_answers = 0;
+    t.module.script = [&](fake_module& m, const std::string& line) {
+        if (line == "AT+RST") {
+            m.send("\r\nOK\r\n");
+            m.send_after(10ms, "\r\nready\r\n");
+            return true;
+        }
+        if (line == "AT+GMR" && gmr_answers++ == 1) {  // the restart's AT+GMR is slow
+            m.send_after(80ms, espat::test::gmr_2x);
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        auto reset = co_await t.esp.rst();
+        CHECK(reset);
+        co_await t.sleep(30ms);  // "ready" came: the restart runs, waiting for AT+GMR
+        // A script that restarts the module itself (ota_update, say) calls start() now.
+        auto joined = co_await t.esp.start();
+        REQUIRE(joined);
+        CHECK(joined->info.at_version.to_string() == "2.2.0.0");
+        CHECK(t.module.count("AT+GMR") == 2);  // the first start-up and the restart: no third
+        CHECK_FALSE(t.esp.last_restart_error());
     });
 }
