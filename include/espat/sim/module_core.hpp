@@ -1318,8 +1318,14 @@ private:
         std::error_code ec;
         if (address) {
             l->socket.open(address->is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+            // A broadcast or multicast remote: the socket is bound to the wildcard address and
+            // <local IP> names the interface of the group instead.
+            const bool group = is_group_address(*address);
+            std::optional<asio::ip::address> local_ip;
+            if (p.local_ip) local_ip = *p.local_ip;
+            if (!ec && group) ec = prepare_group_socket(l->socket, *address, local_ip);
             if (!ec) {
-                const asio::ip::address local = p.local_ip ? *p.local_ip
+                const asio::ip::address local = local_ip && !group ? *local_ip
                                                 : address->is_v4() ? asio::ip::address(asio::ip::address_v4::any())
                                                                    : asio::ip::address(asio::ip::address_v6::any());
                 l->socket.bind({local, p.local_port.value_or(0)}, ec);
@@ -2013,6 +2019,7 @@ private:
         if (target.type == link_type::udp) {
             auto u = std::make_shared<udp_link>(ex_, 0, udp_mode::fixed);
             u->socket.open(address->is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+            if (!ec && is_group_address(*address)) ec = prepare_group_socket(u->socket, *address, std::nullopt);
             if (!ec) u->socket.bind({address->is_v4() ? asio::ip::address(asio::ip::address_v4::any())
                                                       : asio::ip::address(asio::ip::address_v6::any()),
                                      target.local_port.value_or(0)}, ec);
