@@ -1126,18 +1126,26 @@ private:
         ok();
         co_return;
     }
+    // AT+CIPTCPOPT's options on the link's TCP socket: a TCP link's, or the one under an SSL
+    // link's TLS (UDP links have none).
+    static asio::ip::tcp::socket* tcp_socket_of(link& l)
+    {
+        if (auto* t = dynamic_cast<tcp_link*>(&l)) return &t->socket;
+        if (auto* s = dynamic_cast<tls_link*>(&l)) return &s->stream.next_layer();
+        return nullptr;
+    }
     void apply_tcp_options(link& l)
     {
-        auto* t = dynamic_cast<tcp_link*>(&l);
-        if (!t) return;
+        auto* socket = tcp_socket_of(l);
+        if (!socket) return;
         const auto& o = tcp_options_[l.id];
         std::error_code ec;
-        t->socket.set_option(asio::ip::tcp::no_delay(o.no_delay), ec);
-        t->socket.set_option(asio::socket_base::linger(o.linger.count() >= 0, static_cast<int>(std::max<std::int64_t>(o.linger.count(), 0))), ec);
+        socket->set_option(asio::ip::tcp::no_delay(o.no_delay), ec);
+        socket->set_option(asio::socket_base::linger(o.linger.count() >= 0, static_cast<int>(std::max<std::int64_t>(o.linger.count(), 0))), ec);
         if (o.send_timeout.count() > 0) {
             timeval tv{static_cast<time_t>(o.send_timeout.count() / 1000),
                        static_cast<suseconds_t>((o.send_timeout.count() % 1000) * 1000)};
-            ::setsockopt(t->socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         }
     }
 
@@ -1855,6 +1863,7 @@ private:
         l->local_port = l->stream.next_layer().local_endpoint(ec).port();
         if (p.keep_alive && p.keep_alive->count() > 0)
             l->stream.next_layer().set_option(asio::socket_base::keep_alive(true), ec);
+        apply_tcp_options(*l);
         report_connect(*l);
         ok();
         start_reader(l);
@@ -1965,6 +1974,7 @@ private:
         l->id = *id;
         l->mode = recv_mode_;
         links_[*id] = l;
+        apply_tcp_options(*l);
         report_connect(*l);
         start_reader(l);
         asio::co_spawn(ex_, expire_idle(shared_from_this(), l), asio::detached);
