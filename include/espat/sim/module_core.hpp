@@ -451,6 +451,7 @@ private:
             if (stopped_ || l->closed) co_return;
             if (r.ec) {
                 if (r.ec == asio::error::operation_aborted) continue;
+                if (lose_passthrough_link(l)) co_return;
                 peer_closed(l);
                 co_return;
             }
@@ -1431,7 +1432,9 @@ private:
         input_ = input_mode::passthrough;
         passthrough_data_.clear();
         last_host_byte_ = std::chrono::steady_clock::now();
-        asio::co_spawn(ex_, run_passthrough(shared_from_this(), l), asio::detached);
+        ++passthrough_sessions_;
+        // It follows link 0, which a reconnection replaces (lose_passthrough_link).
+        asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
     }
 
     asio::awaitable<void> handle(const set_of<cmd::cipclose>& r)
@@ -2003,12 +2006,47 @@ private:
         input_ = input_mode::passthrough;
         passthrough_data_.clear();
         last_host_byte_ = std::chrono::steady_clock::now();
+        const std::uint64_t session = ++passthrough_sessions_;
         asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
-        auto trying = [&] { return !stopped_ && boots_ == this_boot && input_ == input_mode::passthrough && !links_[0]; };
+        co_await reconnect_passthrough(this_boot, session, target);
+    }
+
+    // The link of a passthrough session (AT+CIPSEND's or the saved one) broke: the module prints
+    // nothing (its output is the peer's data now) and keeps reconnecting every AT+CIPRECONNINTV
+    // until it has the link back or the host sends "+++" (the reference, AT+CIPMODE: "if the
+    // TCP connection breaks, ESP32 will keep trying to reconnect until +++ is input"). SSL
+    // links are not reconnected: they end as in normal mode.
+    bool lose_passthrough_link(const std::shared_ptr<link>& l)
+    {
+        if (input_ != input_mode::passthrough || l->id != 0 || links_[0] != l || l->type != link_type::tcp) return false;
+        links_[0].reset();
+        l->closed = true;
+        l->close();
+        const saved_transparent_link target{link_type::tcp, l->remote_ip.to_string(), l->remote_port, std::nullopt};
+        asio::co_spawn(ex_, reconnect_in_background(shared_from_this(), boots_, passthrough_sessions_, target), asio::detached);
+        return true;
+    }
+    asio::awaitable<void> reconnect_in_background(std::shared_ptr<module_core> keep, std::uint64_t this_boot,
+                                                  std::uint64_t session, saved_transparent_link target)
+    {
+        (void)keep;
+        co_await reconnect_passthrough(this_boot, session, target);
+    }
+
+    // Tries `target` for link 0, then again every AT+CIPRECONNINTV, while the same passthrough
+    // session goes on with no link: "+++", a reset or stop() ends the tries.
+    asio::awaitable<void> reconnect_passthrough(std::uint64_t this_boot, std::uint64_t session, saved_transparent_link target)
+    {
+        auto trying = [&] {
+            return !stopped_ && boots_ == this_boot && passthrough_sessions_ == session && input_ == input_mode::passthrough &&
+                   !links_[0];
+        };
         asio::steady_timer pause(ex_);
         while (trying()) {
             if (auto opened = co_await open_saved_link(target); opened && trying()) {
+                opened->mode = recv_mode_;
                 links_[0] = opened;
+                apply_tcp_options(*opened);
                 start_reader(opened);
                 co_return;
             } else if (opened) {
@@ -2082,6 +2120,7 @@ private:
     system_messages sysmsg_ = system_messages::none;
     bool syslog_ = false;
     transfer_mode passthrough_mode_ = transfer_mode::normal;
+    std::uint64_t passthrough_sessions_ = 0;  // a reconnection belongs to one passthrough session
     std::uint8_t server_max_conn_ = 5;
     std::chrono::seconds server_timeout_{180};
     bool any_link_closed_ = false;
