@@ -12,6 +12,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
 #include <asio/experimental/as_tuple.hpp>
+#include <asio/ip/multicast.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/ssl/context.hpp>
@@ -124,6 +125,45 @@ public:
     asio::ip::tcp::socket socket;
 };
 
+// A UDP link whose remote is a broadcast or multicast address (the reference, AT+CIPSTART: "the
+// esp device will send and receive the UDP broadcast/multicast"). The module has one network,
+// so "broadcast" is 255.255.255.255 or an address whose last byte is 255 (a directed
+// broadcast: 192.168.1.255, 127.255.255.255); multicast is 224.0.0.0/4 or ff00::/8.
+[[nodiscard]] inline bool is_broadcast(const asio::ip::address& a) noexcept
+{
+    return a.is_v4() && (a.to_v4() == asio::ip::address_v4::broadcast() || (a.to_v4().to_uint() & 0xffU) == 0xffU);
+}
+[[nodiscard]] inline bool is_group_address(const asio::ip::address& a) noexcept
+{
+    return a.is_multicast() || is_broadcast(a);
+}
+
+// Readies an open UDP socket for a group remote, before it is bound (to the wildcard address:
+// a socket bound to a unicast address receives no group datagrams). Broadcast: SO_BROADCAST,
+// without which Linux refuses the send (EACCES). Multicast: joins the group on `interface`
+// (AT+CIPSTART's <local IP>; the kernel's choice when absent), sends through it, and loops
+// its own datagrams back as the module's lwIP does.
+inline std::error_code prepare_group_socket(asio::ip::udp::socket& s, const asio::ip::address& remote,
+                                            const std::optional<asio::ip::address>& interface)
+{
+    std::error_code ec;
+    if (is_broadcast(remote)) {
+        s.set_option(asio::socket_base::broadcast(true), ec);
+        return ec;
+    }
+    if (!remote.is_multicast()) return ec;
+    s.set_option(asio::socket_base::reuse_address(true), ec);
+    if (remote.is_v4()) {
+        const asio::ip::address_v4 via = interface && interface->is_v4() ? interface->to_v4() : asio::ip::address_v4::any();
+        if (!ec) s.set_option(asio::ip::multicast::join_group(remote.to_v4(), via), ec);
+        if (!ec && interface && interface->is_v4()) s.set_option(asio::ip::multicast::outbound_interface(via), ec);
+    } else {
+        if (!ec) s.set_option(asio::ip::multicast::join_group(remote), ec);
+    }
+    if (!ec) s.set_option(asio::ip::multicast::enable_loopback(true), ec);
+    return ec;
+}
+
 class udp_link final : public link {
 public:
     udp_link(const asio::any_io_executor& ex, std::uint8_t id, udp_mode peer_mode)
@@ -141,6 +181,10 @@ public:
     asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint> to) override
     {
         const asio::ip::udp::endpoint target = to ? *to : asio::ip::udp::endpoint(remote_ip, remote_port);
+        if (is_broadcast(target.address())) {  // AT+CIPSEND=<id>,<len>,"x.x.x.255",<port>
+            std::error_code ignored;
+            socket.set_option(asio::socket_base::broadcast(true), ignored);
+        }
         auto [ec, n] = co_await socket.async_send_to(asio::buffer(data), target, use_tuple);
         (void)n;
         // A send to another peer moves the remote of a changeable link (the reference's

@@ -451,6 +451,7 @@ private:
             if (stopped_ || l->closed) co_return;
             if (r.ec) {
                 if (r.ec == asio::error::operation_aborted) continue;
+                if (lose_passthrough_link(l)) co_return;
                 peer_closed(l);
                 co_return;
             }
@@ -1126,18 +1127,26 @@ private:
         ok();
         co_return;
     }
+    // AT+CIPTCPOPT's options on the link's TCP socket: a TCP link's, or the one under an SSL
+    // link's TLS (UDP links have none).
+    static asio::ip::tcp::socket* tcp_socket_of(link& l)
+    {
+        if (auto* t = dynamic_cast<tcp_link*>(&l)) return &t->socket;
+        if (auto* s = dynamic_cast<tls_link*>(&l)) return &s->stream.next_layer();
+        return nullptr;
+    }
     void apply_tcp_options(link& l)
     {
-        auto* t = dynamic_cast<tcp_link*>(&l);
-        if (!t) return;
+        auto* socket = tcp_socket_of(l);
+        if (!socket) return;
         const auto& o = tcp_options_[l.id];
         std::error_code ec;
-        t->socket.set_option(asio::ip::tcp::no_delay(o.no_delay), ec);
-        t->socket.set_option(asio::socket_base::linger(o.linger.count() >= 0, static_cast<int>(std::max<std::int64_t>(o.linger.count(), 0))), ec);
+        socket->set_option(asio::ip::tcp::no_delay(o.no_delay), ec);
+        socket->set_option(asio::socket_base::linger(o.linger.count() >= 0, static_cast<int>(std::max<std::int64_t>(o.linger.count(), 0))), ec);
         if (o.send_timeout.count() > 0) {
             timeval tv{static_cast<time_t>(o.send_timeout.count() / 1000),
                        static_cast<suseconds_t>((o.send_timeout.count() % 1000) * 1000)};
-            ::setsockopt(t->socket.native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+            ::setsockopt(socket->native_handle(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
         }
     }
 
@@ -1318,8 +1327,14 @@ private:
         std::error_code ec;
         if (address) {
             l->socket.open(address->is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+            // A broadcast or multicast remote: the socket is bound to the wildcard address and
+            // <local IP> names the interface of the group instead.
+            const bool group = is_group_address(*address);
+            std::optional<asio::ip::address> local_ip;
+            if (p.local_ip) local_ip = *p.local_ip;
+            if (!ec && group) ec = prepare_group_socket(l->socket, *address, local_ip);
             if (!ec) {
-                const asio::ip::address local = p.local_ip ? *p.local_ip
+                const asio::ip::address local = local_ip && !group ? *local_ip
                                                 : address->is_v4() ? asio::ip::address(asio::ip::address_v4::any())
                                                                    : asio::ip::address(asio::ip::address_v6::any());
                 l->socket.bind({local, p.local_port.value_or(0)}, ec);
@@ -1417,7 +1432,9 @@ private:
         input_ = input_mode::passthrough;
         passthrough_data_.clear();
         last_host_byte_ = std::chrono::steady_clock::now();
-        asio::co_spawn(ex_, run_passthrough(shared_from_this(), l), asio::detached);
+        ++passthrough_sessions_;
+        // It follows link 0, which a reconnection replaces (lose_passthrough_link).
+        asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
     }
 
     asio::awaitable<void> handle(const set_of<cmd::cipclose>& r)
@@ -1849,6 +1866,7 @@ private:
         l->local_port = l->stream.next_layer().local_endpoint(ec).port();
         if (p.keep_alive && p.keep_alive->count() > 0)
             l->stream.next_layer().set_option(asio::socket_base::keep_alive(true), ec);
+        apply_tcp_options(*l);
         report_connect(*l);
         ok();
         start_reader(l);
@@ -1959,6 +1977,7 @@ private:
         l->id = *id;
         l->mode = recv_mode_;
         links_[*id] = l;
+        apply_tcp_options(*l);
         report_connect(*l);
         start_reader(l);
         asio::co_spawn(ex_, expire_idle(shared_from_this(), l), asio::detached);
@@ -1987,12 +2006,47 @@ private:
         input_ = input_mode::passthrough;
         passthrough_data_.clear();
         last_host_byte_ = std::chrono::steady_clock::now();
+        const std::uint64_t session = ++passthrough_sessions_;
         asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
-        auto trying = [&] { return !stopped_ && boots_ == this_boot && input_ == input_mode::passthrough && !links_[0]; };
+        co_await reconnect_passthrough(this_boot, session, target);
+    }
+
+    // The link of a passthrough session (AT+CIPSEND's or the saved one) broke: the module prints
+    // nothing (its output is the peer's data now) and keeps reconnecting every AT+CIPRECONNINTV
+    // until it has the link back or the host sends "+++" (the reference, AT+CIPMODE: "if the
+    // TCP connection breaks, ESP32 will keep trying to reconnect until +++ is input"). SSL
+    // links are not reconnected: they end as in normal mode.
+    bool lose_passthrough_link(const std::shared_ptr<link>& l)
+    {
+        if (input_ != input_mode::passthrough || l->id != 0 || links_[0] != l || l->type != link_type::tcp) return false;
+        links_[0].reset();
+        l->closed = true;
+        l->close();
+        const saved_transparent_link target{link_type::tcp, l->remote_ip.to_string(), l->remote_port, std::nullopt};
+        asio::co_spawn(ex_, reconnect_in_background(shared_from_this(), boots_, passthrough_sessions_, target), asio::detached);
+        return true;
+    }
+    asio::awaitable<void> reconnect_in_background(std::shared_ptr<module_core> keep, std::uint64_t this_boot,
+                                                  std::uint64_t session, saved_transparent_link target)
+    {
+        (void)keep;
+        co_await reconnect_passthrough(this_boot, session, target);
+    }
+
+    // Tries `target` for link 0, then again every AT+CIPRECONNINTV, while the same passthrough
+    // session goes on with no link: "+++", a reset or stop() ends the tries.
+    asio::awaitable<void> reconnect_passthrough(std::uint64_t this_boot, std::uint64_t session, saved_transparent_link target)
+    {
+        auto trying = [&] {
+            return !stopped_ && boots_ == this_boot && passthrough_sessions_ == session && input_ == input_mode::passthrough &&
+                   !links_[0];
+        };
         asio::steady_timer pause(ex_);
         while (trying()) {
             if (auto opened = co_await open_saved_link(target); opened && trying()) {
+                opened->mode = recv_mode_;
                 links_[0] = opened;
+                apply_tcp_options(*opened);
                 start_reader(opened);
                 co_return;
             } else if (opened) {
@@ -2013,6 +2067,7 @@ private:
         if (target.type == link_type::udp) {
             auto u = std::make_shared<udp_link>(ex_, 0, udp_mode::fixed);
             u->socket.open(address->is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+            if (!ec && is_group_address(*address)) ec = prepare_group_socket(u->socket, *address, std::nullopt);
             if (!ec) u->socket.bind({address->is_v4() ? asio::ip::address(asio::ip::address_v4::any())
                                                       : asio::ip::address(asio::ip::address_v6::any()),
                                      target.local_port.value_or(0)}, ec);
@@ -2065,6 +2120,7 @@ private:
     system_messages sysmsg_ = system_messages::none;
     bool syslog_ = false;
     transfer_mode passthrough_mode_ = transfer_mode::normal;
+    std::uint64_t passthrough_sessions_ = 0;  // a reconnection belongs to one passthrough session
     std::uint8_t server_max_conn_ = 5;
     std::chrono::seconds server_timeout_{180};
     bool any_link_closed_ = false;
