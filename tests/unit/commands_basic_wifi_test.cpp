@@ -15,7 +15,6 @@
 #include <string>
 #include <string_view>
 #include <system_error>
-#include <variant>
 #include <vector>
 
 namespace cmd = espat::commands;
@@ -78,8 +77,8 @@ void check_set(const typename C::set::request& r, std::string_view expected)
     CHECK(out == expected);
     auto d = cmd::decode_request<device>(out);
     REQUIRE(d.has_value());
-    REQUIRE(std::holds_alternative<req<C, typename C::set>>(*d));
-    CHECK(std::get<req<C, typename C::set>>(*d).params == r);
+    REQUIRE(espat::commands::holds_alternative<req<C, typename C::set>>(*d));
+    CHECK(espat::commands::get<req<C, typename C::set>>(*d).params == r);
 }
 
 template <class C>
@@ -90,7 +89,7 @@ void check_execute(std::string_view expected)
     CHECK(out == expected);
     auto d = cmd::decode_request<device>(out);
     REQUIRE(d.has_value());
-    CHECK(std::holds_alternative<req<C, typename C::execute>>(*d));
+    CHECK(espat::commands::holds_alternative<req<C, typename C::execute>>(*d));
 }
 
 template <class C>
@@ -101,7 +100,7 @@ void check_query(std::string_view expected)
     CHECK(out == expected);
     auto d = cmd::decode_request<device>(out);
     REQUIRE(d.has_value());
-    CHECK(std::holds_alternative<req<C, typename C::query>>(*d));
+    CHECK(espat::commands::holds_alternative<req<C, typename C::query>>(*d));
 }
 
 // A set request that must be refused: invalid_argument, nothing written.
@@ -333,7 +332,7 @@ TEST_CASE("commands: the device side tells the forms of one command apart")
 {
     auto is = []<class R>(std::string_view line, R*) {
         auto d = cmd::decode_request<device>(line);
-        return d.has_value() && std::holds_alternative<R>(*d);
+        return d.has_value() && espat::commands::holds_alternative<R>(*d);
     };
     CHECK(is("AT", static_cast<req<cmd::at, cmd::at::execute>*>(nullptr)));
     CHECK(is("ATE0\r\n", static_cast<req<cmd::ate0, cmd::ate0::execute>*>(nullptr)));
@@ -800,11 +799,11 @@ TEST_CASE("commands: the host drivers' start-up lines encode and read back on th
     // lwESP writes the mask in hex: the device side reads it.
     auto hex = cmd::decode_request<device>("AT+CWLAPOPT=1,0x7FF\r\n");
     REQUIRE(hex);
-    REQUIRE(std::holds_alternative<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex));
-    CHECK(std::get<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex).params.print_mask.get() == 0x7FF);
+    REQUIRE(espat::commands::holds_alternative<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex));
+    CHECK(espat::commands::get<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex).params.print_mask.get() == 0x7FF);
     auto hex_auth = cmd::decode_request<device>("AT+CWLAPOPT=1,2047,-100,0xff\r\n");
     REQUIRE(hex_auth);
-    CHECK(std::get<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex_auth).params.auth_mode_mask == 0xFF);
+    CHECK(espat::commands::get<req<cmd::cwlapopt, cmd::cwlapopt::set>>(*hex_auth).params.auth_mode_mask == 0xFF);
     CHECK_FALSE(cmd::decode_request<device>("AT+CWLAPOPT=1,0x800\r\n"));  // beyond the eleven fields
     CHECK_FALSE(cmd::decode_request<device>("AT+CWLAPOPT=1,2048\r\n"));
     check_refused<cmd::cwlapopt>({.sort_by_rssi = true, .print_mask = std::uint16_t{0x800}});

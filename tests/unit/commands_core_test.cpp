@@ -245,8 +245,8 @@ TEST_CASE("commands: the device decodes what the host encodes")
         auto d = decode_request<device_requests>(line);
         REQUIRE(d);
         using set_request = request_of<demo, demo::set>;
-        REQUIRE(std::holds_alternative<set_request>(*d));
-        CHECK(std::get<set_request>(*d).params == r);
+        REQUIRE(espat::commands::holds_alternative<set_request>(*d));
+        CHECK(d->get_if<set_request>()->params == r);
     }
     CHECK(decode_request<device_requests>("AT+OTHER=?\r\n")->index() == 3);
     CHECK(decode_request<device_requests>("AT+OTHER?")->index() == 4);

@@ -32,7 +32,6 @@
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <variant>
 #include <vector>
 
 using namespace espat::commands;
@@ -363,7 +362,7 @@ void check_requests(fields<F...>*, std::uint32_t base_seed, request_tally& tally
         if (leading) ctx.multiple_links = *leading;
         const auto decoded = decode_request<any_request>(line, ctx);
         REQUIRE_MESSAGE(decoded.has_value(), "the device side does not read the line");
-        const auto* same_form = std::get_if<request_of<C, typename C::set>>(&*decoded);
+        const auto* same_form = espat::commands::get_if<request_of<C, typename C::set>>(&*decoded);
         CHECK_MESSAGE(same_form != nullptr, "read as another form (variant index ", decoded->index(), ")");
         if (same_form) CHECK_MESSAGE(same_form->params == request, "read back with different parameters");
     }

@@ -10,7 +10,6 @@
 
 #include <filesystem>
 #include <string>
-#include <variant>
 
 using namespace espat::commands;
 
@@ -19,7 +18,7 @@ namespace {
 // Re-encodes a decoded request with the host encoder of its own form.
 std::string reencode(const any_request& r)
 {
-    return std::visit(
+    return espat::commands::visit(
         [](const auto& req) {
             using R = std::decay_t<decltype(req)>;
             using C = typename R::command;

@@ -75,7 +75,7 @@ std::optional<typename C::set::request> device_set(std::string_view line, reques
 {
     auto d = decode_request<all_requests>(line, ctx);
     if (!d) return std::nullopt;
-    auto* r = std::get_if<request_of<C, typename C::set>>(&*d);
+    auto* r = espat::commands::get_if<request_of<C, typename C::set>>(&*d);
     if (!r) return std::nullopt;
     return r->params;
 }
@@ -84,7 +84,7 @@ template <class C, class Form>
 bool device_reads_as(std::string_view line)
 {
     auto d = decode_request<all_requests>(line);
-    return d && std::holds_alternative<request_of<C, Form>>(*d);
+    return d && espat::commands::holds_alternative<request_of<C, Form>>(*d);
 }
 
 // A reference example: the typed request encodes to exactly `line`, and `line` decodes on the

@@ -289,7 +289,7 @@ private:
             if (!request) {
                 error(known_command_word(line) ? err_code::parameter_parse_failed : err_code::unsupported_command);
             } else {
-                asio::awaitable<void> op = std::visit([this](const auto& r) { return dispatch(r); }, *request);
+                asio::awaitable<void> op = request->visit([this](const auto& r) { return dispatch(r); });
                 co_await std::move(op);
             }
         } catch (const std::exception&) {
