@@ -139,9 +139,11 @@ public:
                     std::rethrow_exception(e);
                 } catch (const std::exception& x) {
                     std::cerr << program_ << ": " << x.what() << "\n";
+                } catch (...) {
+                    std::cerr << program_ << ": an exception that is not a std::exception\n";
                 }
             }
-            finish(status);
+            finish(e ? 1 : status);  // on an exception co_spawn passes a default status (0)
         };
     }
 
@@ -160,6 +162,7 @@ public:
         espat::client esp(std::move(serial), options);
         asio::co_spawn(esp.get_executor(), script(esp), finisher());
         io_.run();
+        wind_down(esp);
         return status_;
     }
 
@@ -177,10 +180,23 @@ public:
         if (limit) io_.run_for(*limit);
         else io_.run();
         if (!finished_) std::cerr << program_ << ": did not finish in time\n";
+        wind_down(esp);
         return status_;
     }
 
 private:
+    // Before the client goes out of scope: coroutines still suspended on it (a server's
+    // per-link loops, a script that ran out of time) must end while it exists, not when the
+    // io_context is destroyed later. Closing the client fails what they wait for, so they unwind.
+    template <class Client>
+    void wind_down(Client& esp)
+    {
+        esp.close();
+        if (module_) module_->stop();
+        io_.restart();
+        io_.run_for(std::chrono::milliseconds(500));
+    }
+
     const char* program_;
     asio::io_context io_;  // first: destroyed last, after everything that runs on it
     std::optional<sim::module> module_;

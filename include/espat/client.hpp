@@ -59,6 +59,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <exception>
 #include <system_error>
 #include <type_traits>
 #include <utility>
@@ -782,9 +783,12 @@ private:
         // caller that comes while one runs (a script's start() during the restart a module
         // reset set off, say) waits for it and gets its result.
         if (starting_) {
+            const std::uint64_t joined = starts_finished_;
             std::error_code woken;
             co_await start_done_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
-            if (starting_ || !last_start_) co_return tl::make_unexpected(fatal_ ? fatal_ : make_error_code(errc::cancelled));
+            // The start-up joined has ended, even if another began before this resumed.
+            if (starts_finished_ == joined || !last_start_)
+                co_return tl::make_unexpected(fatal_ ? fatal_ : make_error_code(errc::cancelled));
             co_return *last_start_;
         }
         started_ = true;
@@ -792,16 +796,29 @@ private:
         gate_closed_ = true;
         ensure_running();
         result<firmware_profile> r = tl::make_unexpected(make_error_code(errc::device_reset));
-        // A reset during start-up starts it over, a few times.
-        for (int round = 0; round < 3; ++round) {
-            ++stats_.starts;
-            r = co_await start_steps();
-            if (r || r.error() != errc::device_reset) break;
+        // A caller that cancels start() makes the next co_await here throw; the start-up must
+        // still end (gate open, joiners woken), or every later command and start() would wait
+        // for good. Its result is then errc::cancelled, and start() may be called again.
+        std::exception_ptr thrown;
+        try {
+            // A reset during start-up starts it over, a few times.
+            for (int round = 0; round < 3; ++round) {
+                ++stats_.starts;
+                r = co_await start_steps();
+                if (r || r.error() != errc::device_reset) break;
+            }
+        } catch (const std::system_error& e) {
+            r = tl::make_unexpected(e.code() == asio::error::operation_aborted ? make_error_code(errc::cancelled) : e.code());
+        } catch (...) {
+            thrown = std::current_exception();
+            r = tl::make_unexpected(make_error_code(errc::cancelled));
         }
         starting_ = false;
         last_start_ = r;
+        ++starts_finished_;
         start_done_.cancel();
         if (!fatal_) open_gate();
+        if (thrown) std::rethrow_exception(thrown);
         co_return r;
     }
 
@@ -903,6 +920,7 @@ private:
     std::optional<std::string> transcript_;
     std::optional<firmware_profile> profile_;
     std::optional<result<firmware_profile>> last_start_;  // what the last start-up that ended gave
+    std::uint64_t starts_finished_ = 0;
     std::optional<command_failure> last_failure_;
     std::string last_completed_line_;
     std::error_code last_restart_error_;

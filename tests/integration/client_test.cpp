@@ -820,3 +820,24 @@ TEST_CASE("client: start() during the start-up a module reset set off joins it i
         CHECK_FALSE(t.esp.last_restart_error());
     });
 }
+
+TEST_CASE("client: a cancelled start() ends its start-up; commands are not held and start() works again")
+{
+    rig t;
+    bool silent = true;
+    t.module.script = [&](fake_module&, const std::string& line) {
+        return silent && line == "AT";  // a module still booting: no answer
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        asio::steady_timer timer(t.io, 30ms);
+        auto first = co_await (t.esp.start() || timer.async_wait(asio::use_awaitable));
+        CHECK(first.index() == 1);  // the timer won: start() was cancelled
+        silent = false;
+        // Not held behind a start-up that will never end: a command goes out and is answered.
+        auto probe = co_await t.esp.at();
+        CHECK(probe);
+        auto again = co_await t.esp.start();
+        REQUIRE(again);
+        CHECK(again->info.at_version.to_string() == "2.2.0.0");
+    });
+}

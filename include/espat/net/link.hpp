@@ -223,8 +223,11 @@ private:
             if (r) return self.complete({}, *r);
             const std::error_code ec = r.error();
             if (ec == make_error_code(errc::send_failed) || ec == make_error_code(errc::cancelled) ||
-                ec == make_error_code(errc::timeout)) {
-                // A hole in the stream, or a send whose fate is unknown: the link is finished.
+                ec == make_error_code(errc::timeout) || ec == make_error_code(errc::busy) ||
+                ec == make_error_code(errc::protocol_error)) {
+                // A hole in the stream, a send whose fate is unknown (busy: the module may still
+                // take the data when its late prompt comes), or a "Recv <n> bytes" that did not
+                // match what was written: the link is finished.
                 s->rx.fail(ec);
                 net->close_in_background(s);
             }

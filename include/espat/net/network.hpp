@@ -225,7 +225,8 @@ public:
         auto state = table_.attach(*id, link_type::udp, receive_mode::active, options_.receive_buffer);
         auto started = co_await client_.template async_set<commands::cipstart_udp>(r);
         if (!started) {
-            if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
+            if (outcome_unknown(started.error())) close_in_background(state);
+            else if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
             co_return tl::make_unexpected(started.error());
         }
         if (auto ec = co_await set_link_mode(state, receive_mode::active)) co_return tl::make_unexpected(ec);
@@ -405,6 +406,15 @@ public:
     }
 
 private:
+    // An AT+CIPSTART that was cancelled, timed out or refused as busy may still open its link
+    // (a CONNECT after the caller gave up). Its id stays attached, so that CONNECT is not taken
+    // for an incoming one, until an AT+CIPCLOSE=<id> (an ERROR if it never opened) frees it.
+    [[nodiscard]] static bool outcome_unknown(std::error_code ec) noexcept
+    {
+        return ec == make_error_code(errc::cancelled) || ec == make_error_code(errc::timeout) ||
+               ec == make_error_code(errc::busy);
+    }
+
     [[nodiscard]] bool any_attached() const noexcept
     {
         for (int i = 0; i < max_links; ++i)
@@ -590,7 +600,8 @@ private:
         if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(plan->start);
         else started = co_await client_.template async_set<commands::cipstart_tcp>(plan->start);
         if (!started) {
-            give_up();
+            if (outcome_unknown(started.error())) close_in_background(state);
+            else give_up();
             co_return tl::make_unexpected(started.error());
         }
         if (auto ec = co_await set_link_mode(state, mode)) co_return tl::make_unexpected(ec);
