@@ -53,13 +53,13 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <exception>
 #include <system_error>
 #include <type_traits>
 #include <utility>
