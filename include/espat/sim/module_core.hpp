@@ -1757,31 +1757,30 @@ private:
         ok();
         co_return;
     }
+    // One line per link whose setting `Member` is not empty.
+    template <class Command, auto Member>
+    void reply_ssl_setting()
+    {
+        using line = typename Command::query::response::value_type::value_type;
+        std::vector<line> lines;
+        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
+            if (const auto& v = ssl_client_[i].*Member; !v.empty()) lines.push_back({*link_id::checked(i), v});
+        reply<typename Command::query>(lines);
+        ok();
+    }
     asio::awaitable<void> handle(const query_of<cmd::cipsslccn>&)
     {
-        std::vector<ssl_common_name> lines;
-        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
-            if (!ssl_client_[i].common_name.empty()) lines.push_back({*link_id::checked(i), ssl_client_[i].common_name});
-        reply<cmd::cipsslccn::query>(lines);
-        ok();
+        reply_ssl_setting<cmd::cipsslccn, &tls_client_config::common_name>();
         co_return;
     }
     asio::awaitable<void> handle(const query_of<cmd::cipsslcsni>&)
     {
-        std::vector<ssl_server_name> lines;
-        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
-            if (!ssl_client_[i].server_name.empty()) lines.push_back({*link_id::checked(i), ssl_client_[i].server_name});
-        reply<cmd::cipsslcsni::query>(lines);
-        ok();
+        reply_ssl_setting<cmd::cipsslcsni, &tls_client_config::server_name>();
         co_return;
     }
     asio::awaitable<void> handle(const query_of<cmd::cipsslcalpn>&)
     {
-        std::vector<ssl_alpn> lines;
-        for (std::uint8_t i = 0; i < ssl_config_count(); ++i)
-            if (!ssl_client_[i].alpn.empty()) lines.push_back({*link_id::checked(i), ssl_client_[i].alpn});
-        reply<cmd::cipsslcalpn::query>(lines);
-        ok();
+        reply_ssl_setting<cmd::cipsslcalpn, &tls_client_config::alpn>();
         co_return;
     }
     asio::awaitable<void> handle(const query_of<cmd::cipsslcpsk>&)
