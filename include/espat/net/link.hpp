@@ -112,14 +112,6 @@ private:
         state_.reset();
     }
 
-    // Completes a composed operation from the executor, never inside its initiating call.
-    template <class Self, class... Args>
-    static void complete_later(basic_network<Client>* net, Self self, Args... args)
-    {
-        asio::post(net->client().get_executor(),
-                   [self = std::move(self), args...]() mutable { self.complete(args...); });
-    }
-
     template <class MutableBuffers>
     struct read_op {
         basic_network<Client>* net;
@@ -141,16 +133,7 @@ private:
             // for; the module sends CLOSED only after it was read, so none is left.
             if (!s->attached && s->rx.mode() == receive_mode::passive) s->rx.on_module_buffered(0);
             switch (s->rx.next(want)) {
-            case receive_state::step::copy: {
-                std::size_t n = 0;
-                for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
-                    asio::mutable_buffer b = *it;
-                    const std::size_t got = s->rx.read(static_cast<char*>(b.data()), b.size());
-                    n += got;
-                    if (got < b.size()) break;
-                }
-                return self.complete({}, n);
-            }
+            case receive_state::step::copy: return self.complete({}, s->rx.read_into(buffers));
             case receive_state::step::eof: return self.complete(asio::error::eof, 0);
             case receive_state::step::error: return self.complete(s->rx.failure(), 0);
             case receive_state::step::fetch: net->start_fetch(s, want); break;
@@ -165,8 +148,6 @@ private:
         basic_network<Client>* net;
         state_ptr s;
         ConstBuffers buffers;
-        int step = 0;
-        std::uint64_t ticket = 0;
 
         [[nodiscard]] std::error_code refusal() const
         {
@@ -179,37 +160,24 @@ private:
         template <class Self>
         void operator()(Self& self)
         {
-            if (step != 0) return;
-            step = 1;
-            if (auto ec = refusal()) return complete_later(net, std::move(self), ec, std::size_t{0});
+            if (auto ec = refusal()) return net->complete_later(std::move(self), ec, std::size_t{0});
             if (asio::buffer_size(buffers) == 0)
-                return complete_later(net, std::move(self), std::error_code{}, std::size_t{0});
-            ticket = net->acquire_send();
-            take_turn(self);
+                return net->complete_later(std::move(self), std::error_code{}, std::size_t{0});
+            net->async_send_turn(std::move(self));
         }
-        // Woken while waiting for the turn: by the caller's cancellation, or a turn ending.
+        // The turn came (or the caller cancelled before it did).
         template <class Self>
-        void operator()(Self& self, std::error_code)
+        void operator()(Self& self, std::error_code turn)
         {
-            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none) {
-                net->abandon_send(ticket);
-                return self.complete(asio::error::operation_aborted, 0);
-            }
-            take_turn(self);
-        }
-        template <class Self>
-        void take_turn(Self& self)
-        {
-            if (!net->may_send(ticket)) return net->send_wake().async_wait(std::move(self));
+            if (turn) return self.complete(turn, 0);
             if (auto ec = refusal()) {  // the link ended while this waited
                 net->send_done();
                 return self.complete(ec, 0);
             }
-            step = 2;
             const std::size_t size = std::min(asio::buffer_size(buffers), net->max_send_length());
             std::string data(size, '\0');
             asio::buffer_copy(asio::buffer(data), buffers, size);
-            // Handed over, the chunk is seen through (no cancellation slot): see acquire_send.
+            // Handed over, the chunk is seen through (no cancellation slot): see async_send_turn.
             // Everything of this op is read before `self` (which holds it) is moved.
             auto& client = net->client();
             const auto id = link_id::checked(s->id);
@@ -243,7 +211,7 @@ private:
         void operator()(Self& self)
         {
             if (step++ != 0) return;
-            if (!s || !s->attached) return complete_later(net, std::move(self), std::error_code{});
+            if (!s || !s->attached) return net->complete_later(std::move(self), std::error_code{});
             cipclose_request r{close_link_id::checked(s->id).value()};
             net->client().template async_set<commands::cipclose>(r, call_options{}, std::move(self));
         }

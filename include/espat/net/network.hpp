@@ -16,7 +16,9 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/bind_executor.hpp>
+#include <asio/compose.hpp>
 #include <asio/ip/address.hpp>
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -362,34 +364,29 @@ public:
     }
 
     // Link sends (link writes, UDP sends) take turns, so that cancelling one is clean: a send
-    // whose turn has not come waits (send_wake()) and, cancelled, drops its ticket
-    // (abandon_send()) with nothing of it sent; one whose turn came is handed to the client and
-    // seen through to SEND OK / SEND FAIL whatever the caller asks, so its bytes went out whole
-    // or not at all, and its completion says which.
-    std::uint64_t acquire_send()
+    // whose turn has not come waits and, cancelled, leaves the queue with nothing of it sent
+    // (operation_aborted); one whose turn came completes with no error holding the turn, is
+    // handed to the client and seen through to SEND OK / SEND FAIL whatever its caller asks (no
+    // cancellation slot), so its bytes went out whole or not at all, and its completion says
+    // which. The holder ends the turn with send_done().
+    template <class Token>
+    auto async_send_turn(Token&& token)
     {
-        send_queue_.push_back(next_send_ticket_);
-        return next_send_ticket_++;
-    }
-    // Whether `ticket`'s turn has come; if so it is taken (end it with send_done()).
-    bool may_send(std::uint64_t ticket)
-    {
-        if (send_busy_ || send_queue_.empty() || send_queue_.front() != ticket) return false;
-        send_queue_.pop_front();
-        send_busy_ = true;
-        return true;
-    }
-    void abandon_send(std::uint64_t ticket)
-    {
-        std::erase(send_queue_, ticket);
-        send_wake_.cancel();
+        return asio::async_compose<Token, void(std::error_code)>(send_turn_op{this}, token, client_.get_executor());
     }
     void send_done()
     {
         send_busy_ = false;
         send_wake_.cancel();
     }
-    asio::steady_timer& send_wake() noexcept { return send_wake_; }
+
+    // Completes a link's composed operation from the client's executor, never inside its
+    // initiating call.
+    template <class Self, class... Args>
+    void complete_later(Self self, Args... args)
+    {
+        asio::post(client_.get_executor(), [self = std::move(self), args...]() mutable { self.complete(args...); });
+    }
     [[nodiscard]] std::size_t sends_waiting() const noexcept { return send_queue_.size(); }
 
     // Closes a link nobody will wait for (a link object dropped, a failed write).
@@ -406,6 +403,30 @@ public:
     }
 
 private:
+    struct send_turn_op {
+        basic_network* net;
+        std::uint64_t ticket = 0;
+        bool queued = false;
+
+        template <class Self>
+        void operator()(Self& self, std::error_code = {})
+        {
+            if (!queued) {
+                queued = true;
+                ticket = net->next_send_ticket_++;
+                net->send_queue_.push_back(ticket);
+            } else if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none) {
+                std::erase(net->send_queue_, ticket);
+                net->send_wake_.cancel();  // the next in line may be first now
+                return self.complete(asio::error::operation_aborted);
+            }
+            if (net->send_busy_ || net->send_queue_.front() != ticket) return net->send_wake_.async_wait(std::move(self));
+            net->send_queue_.pop_front();
+            net->send_busy_ = true;
+            self.complete({});
+        }
+    };
+
     // An AT+CIPSTART that was cancelled, timed out or refused as busy may still open its link
     // (a CONNECT after the caller gave up). Its id stays attached, so that CONNECT is not taken
     // for an incoming one, until an AT+CIPCLOSE=<id> (an ERROR if it never opened) frees it.
@@ -673,7 +694,7 @@ private:
     std::error_code server_failure_;
     typename basic_passthrough<Client>::state_ptr passthrough_;
     std::array<id_settings, max_links> settings_{};
-    // Link sends take turns (see acquire_send): one is with the client at a time, the others wait
+    // Link sends take turns (see async_send_turn): one is with the client at a time, the others wait
     // here in ticket order, so a cancelled one is removed before anything of it was sent.
     asio::steady_timer send_wake_;
     bool send_busy_ = false;

@@ -114,16 +114,7 @@ private:
             const std::size_t want = asio::buffer_size(buffers);
             if (want == 0) return self.complete({}, 0);
             switch (s->rx.next(want)) {
-            case receive_state::step::copy: {
-                std::size_t n = 0;
-                for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
-                    asio::mutable_buffer b = *it;
-                    const std::size_t got = s->rx.read(static_cast<char*>(b.data()), b.size());
-                    n += got;
-                    if (got < b.size()) break;
-                }
-                return self.complete({}, n);
-            }
+            case receive_state::step::copy: return self.complete({}, s->rx.read_into(buffers));
             case receive_state::step::eof: return self.complete(asio::error::eof, 0);
             case receive_state::step::error: return self.complete(s->rx.failure(), 0);
             default: break;

@@ -7,6 +7,8 @@
 #include <espat/commands/tcpip.hpp>
 #include <espat/error.hpp>
 
+#include <asio/buffer.hpp>
+
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -95,7 +97,21 @@ public:
         return n;
     }
 
-    // Moves up to `out.size()` buffered bytes into `out`; returns how many.
+    // Moves buffered bytes into a buffer sequence, in order, as far as they go; returns how many.
+    template <class MutableBuffers>
+    std::size_t read_into(const MutableBuffers& buffers) noexcept
+    {
+        std::size_t n = 0;
+        for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+            const asio::mutable_buffer b = *it;
+            const std::size_t got = read(static_cast<char*>(b.data()), b.size());
+            n += got;
+            if (got < b.size()) break;
+        }
+        return n;
+    }
+
+    // Moves up to `n` buffered bytes into `out`; returns how many.
     std::size_t read(char* out, std::size_t n) noexcept
     {
         n = std::min(n, size_);

@@ -123,8 +123,6 @@ private:
         state_ptr s;
         std::string data;
         std::optional<endpoint_type> to;
-        int step = 0;
-        std::uint64_t ticket = 0;
         std::string line{};
         std::size_t size = 0;
 
@@ -145,33 +143,18 @@ private:
         template <class Self>
         void operator()(Self& self)
         {
-            if (step != 0) return;
-            step = 1;
-            if (const std::error_code refused = refusal()) {
-                return asio::post(net->client().get_executor(),
-                                  [self = std::move(self), refused]() mutable { self.complete(refused, 0); });
-            }
-            ticket = net->acquire_send();
-            take_turn(self);
+            if (const std::error_code refused = refusal()) return net->complete_later(std::move(self), refused, std::size_t{0});
+            net->async_send_turn(std::move(self));
         }
+        // The turn came (or the caller cancelled before it did).
         template <class Self>
-        void operator()(Self& self, std::error_code)
+        void operator()(Self& self, std::error_code turn)
         {
-            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none) {
-                net->abandon_send(ticket);
-                return self.complete(asio::error::operation_aborted, 0);
-            }
-            take_turn(self);
-        }
-        template <class Self>
-        void take_turn(Self& self)
-        {
-            if (!net->may_send(ticket)) return net->send_wake().async_wait(std::move(self));
-            if (const std::error_code refused = refusal()) {
+            if (turn) return self.complete(turn, 0);
+            if (const std::error_code refused = refusal()) {  // the link ended while this waited
                 net->send_done();
                 return self.complete(refused, 0);
             }
-            step = 2;
             size = data.size();
             proto::command c{.line = std::move(line), .timeout = std::chrono::milliseconds{commands::cipsend::timeout_ms},
                              .payload = std::move(data)};
