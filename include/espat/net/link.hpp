@@ -78,7 +78,7 @@ public:
     auto async_read_some(const MutableBuffers& buffers, Token&& token)
     {
         return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-            read_op<MutableBuffers>{net_, state_, buffers}, token, get_executor());
+            read_op<MutableBuffers>{net_, net_->lifetime(), state_, buffers}, token, get_executor());
     }
 
     // Sends up to the firmware's AT+CIPSEND limit of the buffers' bytes with one AT+CIPSEND.
@@ -94,7 +94,7 @@ public:
     auto async_write_some(const ConstBuffers& buffers, Token&& token)
     {
         return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-            write_op<ConstBuffers>{net_, state_, buffers}, token, get_executor());
+            write_op<ConstBuffers>{net_, net_->lifetime(), state_, buffers}, token, get_executor());
     }
 
     // AT+CIPCLOSE=<id>: completes when the module has closed the link. Data received before
@@ -102,7 +102,7 @@ public:
     template <class Token>
     auto async_close(Token&& token)
     {
-        return asio::async_compose<Token, void(std::error_code)>(close_op{net_, state_}, token, get_executor());
+        return asio::async_compose<Token, void(std::error_code)>(close_op{net_, net_->lifetime(), state_}, token, get_executor());
     }
 
 private:
@@ -115,6 +115,7 @@ private:
     template <class MutableBuffers>
     struct read_op {
         basic_network<Client>* net;
+        std::weak_ptr<void> life;
         state_ptr s;
         MutableBuffers buffers;
         int step = 0;
@@ -136,7 +137,11 @@ private:
             case receive_state::step::copy: return self.complete({}, s->rx.read_into(buffers));
             case receive_state::step::eof: return self.complete(asio::error::eof, 0);
             case receive_state::step::error: return self.complete(s->rx.failure(), 0);
-            case receive_state::step::fetch: net->start_fetch(s, want); break;
+            case receive_state::step::fetch:
+                // (A destroyed network has failed its links first; this only guards start_fetch.)
+                if (life.expired()) return self.complete(asio::error::operation_aborted, 0);
+                net->start_fetch(s, want);
+                break;
             case receive_state::step::wait: break;
             }
             s->wake.async_wait(std::move(self));
@@ -146,6 +151,7 @@ private:
     template <class ConstBuffers>
     struct write_op {
         basic_network<Client>* net;
+        std::weak_ptr<void> life;
         state_ptr s;
         ConstBuffers buffers;
 
@@ -169,7 +175,7 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code turn)
         {
-            if (turn) return self.complete(turn, 0);
+            if (turn) return self.complete(turn, 0);  // nothing was sent
             if (auto ec = refusal()) {  // the link ended while this waited
                 net->send_done();
                 return self.complete(ec, 0);
@@ -187,6 +193,7 @@ private:
         template <class Self>
         void operator()(Self& self, tl::expected<std::size_t, std::error_code> r)
         {
+            if (life.expired()) return self.complete(r ? std::error_code{} : r.error(), r ? *r : 0);
             net->send_done();
             if (r) return self.complete({}, *r);
             const std::error_code ec = r.error();
@@ -205,6 +212,7 @@ private:
 
     struct close_op {
         basic_network<Client>* net;
+        std::weak_ptr<void> life;
         state_ptr s;
         int step = 0;
         template <class Self>
@@ -218,7 +226,7 @@ private:
         template <class Self>
         void operator()(Self& self, tl::expected<commands::nothing, std::error_code> r)
         {
-            if (s->attached) net->table().detach(s->id);
+            if (!life.expired() && s->attached) net->table().detach(s->id);
             // "link is not valid": the module had closed it already; closed is what was asked.
             if (!r && r.error() != make_error_code(errc::link_invalid)) return self.complete(r.error());
             self.complete({});

@@ -29,6 +29,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -148,6 +149,10 @@ public:
 
     Client& client() noexcept { return client_; }
     link_table<executor_type>& table() noexcept { return table_; }
+    // Expires when the network is destroyed. Its destructor does not wait for the operations
+    // and callbacks it started (a link's read, a write's SEND OK, a background CIPCLOSE): those
+    // hold this and, expired, touch nothing of the network and end with operation_aborted.
+    [[nodiscard]] std::weak_ptr<void> lifetime() const noexcept { return alive_; }
     [[nodiscard]] const network_options& options() const noexcept { return options_; }
     [[nodiscard]] std::size_t max_send_length() const noexcept
     {
@@ -357,8 +362,9 @@ public:
         if (n == 0) return;
         s->fetching = true;
         client_.async_recv_data(link_id::checked(s->id), n, call_options{},
-                                asio::bind_executor(client_.get_executor(), [this, s, n](result<std::string> r) {
+                                asio::bind_executor(client_.get_executor(), [this, life = lifetime(), s, n](result<std::string> r) {
                                     s->fetching = false;
+                                    if (life.expired()) return;
                                     on_fetched(s, n, std::move(r));
                                 }));
     }
@@ -372,7 +378,7 @@ public:
     template <class Token>
     auto async_send_turn(Token&& token)
     {
-        return asio::async_compose<Token, void(std::error_code)>(send_turn_op{this}, token, client_.get_executor());
+        return asio::async_compose<Token, void(std::error_code)>(send_turn_op{this, lifetime()}, token, client_.get_executor());
     }
     void send_done()
     {
@@ -397,20 +403,22 @@ public:
         const std::uint32_t generation = s->generation;
         client_.template async_set<commands::cipclose>(
             cipclose_request{close_link_id::checked(id).value()}, call_options{},
-            asio::bind_executor(client_.get_executor(), [this, id, generation](result<commands::nothing>) {
-                if (table_.current(link_handle{id, generation})) table_.detach(id);
+            asio::bind_executor(client_.get_executor(), [this, life = lifetime(), id, generation](result<commands::nothing>) {
+                if (!life.expired() && table_.current(link_handle{id, generation})) table_.detach(id);
             }));
     }
 
 private:
     struct send_turn_op {
         basic_network* net;
+        std::weak_ptr<void> life;
         std::uint64_t ticket = 0;
         bool queued = false;
 
         template <class Self>
         void operator()(Self& self, std::error_code = {})
         {
+            if (life.expired()) return self.complete(asio::error::operation_aborted);
             if (!queued) {
                 queued = true;
                 ticket = net->next_send_ticket_++;
@@ -700,6 +708,7 @@ private:
     bool send_busy_ = false;
     std::deque<std::uint64_t> send_queue_;
     std::uint64_t next_send_ticket_ = 0;
+    std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // see lifetime()
 };
 
 }  // namespace espat::net

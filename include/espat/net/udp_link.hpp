@@ -74,7 +74,7 @@ public:
     auto async_send(const ConstBuffers& buffers, Token&& token)
     {
         return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-            send_op{net_, state_, to_string(buffers), std::nullopt}, token, get_executor());
+            send_op{net_, net_->lifetime(), state_, to_string(buffers), std::nullopt}, token, get_executor());
     }
 
     // One datagram to `to` (AT+CIPSEND=<id>,<len>,<ip>,<port>; the link needs UDP mode 2 to
@@ -83,7 +83,7 @@ public:
     auto async_send_to(const ConstBuffers& buffers, const endpoint_type& to, Token&& token)
     {
         return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-            send_op{net_, state_, to_string(buffers), to}, token, get_executor());
+            send_op{net_, net_->lifetime(), state_, to_string(buffers), to}, token, get_executor());
     }
 
     // The next datagram; a buffer too small for it gets its first bytes (the rest is lost, as
@@ -120,6 +120,7 @@ private:
     // datagram is not sent; once handed over, it completes with what the module says.
     struct send_op {
         basic_network<Client>* net;
+        std::weak_ptr<void> life;
         state_ptr s;
         std::string data;
         std::optional<endpoint_type> to;
@@ -165,7 +166,7 @@ private:
         template <class Self>
         void operator()(Self& self, proto::command_result r)
         {
-            net->send_done();
+            if (!life.expired()) net->send_done();
             if (r.ec) return self.complete(r.ec, 0);
             self.complete({}, size);
         }
