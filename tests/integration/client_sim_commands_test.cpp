@@ -4,6 +4,8 @@
 // scenario per descriptor; a descriptor without one does not compile (the static_assert
 // below), so a new command is covered when it is added. A subset runs over a real
 // pseudo-terminal with asio::serial_port.
+#include "loopback.hpp"
+
 #include <espat/client.hpp>
 #include <espat/sim/module.hpp>
 #include <espat/sim/pipe.hpp>
@@ -93,12 +95,6 @@ struct peers {
     }
     std::uint16_t tcp_port() const { return acceptor.local_endpoint().port(); }
     std::uint16_t udp_port() const { return udp.local_endpoint().port(); }
-    // A port on which nothing listens (bound, then closed).
-    static std::uint16_t closed_port(asio::io_context& io)
-    {
-        asio::ip::tcp::acceptor a(io, {asio::ip::address_v4::loopback(), 0});
-        return a.local_endpoint().port();
-    }
 
     asio::ip::tcp::acceptor acceptor;
     asio::ip::udp::socket udp;
@@ -507,7 +503,7 @@ COMMAND_CASE(cipstart_tcp)
     fails_with(twice, espat::make_error_code(errc::already_connected));
     auto closed = co_await t.esp.cipclose.execute();
     CHECK(closed);
-    const espat::cipstart_tcp_request nobody{.host = "127.0.0.1", .port = peers::closed_port(t.io)};
+    const espat::cipstart_tcp_request nobody{.host = "127.0.0.1", .port = espat::test::closed_tcp_port(t.io)};
     auto refused = co_await t.esp.cipstart_tcp.set(nobody);
     fails_with(refused, module_error(execution_failed));
 }
@@ -540,12 +536,12 @@ awaitable<void> ssl_start_fails(ctx<Client>& t, const Request& to)
 }
 COMMAND_CASE(cipstart_ssl)
 {
-    const espat::cipstart_tcp_request to{.host = "127.0.0.1", .port = peers::closed_port(t.io)};
+    const espat::cipstart_tcp_request to{.host = "127.0.0.1", .port = espat::test::closed_tcp_port(t.io)};
     co_await ssl_start_fails<Client, cmd::cipstart_ssl>(t, to);
 }
 COMMAND_CASE(cipstartex_ssl)
 {
-    const espat::cipstartex_tcp_request to{.host = "127.0.0.1", .port = peers::closed_port(t.io)};
+    const espat::cipstartex_tcp_request to{.host = "127.0.0.1", .port = espat::test::closed_tcp_port(t.io)};
     co_await ssl_start_fails<Client, cmd::cipstartex_ssl>(t, to);
 }
 COMMAND_CASE(cipstartex_tcp)
@@ -557,7 +553,7 @@ COMMAND_CASE(cipstartex_tcp)
     CHECK(r);
     auto status = co_await t.esp.cipclose(*espat::close_link_id::checked(0));  // the module picked link 0
     CHECK(status);
-    const espat::cipstartex_tcp_request nobody{.host = "127.0.0.1", .port = peers::closed_port(t.io)};
+    const espat::cipstartex_tcp_request nobody{.host = "127.0.0.1", .port = espat::test::closed_tcp_port(t.io)};
     auto refused = co_await t.esp.cipstartex_tcp.set(nobody);
     fails_with(refused, module_error(execution_failed));
 }
@@ -621,7 +617,7 @@ COMMAND_CASE(cipsendex)
 template <class Client, class C>
 awaitable<void> udp_send_to(ctx<Client>& t)
 {
-    const espat::cipstart_udp_request to{.host = "127.0.0.1", .port = peers::closed_port(t.io), .local_port = 0,
+    const espat::cipstart_udp_request to{.host = "127.0.0.1", .port = espat::test::closed_tcp_port(t.io), .local_port = 0,
                                          .mode = espat::udp_mode::changeable};
     auto link = co_await t.esp.cipstart_udp.set(to);
     REQUIRE(link);

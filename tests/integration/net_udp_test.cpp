@@ -2,6 +2,7 @@
 // wrote to the link), and broadcast / multicast remotes, which the host passes through as the
 // reference describes (the module does the rest). Loopback only: a broadcast or multicast send
 // would leave 127.0.0.1, so what is tested of those is the command and the receive side.
+#include "loopback.hpp"
 #include "net_rig.hpp"
 
 #include <asio/ip/udp.hpp>
@@ -10,6 +11,7 @@
 
 #include <string>
 
+using espat::test::free_udp_port;
 using asio::awaitable;
 using asio::use_awaitable;
 using espat::test::rig;
@@ -19,12 +21,6 @@ using asio::ip::udp;
 namespace net = espat::net;
 
 namespace {
-
-std::uint16_t free_udp_port(asio::io_context& io)
-{
-    udp::socket probe(io, {asio::ip::address_v4::loopback(), 0});
-    return probe.local_endpoint().port();
-}
 
 espat::sim::module_options four()
 {

@@ -1,5 +1,6 @@
 // The simulated module's basic and Wi-Fi commands over an in-process pipe: echo, unknown
 // commands, line limits, reset, AT+GMR per personality, joining access points.
+#include "loopback.hpp"
 #include "sim_harness.hpp"
 
 #include <espat/commands/firmware.hpp>
@@ -8,15 +9,11 @@
 
 #include <string>
 
+using espat::test::quiet;
 using espat::test::sim_harness;
 namespace sim = espat::sim;
 
 namespace {
-sim::module_options quiet(sim::module_options o = {})
-{
-    o.echo = false;
-    return o;
-}
 }  // namespace
 
 TEST_CASE("AT answers OK, echoed while echo is on, not after ATE0")

@@ -4,6 +4,7 @@
 // says, environment-dependent parts matched by the placeholder rules, documented addresses
 // mapped to loopback peers. Where a run differs from the file, the test says why.
 #include "host_replay.hpp"
+#include "loopback.hpp"
 #include "test_data.hpp"
 
 #include <doctest/doctest.h>
@@ -12,6 +13,8 @@
 #include <string>
 #include <vector>
 
+using espat::test::free_udp_port;
+using espat::test::loopback_target;
 using espat::test::replay_setup;
 using espat::test::replay_world;
 using espat::test::sim_harness;
@@ -41,15 +44,7 @@ sim::module_options docs_module(bool joined = true)
     return o;
 }
 
-std::string loopback(std::uint16_t port) { return "\"127.0.0.1\"," + std::to_string(port); }
-
 // A UDP port free now, for a CIPSTART's documented <local port> (1112).
-std::uint16_t free_udp_port(asio::io_context& io)
-{
-    asio::ip::udp::socket s(io, {asio::ip::address_v4::loopback(), 0});
-    return s.local_endpoint().port();
-}
-
 std::vector<sim::tls_credentials> flashed(const espat::test::pem_key_pair& own)
 {
     const auto& certs = espat::test::test_certs();
@@ -85,7 +80,7 @@ TEST_CASE("transcript 01: TCP client in single connection")
     sim_harness h(docs_module(false));
     replay_world w(h);
     replay_setup s;
-    s.host_rewrites = {{"\"192.168.3.102\",8080", loopback(w.tcp.port())}};
+    s.host_rewrites = {{"\"192.168.3.102\",8080", loopback_target(w.tcp.port())}};
     s.ipd_line_end = true;
     CHECK(w.run(transcript("01-doc-tcp-client-single.txt"), s) == "");
 }
@@ -108,7 +103,7 @@ TEST_CASE("transcript 03: UDP with a fixed remote on link 4")
     replay_world w(h);
     replay_setup s;
     s.ipd_line_end = true;
-    s.host_rewrites = {{"\"192.168.3.102\",8080,1112", loopback(w.udp_a_port()) + "," + std::to_string(free_udp_port(h.io))}};
+    s.host_rewrites = {{"\"192.168.3.102\",8080,1112", loopback_target(w.udp_a_port()) + "," + std::to_string(free_udp_port(h.io))}};
     CHECK(w.run(transcript("03-doc-udp-fixed-remote-link4.txt"), s) == "");
     CHECK(w.udp_a->received == "abcdefg");
 }
@@ -119,8 +114,8 @@ TEST_CASE("transcript 04: UDP with a changeable remote in single connection")
     replay_world w(h);
     replay_setup s;
     s.ipd_line_end = true;
-    s.host_rewrites = {{"\"192.168.3.102\",8080,1112", loopback(w.udp_a_port()) + "," + std::to_string(free_udp_port(h.io))},
-                       {"\"192.168.3.103\",1000", loopback(w.udp_b_port())}};
+    s.host_rewrites = {{"\"192.168.3.102\",8080,1112", loopback_target(w.udp_a_port()) + "," + std::to_string(free_udp_port(h.io))},
+                       {"\"192.168.3.103\",1000", loopback_target(w.udp_b_port())}};
     CHECK(w.run(transcript("04-doc-udp-changeable-remote-single.txt"), s) == "");
     CHECK(w.udp_a->received == "test");
     CHECK(w.udp_b->received == "test");
@@ -135,7 +130,7 @@ TEST_CASE("transcript 05: SSL client with mutual authentication, after SNTP")
     sim_harness h(o);
     replay_world w(h, true);
     replay_setup s;
-    s.host_rewrites = {{"\"192.168.3.102\",8070", loopback(w.tls.port())}};
+    s.host_rewrites = {{"\"192.168.3.102\",8070", loopback_target(w.tls.port())}};
     s.ipd_line_end = true;
     CHECK(w.run(transcript("05-doc-ssl-client-mutual-auth-sntp.txt"), s) == "");
 }
@@ -163,7 +158,7 @@ TEST_CASE("transcript 07: passthrough as a TCP client, +++ ends it")
     sim_harness h(docs_module());
     replay_world w(h);
     replay_setup s;
-    s.host_rewrites = {{"\"192.168.3.102\",8080", loopback(w.tcp.port())}};
+    s.host_rewrites = {{"\"192.168.3.102\",8080", loopback_target(w.tcp.port())}};
     CHECK(w.run(transcript("07-doc-passthrough-tcp-client.txt"), s) == "");
     REQUIRE(w.links.count(0));
     CHECK(w.links[0]->ended);  // AT+CIPCLOSE closed the peer's connection
@@ -174,7 +169,7 @@ TEST_CASE("transcript 08: passive receive in single connection")
     sim_harness h(docs_module());
     replay_world w(h);
     replay_setup s;
-    s.host_rewrites = {{"\"192.168.3.102\",8080", loopback(w.tcp.port())}};
+    s.host_rewrites = {{"\"192.168.3.102\",8080", loopback_target(w.tcp.port())}};
     // Line 23: the page prints "+CIPRECVLEN:4" directly followed by "OK"; the firmware
     // captures (cases 09, 12, 13 of ../shared/transcripts) put a blank line between, as the
     // simulator does.
@@ -191,7 +186,7 @@ TEST_CASE("transcript 14: byte-exact ESP-AT 2.0 capture, +IPD right after SEND O
     sim_harness h(o);
     replay_world w(h);
     CHECK(h.command("AT+CIPMUX=1").ends_with("\r\nOK\r\n"));
-    CHECK(h.command("AT+CIPSTART=0,\"TCP\"," + loopback(w.tcp.port())).ends_with("0,CONNECT\r\n\r\nOK\r\n"));
+    CHECK(h.command("AT+CIPSTART=0,\"TCP\"," + loopback_target(w.tcp.port())).ends_with("0,CONNECT\r\n\r\nOK\r\n"));
     REQUIRE(h.run_until([&] { return !w.tcp.accepted.empty(); }));
     w.links[0] = w.tcp.accepted[0];
     CHECK(w.run(transcript("14-esp-at-325-exact-bytes-send-then-ipd.txt"), {}) == "");
@@ -257,12 +252,12 @@ replay_setup reference_setup(replay_world& w, sim_harness& h)
     replay_setup s;
     const std::string udp_local = std::to_string(free_udp_port(h.io));
     s.host_rewrites = {
-        {"\"TCP\",\"iot.espressif.cn\",8000", "\"TCP\"," + loopback(w.tcp.port())},
-        {"\"TCP\",\"192.168.101.110\",1000", "\"TCP\"," + loopback(w.tcp.port())},
-        {"\"UDP\",\"192.168.101.110\",1000,1002", "\"UDP\"," + loopback(w.udp_a_port()) + "," + udp_local},
-        {"\"UDP\",\"192.168.101.110\",1000", "\"UDP\"," + loopback(w.udp_a_port())},
-        {"\"SSL\",\"iot.espressif.cn\",8443", "\"SSL\"," + loopback(w.tls.port())},
-        {"\"SSL\",\"192.168.101.110\",1000", "\"SSL\"," + loopback(w.tls.port())},
+        {"\"TCP\",\"iot.espressif.cn\",8000", "\"TCP\"," + loopback_target(w.tcp.port())},
+        {"\"TCP\",\"192.168.101.110\",1000", "\"TCP\"," + loopback_target(w.tcp.port())},
+        {"\"UDP\",\"192.168.101.110\",1000,1002", "\"UDP\"," + loopback_target(w.udp_a_port()) + "," + udp_local},
+        {"\"UDP\",\"192.168.101.110\",1000", "\"UDP\"," + loopback_target(w.udp_a_port())},
+        {"\"SSL\",\"iot.espressif.cn\",8443", "\"SSL\"," + loopback_target(w.tls.port())},
+        {"\"SSL\",\"192.168.101.110\",1000", "\"SSL\"," + loopback_target(w.tls.port())},
         {"\"192.168.101.100\"", "\"127.0.0.1\""},  // <local IP>: the address the host has
         {"AT+CIPDOMAIN=\"iot.espressif.cn\"", "AT+CIPDOMAIN=\"localhost\""},
         {"AT+PING=\"192.168.1.1\"", "AT+PING=\"127.0.0.1\""},

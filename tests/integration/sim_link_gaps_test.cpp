@@ -4,6 +4,7 @@
 // reconnected every AT+CIPRECONNINTV until it is back or the host sends "+++". Loopback only;
 // every wait is bounded; every port is chosen by the OS.
 #include "host_replay.hpp"
+#include "loopback.hpp"
 
 #include <doctest/doctest.h>
 
@@ -18,6 +19,10 @@
 #include <optional>
 #include <string>
 
+using espat::test::closed_tcp_port;
+using espat::test::free_udp_port;
+using espat::test::loopback_target;
+using espat::test::quiet;
 using espat::test::replay_world;
 using espat::test::sim_harness;
 namespace sim = espat::sim;
@@ -26,26 +31,6 @@ using asio::ip::udp;
 using namespace std::chrono_literals;
 
 namespace {
-
-sim::module_options quiet()
-{
-    sim::module_options o;
-    o.echo = false;
-    return o;
-}
-
-std::string loopback(std::uint16_t port) { return "\"127.0.0.1\"," + std::to_string(port); }
-
-std::uint16_t free_udp_port(asio::io_context& io)
-{
-    udp::socket s(io, {asio::ip::address_v4::loopback(), 0});
-    return s.local_endpoint().port();
-}
-std::uint16_t closed_port(asio::io_context& io)
-{
-    tcp::acceptor a(io, {asio::ip::address_v4::loopback(), 0});
-    return a.local_endpoint().port();
-}
 
 // One datagram on `s`, or nothing when none came within the limit.
 std::optional<std::string> receive_one(sim_harness& h, udp::socket& s, std::chrono::milliseconds limit = 2s)
@@ -179,7 +164,7 @@ TEST_CASE("AT+CIPTCPOPT applies to an SSL link's socket: TCP_NODELAY, SO_LINGER,
     replay_world w(h);
     CHECK(h.command("AT+CIPMUX=1") == "\r\nOK\r\n");
     CHECK(h.command("AT+CIPTCPOPT=2,5,1,1500") == "\r\nOK\r\n");
-    CHECK(h.command("AT+CIPSTART=2,\"SSL\"," + loopback(w.tls.port())) == "2,CONNECT\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTART=2,\"SSL\"," + loopback_target(w.tls.port())) == "2,CONNECT\r\n\r\nOK\r\n");
     REQUIRE(h.run_until([&] { return !w.tls.accepted.empty(); }));
     auto peer = std::dynamic_pointer_cast<espat::test::tls_conn>(w.tls.accepted[0]);
     REQUIRE(peer);
@@ -212,7 +197,7 @@ namespace {
 
 // A loopback peer on a fixed port that can go away and come back.
 struct returning_peer {
-    explicit returning_peer(sim_harness& h) : h(h), port(closed_port(h.io)) { listen(); }
+    explicit returning_peer(sim_harness& h) : h(h), port(closed_tcp_port(h.io)) { listen(); }
     void listen()
     {
         acceptor.emplace(h.io, tcp::endpoint{asio::ip::address_v4::loopback(), port});
@@ -247,7 +232,7 @@ void enter_passthrough(sim_harness& h, returning_peer& peer)
 {
     CHECK(h.command("AT+CIPRECONNINTV=1") == "\r\nOK\r\n");  // 100 ms
     CHECK(h.command("AT+CIPMODE=1") == "\r\nOK\r\n");
-    CHECK(h.command("AT+CIPSTART=\"TCP\"," + loopback(peer.port)) == "CONNECT\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTART=\"TCP\"," + loopback_target(peer.port)) == "CONNECT\r\n\r\nOK\r\n");
     REQUIRE(h.run_until([&] { return peer.socket.has_value(); }));
     CHECK(h.command("AT+CIPSEND", ">") == "\r\nOK\r\n\r\n>");
     h.send("one");

@@ -1,6 +1,7 @@
 // The simulated module's TCP/IP commands against real loopback sockets: client and server
 // links, UDP, sending (CIPSEND, CIPSENDEX escapes), passive receive with back-pressure,
 // passthrough, status, DNS, faults. Every wait is bounded; every port is chosen by the OS.
+#include "loopback.hpp"
 #include "sim_harness.hpp"
 
 #include <doctest/doctest.h>
@@ -13,18 +14,13 @@
 #include <regex>
 #include <string>
 
+using espat::test::quiet;
 using espat::test::sim_harness;
 namespace sim = espat::sim;
 using asio::ip::tcp;
 using asio::ip::udp;
 
 namespace {
-
-sim::module_options quiet(sim::module_options o = {})
-{
-    o.echo = false;
-    return o;
-}
 
 // A loopback TCP server that echoes what it gets; a read of "close" makes it hang up instead.
 struct echo_server {

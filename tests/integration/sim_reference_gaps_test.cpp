@@ -3,6 +3,7 @@
 // at boot is tried again every AT+CIPRECONNINTV until "+++"; the report_inside_echo fault also
 // splits the echo with Wi-Fi reports. Every wait is bounded; every port is chosen by the OS.
 #include "host_replay.hpp"
+#include "loopback.hpp"
 
 #include <doctest/doctest.h>
 
@@ -10,38 +11,21 @@
 
 #include <string>
 
+using espat::test::closed_tcp_port;
+using espat::test::loopback_target;
+using espat::test::quiet;
 using espat::test::replay_world;
 using espat::test::sim_harness;
 namespace sim = espat::sim;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-namespace {
-
-sim::module_options quiet()
-{
-    sim::module_options o;
-    o.echo = false;
-    return o;
-}
-
-std::string loopback(std::uint16_t port) { return "\"127.0.0.1\"," + std::to_string(port); }
-
-// A loopback port with nothing listening on it (bound, then released).
-std::uint16_t closed_port(asio::io_context& io)
-{
-    tcp::acceptor a(io, {asio::ip::address_v4::loopback(), 0});
-    return a.local_endpoint().port();
-}
-
-}  // namespace
-
 TEST_CASE("AT+CIPCLOSE on an SSL link sends close_notify: the TLS peer sees a clean end, not a truncation")
 {
     sim::module_options o = quiet();
     sim_harness h(o);
     replay_world w(h);
-    CHECK(h.command("AT+CIPSTART=\"SSL\"," + loopback(w.tls.port())) == "CONNECT\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTART=\"SSL\"," + loopback_target(w.tls.port())) == "CONNECT\r\n\r\nOK\r\n");
     REQUIRE(h.run_until([&] { return !w.tls.accepted.empty(); }));
     auto peer = w.tls.accepted[0];
     CHECK(h.command("AT+CIPCLOSE") == "CLOSED\r\n\r\nOK\r\n");
@@ -49,7 +33,7 @@ TEST_CASE("AT+CIPCLOSE on an SSL link sends close_notify: the TLS peer sees a cl
     CHECK(peer->end_reason == asio::error::eof);  // OpenSSL's reading of a received close_notify
 
     // A reset closes without a word: the peer sees the TCP close alone.
-    CHECK(h.command("AT+CIPSTART=\"SSL\"," + loopback(w.tls.port())) == "CONNECT\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTART=\"SSL\"," + loopback_target(w.tls.port())) == "CONNECT\r\n\r\nOK\r\n");
     REQUIRE(h.run_until([&] { return w.tls.accepted.size() == 2; }));
     auto second = w.tls.accepted[1];
     CHECK(h.command("AT+RST") == "\r\nOK\r\n");
@@ -80,9 +64,9 @@ TEST_CASE("AT+CIPCLOSE on a link of the SSL server sends close_notify to its cli
 TEST_CASE("SAVETRANSLINK: a peer missing at boot is tried again every CIPRECONNINTV; data flows once it is up")
 {
     sim_harness h(quiet());
-    const std::uint16_t port = closed_port(h.io);
+    const std::uint16_t port = closed_tcp_port(h.io);
     CHECK(h.command("AT+CIPRECONNINTV=1") == "\r\nOK\r\n");  // 100 ms
-    CHECK(h.command("AT+SAVETRANSLINK=1," + loopback(port) + ",\"TCP\"") == "\r\nOK\r\n");
+    CHECK(h.command("AT+SAVETRANSLINK=1," + loopback_target(port) + ",\"TCP\"") == "\r\nOK\r\n");
     CHECK(h.command("AT+RST") == "\r\nOK\r\n");
     CHECK(h.until("WIFI GOT IP\r\n").ends_with("\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n"));
     h.run_for(250ms);  // some attempts fail: nothing listens
@@ -114,9 +98,9 @@ TEST_CASE("SAVETRANSLINK: a peer missing at boot is tried again every CIPRECONNI
 TEST_CASE("SAVETRANSLINK: +++ ends the tries while the peer is missing")
 {
     sim_harness h(quiet());
-    const std::uint16_t port = closed_port(h.io);
+    const std::uint16_t port = closed_tcp_port(h.io);
     CHECK(h.command("AT+CIPRECONNINTV=1") == "\r\nOK\r\n");
-    CHECK(h.command("AT+SAVETRANSLINK=1," + loopback(port) + ",\"TCP\"") == "\r\nOK\r\n");
+    CHECK(h.command("AT+SAVETRANSLINK=1," + loopback_target(port) + ",\"TCP\"") == "\r\nOK\r\n");
     CHECK(h.command("AT+RST") == "\r\nOK\r\n");
     CHECK(h.until("WIFI GOT IP\r\n").ends_with("WIFI GOT IP\r\n"));
     h.run_for(150ms);
