@@ -14,7 +14,8 @@
 //                     Timed from the first read to the last, so connection set-up is out.
 //   receive, passive  the same with AT+CIPRECVDATA reads driven by the host's demand.
 //   send              the host async_writes to the link (AT+CIPSEND per 2048 bytes, ESP-AT
-//                     2.x), timed from the call to its completion (the last SEND OK).
+//                     2.x), timed from the call to its completion (the last SEND OK); and the
+//                     same against an ESP-AT 4.x module, whose AT+CIPSEND takes 8192 bytes.
 //   unpaced           the same three with pacing off, in MB/s, beside a raw pty copy of the
 //                     same number of bytes (write(2) on one end, read(2) on the other, two
 //                     threads) in each direction: the pty's own ceiling in this process.
@@ -68,7 +69,12 @@ public:
 using paced_client = espat::basic_client<paced_serial_port>;
 using paced_network = espat::net::basic_network<paced_client>;
 
-enum class traffic { receive_active, receive_passive, send };
+// send: ESP-AT 2.x, the reference's firmware (AT+CIPSEND up to 2048 bytes); send_large: an
+// ESP-AT 4.x module, whose AT+CIPSEND takes up to 8192 bytes, so a chunk's fixed costs
+// (command, prompt, Recv, SEND OK and the turns between them) are spread over four times the data.
+enum class traffic { receive_active, receive_passive, send, send_large };
+
+[[nodiscard]] bool is_send(traffic t) noexcept { return t == traffic::send || t == traffic::send_large; }
 
 std::string_view name_of(traffic t)
 {
@@ -76,6 +82,7 @@ std::string_view name_of(traffic t)
     case traffic::receive_active: return "receive, active";
     case traffic::receive_passive: return "receive, passive";
     case traffic::send: return "send";
+    case traffic::send_large: return "send, ESP-AT 4.x (8192 per CIPSEND)";
     }
     return {};
 }
@@ -86,10 +93,13 @@ std::string_view name_of(traffic t)
 
 class module_on_pty {
 public:
-    module_on_pty(bench::device_thread& device, unsigned baud) : device_(device)
+    module_on_pty(bench::device_thread& device, unsigned baud, espat::sim::personality firmware = espat::sim::esp_at_2())
+        : device_(device)
     {
-        device_.run_on([this, baud] {
-            parts_ = std::make_unique<parts>(device_.io.get_executor(), baud);
+        device_.run_on([this, baud, &firmware] {
+            espat::sim::module_options options;
+            options.firmware = std::move(firmware);
+            parts_ = std::make_unique<parts>(device_.io.get_executor(), baud, std::move(options));
             asio::co_spawn(device_.io, parts_->module.serve(parts_->paced_master), asio::detached);
         });
     }
@@ -110,8 +120,8 @@ public:
 
 private:
     struct parts {
-        parts(const asio::any_io_executor& ex, unsigned baud)
-            : pty(espat::sim::open_pty(ex)), paced_master(pty.master, baud), module(ex)
+        parts(const asio::any_io_executor& ex, unsigned baud, espat::sim::module_options options)
+            : pty(espat::sim::open_pty(ex)), paced_master(pty.master, baud), module(ex, std::move(options))
         {
         }
         espat::sim::pty pty;
@@ -273,7 +283,7 @@ host_run run_clients(const std::vector<std::unique_ptr<module_on_pty>>& modules,
                 result.failure = "connect: " + link.error().message();
                 co_return;
             }
-            if (what == traffic::send) result = co_await send_bulk(*link, bytes);
+            if (is_send(what)) result = co_await send_bulk(*link, bytes);
             else result = co_await receive_bulk(*link, bytes);
             auto [close_ec] = co_await link->async_close(as_tuple);
             (void)close_ec;
@@ -322,14 +332,15 @@ measurement measure(bench::device_thread& device, unsigned baud, traffic what, s
     m.baud = baud;
     m.what = what;
     m.modules = module_count;
-    tcp_peer peer(device, what == traffic::send ? tcp_peer::role::sink : tcp_peer::role::source, bytes);
+    tcp_peer peer(device, is_send(what) ? tcp_peer::role::sink : tcp_peer::role::source, bytes);
     std::vector<std::unique_ptr<module_on_pty>> modules;
-    for (std::size_t i = 0; i < module_count; ++i) modules.push_back(std::make_unique<module_on_pty>(device, baud));
+    const auto firmware = what == traffic::send_large ? espat::sim::esp_at_4() : espat::sim::esp_at_2();
+    for (std::size_t i = 0; i < module_count; ++i) modules.push_back(std::make_unique<module_on_pty>(device, baud, firmware));
     const double device_cpu_before = device.cpu_seconds();
     const auto wall_before = bench::clock::now();
     m.run = run_clients(modules, baud, what, peer.port, bytes);
     m.device_cpu_share = (device.cpu_seconds() - device_cpu_before) / bench::seconds_between(wall_before, bench::clock::now());
-    if (what == traffic::send) {
+    if (is_send(what)) {
         // The last SEND OK comes after the module wrote to its socket; give loopback a moment.
         for (int i = 0; i < 100 && peer.received < bytes * module_count; ++i)
             std::this_thread::sleep_for(std::chrono::milliseconds(2));
@@ -372,7 +383,8 @@ std::string summary(const plan& p, const std::vector<measurement>& paced, const 
     std::ostringstream o;
     o << "### Link throughput (`benchmarks/link_bench.cpp`)\n\n" << bench::machine_line() << "\n\n";
     o << "A TCP link through a pty to `espat::sim::module` (ESP-AT 2.x personality: AT+CIPSEND ≤ 2048 bytes, "
-         "passive reads ≤ the module's 5744-byte buffer), its peer on loopback. Both directions of the line are "
+         "passive reads ≤ the module's 5744-byte buffer; the second send row is an ESP-AT 4.x module, whose "
+         "AT+CIPSEND takes up to 8192 bytes), its peer on loopback. Both directions of the line are "
          "paced with `sim::paced_stream` (8N1: the line carries baud / 10 bytes/s): the module's output, and the "
          "host's serial port, so a send is measured against the rate the module can read at. Each transfer "
          "carries "
@@ -398,9 +410,9 @@ std::string summary(const plan& p, const std::vector<measurement>& paced, const 
          "(write(2) and read(2) on two threads, no framing):\n\n";
     o << "| traffic | espat MB/s | raw pty copy MB/s | espat / raw | host CPU | device CPU |\n|---|---:|---:|---:|---:|---:|\n";
     for (const auto& m : unpaced) {
-        const double raw = m.what == traffic::send ? raw_up : raw_down;
+        const double raw = is_send(m.what) ? raw_up : raw_down;
         const std::string failed = m.failures();
-        o << "| " << name_of(m.what) << (m.what == traffic::send ? " (host → module)" : " (module → host)") << " | "
+        o << "| " << name_of(m.what) << (is_send(m.what) ? " (host → module)" : " (module → host)") << " | "
           << (failed.empty() ? bench::fmt(m.worst_rate() / 1e6, 1) : "failed: " + failed) << " | "
           << bench::fmt(raw / 1e6, 1) << " | " << bench::fmt(m.worst_rate() / raw, 3) << "x | "
           << bench::fmt(m.run.host_cpu_share * 100, 0) << " % | " << bench::fmt(m.device_cpu_share * 100, 0) << " % |\n";
@@ -437,7 +449,7 @@ int main(int argc, char** argv)
         std::vector<measurement> paced, unpaced, scaling;
         for (unsigned baud : p.bauds) {
             const auto bytes = static_cast<std::size_t>(baud / 10.0 * p.line_seconds);
-            for (traffic t : {traffic::receive_active, traffic::receive_passive, traffic::send}) {
+            for (traffic t : {traffic::receive_active, traffic::receive_passive, traffic::send, traffic::send_large}) {
                 paced.push_back(measure(device, baud, t, 1, bytes));
                 const auto& m = paced.back();
                 std::cout << baud << " baud, " << name_of(t) << ": share " << bench::fmt(m.worst_share(), 3)
@@ -447,7 +459,7 @@ int main(int argc, char** argv)
         }
         const double raw_down = raw_pty_copy(p.unpaced_bytes, true);
         const double raw_up = raw_pty_copy(p.unpaced_bytes, false);
-        for (traffic t : {traffic::receive_active, traffic::receive_passive, traffic::send}) {
+        for (traffic t : {traffic::receive_active, traffic::receive_passive, traffic::send, traffic::send_large}) {
             unpaced.push_back(measure(device, 0, t, 1, p.unpaced_bytes));
             const auto& m = unpaced.back();
             // line_rate() is 0 when unpaced: report MB/s instead of a share.
