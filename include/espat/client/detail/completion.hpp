@@ -3,6 +3,7 @@
 #pragma once
 
 #include <espat/config.hpp>
+#include <espat/client/detail/handler_arena.hpp>
 
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
@@ -24,18 +25,43 @@ namespace espat::detail {
 template <class In>
 class erased_completion {
 public:
-    virtual ~erased_completion() = default;
     virtual void complete(In in) = 0;
     [[nodiscard]] virtual asio::cancellation_slot cancellation_slot() const noexcept = 0;
+    // Destroys the completion and gives its memory back to the arena it came from.
+    virtual void destroy() noexcept = 0;
+
+protected:
+    ~erased_completion() = default;
 };
+
+struct completion_deleter {
+    template <class Completion>
+    void operator()(Completion* c) const noexcept
+    {
+        c->destroy();
+    }
+};
+
+template <class In>
+using completion_ptr = std::unique_ptr<erased_completion<In>, completion_deleter>;
 
 template <class In, class Handler, class Transform, class Fallback>
 class completion_impl final : public erased_completion<In> {
 public:
-    completion_impl(Handler handler, Transform transform, const Fallback& fallback)
+    using allocator_type = handler_allocator<completion_impl>;
+
+    completion_impl(Handler handler, Transform transform, const Fallback& fallback, allocator_type allocator)
         : handler_(std::move(handler)), transform_(std::move(transform)),
-          work_(asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked))
+          work_(asio::prefer(asio::get_associated_executor(handler_, fallback), asio::execution::outstanding_work.tracked)),
+          allocator_(std::move(allocator))
     {
+    }
+
+    void destroy() noexcept override
+    {
+        allocator_type allocator = std::move(allocator_);
+        this->~completion_impl();
+        allocator.deallocate(this, 1);
     }
 
     void complete(In in) override
@@ -72,6 +98,7 @@ private:
     using work_executor = std::decay_t<decltype(asio::prefer(std::declval<asio::associated_executor_t<Handler, Fallback>>(),
                                                              asio::execution::outstanding_work.tracked))>;
     std::optional<work_executor> work_;
+    allocator_type allocator_;
 };
 
 struct identity_transform {
@@ -82,11 +109,21 @@ struct identity_transform {
     }
 };
 
+// The completion lives in `arena` (or on the heap when the arena's blocks are all in use).
 template <class In, class Handler, class Transform, class Fallback>
-std::unique_ptr<erased_completion<In>> make_completion(Handler&& handler, Transform transform, const Fallback& fallback)
+completion_ptr<In> make_completion(Handler&& handler, Transform transform, const Fallback& fallback,
+                                   const std::shared_ptr<handler_arena>& arena)
 {
-    return std::make_unique<completion_impl<In, std::decay_t<Handler>, Transform, Fallback>>(
-        std::forward<Handler>(handler), std::move(transform), fallback);
+    using impl = completion_impl<In, std::decay_t<Handler>, Transform, Fallback>;
+    typename impl::allocator_type allocator(arena);
+    impl* memory = allocator.allocate(1);
+    try {
+        return completion_ptr<In>(
+            new (memory) impl(std::forward<Handler>(handler), std::move(transform), fallback, allocator));
+    } catch (...) {
+        allocator.deallocate(memory, 1);
+        throw;
+    }
 }
 
 }  // namespace espat::detail
