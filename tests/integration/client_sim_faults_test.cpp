@@ -76,6 +76,10 @@ struct relay {
             auto [ec, n] = co_await a.second.async_read_some(asio::buffer(buf), as_tuple);
             if (ec) co_return;
             host_bytes.append(buf, n);
+            if (mute_after_host && host_bytes.find(*mute_after_host) != std::string::npos) {
+                mute_after_host.reset();
+                mute = true;  // the module gets this command; its answer is lost
+            }
             for (std::size_t i = 0; i < n;) {
                 const std::size_t k = split ? 1 : n;
                 co_await asio::async_write(b.first, asio::buffer(buf + i, k), as_tuple);
@@ -122,6 +126,7 @@ struct relay {
     std::pair<espat::sim::pipe_end, espat::sim::pipe_end> a, b;  // a: client <-> relay; b: relay <-> module
     std::string held, host_bytes, module_bytes;
     std::optional<std::string> hold_after;
+    std::optional<std::string> mute_after_host;  // the host wrote this: mute from then on
     bool split = false, hold = false, mute = false;
 };
 
@@ -426,6 +431,32 @@ TEST_CASE("faults: a module gone silent times the command out; after the resync 
         const auto after = t.esp.stats();
         CHECK(after.session.timeouts == before.session.timeouts + 1);
         CHECK(after.session.resyncs == before.session.resyncs + 1);
+    });
+}
+
+TEST_CASE("faults: a connect whose AT+CIPTCPOPT answer was lost: the id's next link puts the default options back")
+{
+    rig t;
+    t.run([&]() -> awaitable<void> {
+        co_await t.started();
+        espat::net::basic_network<client_type> net(t.esp);
+        auto started = co_await net.start();
+        REQUIRE(started);
+        // The module receives AT+CIPTCPOPT and applies it; the host never hears back.
+        t.wire.mute_after_host = "AT+CIPTCPOPT=";
+        espat::net::connect_options o;
+        o.tcp.no_delay = true;
+        auto lost = co_await net.connect("127.0.0.1", t.tcp.port(), o);
+        REQUIRE_FALSE(lost);
+        CHECK(lost.error() == errc::timeout);
+        t.wire.mute = false;
+        const std::size_t mark = t.wire.host_bytes.size();
+        auto plain = co_await net.connect("127.0.0.1", t.tcp.port());
+        REQUIRE(plain);
+        CHECK(plain->handle().id == 0);  // the same id as the lost one
+        CHECK(t.wire.host_bytes.find("AT+CIPTCPOPT=0,-1,0,0\r\n", mark) != std::string::npos);
+        auto [ec] = co_await plain->async_close(as_tuple);
+        CHECK_FALSE(ec);
     });
 }
 

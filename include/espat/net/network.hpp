@@ -590,6 +590,9 @@ private:
     asio::awaitable<std::error_code> send_plan(int id, const stream_plan& p, const connect_options& o)
     {
         id_settings& set = settings_[static_cast<std::size_t>(id)];
+        // Marked before sending, as the TLS strings below: a command that failed or was lost may
+        // still have set the options. Only a success says which options the id now has.
+        if (p.tcp) set.tcp_options = set.tcp_options || !o.tcp.empty();
         if (auto ec = co_await send_option<commands::ciptcpopt>(p.tcp)) co_return ec;
         if (p.tcp) set.tcp_options = !o.tcp.empty();
         if (auto ec = co_await send_option<commands::cipsslcconf>(p.conf)) co_return ec;
