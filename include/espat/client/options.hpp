@@ -82,7 +82,7 @@ struct command_failure {
     std::error_code ec;
     std::optional<std::uint32_t> module_error;
     std::vector<std::string> diagnostics;      // ERR CODE, busy p..., UNLINK, ...
-    std::vector<proto::owned_line> lines;      // information lines of the failed response
+    proto::response_lines lines;               // information lines of the failed response
 };
 
 }  // namespace espat

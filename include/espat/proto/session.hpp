@@ -5,12 +5,12 @@
 #include <espat/error.hpp>
 #include <espat/proto/event.hpp>
 #include <espat/proto/parser.hpp>
+#include <espat/proto/response_lines.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,17 +37,10 @@ struct command {
     bool escape = false;
 };
 
-// An information line (+NAME:args) or a text line (name empty, args = the text).
-struct owned_line {
-    std::string name;
-    std::string args;
-    friend bool operator==(const owned_line&, const owned_line&) = default;
-};
-
 struct command_result {
     std::error_code ec;                          // {} on OK / SEND OK
     std::optional<event_kind> final_result;      // none on timeout, reset, cancel
-    std::vector<owned_line> lines;               // info and text lines, in order
+    response_lines lines;                        // info and text lines, in order
     std::vector<std::string> diagnostics;        // raw status / error lines (ERR CODE, busy, ...)
     std::optional<std::uint32_t> module_error;   // the last ERR CODE
     std::vector<std::string> frames;             // +CIPRECVDATA payloads
@@ -131,6 +124,14 @@ public:
         if (state_ == state::quiet) deadline_ = now + opt_.quiet;
         parser_.feed(bytes, [&](const event& e) { on_event(e, now); });
         sync_timer();
+    }
+
+    // A completed response's lines, read and done with: their memory holds the next
+    // command's lines, so a command in steady state allocates nothing for them.
+    void recycle(response_lines&& lines) noexcept
+    {
+        lines.clear();
+        spare_lines_ = std::move(lines);
     }
 
     // The timer last armed has fired.
@@ -252,7 +253,7 @@ private:
         writing_ = unsent_.front().first;
         if (writing_ == write_tag::line) current_->line_out = true;
         actions_.emplace_back(write_bytes{std::move(unsent_.front().second)});
-        unsent_.pop_front();
+        unsent_.erase(unsent_.begin());
         write_busy_ = true;
     }
 
@@ -284,6 +285,8 @@ private:
         if (state_ != state::idle || current_ || queue_.empty()) return;
         current_ = std::move(queue_.front());
         queue_.erase(queue_.begin());  // a short queue; a vector keeps its capacity
+        current_->res.lines = std::move(spare_lines_);
+        spare_lines_ = {};
         begin_attempt(now);
     }
 
@@ -360,8 +363,8 @@ private:
         const bool paired = std::exchange(c.busy_pair, false);
         switch (e.kind) {
         case event_kind::echo: return;
-        case event_kind::info: r.lines.push_back({std::string(e.name), std::string(e.args)}); return;
-        case event_kind::text: r.lines.push_back({{}, std::string(e.text)}); return;
+        case event_kind::info: r.lines.push_back(e.name, e.args); return;
+        case event_kind::text: r.lines.push_back({}, e.text); return;
         case event_kind::recv_data: r.frames.emplace_back(e.payload); return;
         case event_kind::protocol_error: r.diagnostics.push_back("protocol error: " + std::string(e.text)); return;
         case event_kind::err_code:
@@ -571,7 +574,8 @@ private:
     std::size_t action_head_ = 0;  // next_action() reads from here
     std::vector<entry> queue_;
     std::optional<entry> current_;
-    std::deque<std::pair<write_tag, std::string>> unsent_;
+    response_lines spare_lines_;  // see recycle()
+    std::vector<std::pair<write_tag, std::string>> unsent_;  // rarely more than two
     std::optional<std::string> late_payload_;  // a timed-out send's data, should its prompt still come
     session_stats stats_;
     report_sink sink_ = nullptr;
