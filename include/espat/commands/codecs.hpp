@@ -9,6 +9,8 @@
 
 #include <asio/ip/address.hpp>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <concepts>
@@ -232,8 +234,13 @@ struct ip_address {
     static constexpr std::string_view description = "IP address";
     static std::optional<asio::ip::address> parse(std::string_view s)
     {
+        // Copied to a terminated buffer on the stack, not a std::string: an IPv6 address is
+        // longer than the string's inline storage, and decoding should not allocate.
+        std::array<char, 64> text{};
+        if (s.size() >= text.size() || s.find('\0') != std::string_view::npos) return std::nullopt;
+        std::copy(s.begin(), s.end(), text.begin());
         std::error_code ec;
-        auto a = asio::ip::make_address(std::string(s), ec);
+        auto a = asio::ip::make_address(text.data(), ec);
         if (ec) return std::nullopt;
         return a;
     }

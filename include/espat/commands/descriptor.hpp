@@ -358,6 +358,7 @@ struct line<Value, Prefix, fields<F...>, FreeIndex> {
     static constexpr std::string_view prefix = Prefix.view();
     static constexpr std::size_t field_count = sizeof...(F);
     static constexpr std::size_t required_count = fields<F...>::required_count;
+    static_assert(field_count <= response_fields::capacity, "a response line with more fields than response_fields holds");
 
     // Tries the full field count first, then fewer while trailing optional fields may be
     // missing (older firmware prints fewer); the first count whose fields all decode wins.
@@ -371,7 +372,7 @@ struct line<Value, Prefix, fields<F...>, FreeIndex> {
         return std::nullopt;
     }
 
-    static std::optional<Value> decode_fields(const std::vector<std::string_view>& toks)
+    static std::optional<Value> decode_fields(const response_fields& toks)
     {
         Value v{};
         bool ok = true;
@@ -486,13 +487,21 @@ struct parenthesized {
 };
 
 namespace detail {
+// The lines that are Line's: how many, and the arguments of the first. Counted in place: a
+// decode allocates only what its value holds.
+struct prefix_matches {
+    std::size_t count = 0;
+    std::string_view first_args;
+};
 template <class Line>
-std::vector<std::string_view> args_of(std::span<const response_line> lines)
+prefix_matches matches_of(std::span<const response_line> lines)
 {
-    std::vector<std::string_view> v;
-    for (const auto& l : lines)
-        if (l.name == Line::prefix) v.push_back(l.args);
-    return v;
+    prefix_matches m;
+    for (const auto& l : lines) {
+        if (l.name != Line::prefix) continue;
+        if (m.count++ == 0) m.first_args = l.args;
+    }
+    return m;
 }
 }  // namespace detail
 
@@ -502,9 +511,9 @@ struct one {
     using value_type = typename Line::value_type;
     static std::optional<value_type> decode(std::span<const response_line> lines)
     {
-        auto a = detail::args_of<Line>(lines);
-        if (a.size() != 1) return std::nullopt;
-        return Line::decode_args(a.front());
+        const auto m = detail::matches_of<Line>(lines);
+        if (m.count != 1) return std::nullopt;
+        return Line::decode_args(m.first_args);
     }
     static void encode(std::string& out, const value_type& v) { Line::encode(out, v); }
 };
@@ -515,10 +524,10 @@ struct maybe {
     using value_type = std::optional<typename Line::value_type>;
     static std::optional<value_type> decode(std::span<const response_line> lines)
     {
-        auto a = detail::args_of<Line>(lines);
-        if (a.empty()) return value_type{};
-        if (a.size() > 1) return std::nullopt;
-        auto v = Line::decode_args(a.front());
+        const auto m = detail::matches_of<Line>(lines);
+        if (m.count == 0) return value_type{};
+        if (m.count > 1) return std::nullopt;
+        auto v = Line::decode_args(m.first_args);
         if (!v) return std::nullopt;
         return value_type{std::move(*v)};
     }
@@ -535,8 +544,10 @@ struct many {
     static std::optional<value_type> decode(std::span<const response_line> lines)
     {
         value_type out;
-        for (auto a : detail::args_of<Line>(lines)) {
-            auto v = Line::decode_args(a);
+        out.reserve(detail::matches_of<Line>(lines).count);
+        for (const auto& l : lines) {
+            if (l.name != Line::prefix) continue;
+            auto v = Line::decode_args(l.args);
             if (!v) return std::nullopt;
             out.push_back(std::move(*v));
         }

@@ -2,6 +2,7 @@
 // escaping of quoted strings, what can never be sent, and splitting parameter lists.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -93,25 +94,56 @@ inline void append_quoted(std::string& out, std::string_view s)
     return v;
 }
 
+// A response line's fields: views into the line, held in place (no allocation per line
+// decoded). The widest line of the reference, +CWLAP's, has eleven.
+class response_fields {
+public:
+    static constexpr std::size_t capacity = 16;
+
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+    [[nodiscard]] std::string_view operator[](std::size_t i) const noexcept { return items_[i]; }
+    [[nodiscard]] const std::string_view* begin() const noexcept { return items_.data(); }
+    [[nodiscard]] const std::string_view* end() const noexcept { return items_.data() + size_; }
+
+private:
+    friend std::optional<response_fields> split_response_fields(std::string_view, std::size_t, std::size_t);
+    std::array<std::string_view, capacity> items_{};
+    std::size_t size_ = 0;
+};
+
 // Splits a response line's fields at commas outside quotes. Responses are not escaped, so a
 // quoted string may itself hold '"' and ','; the field at `free_index` (an SSID, say) may hold
 // anything, so fields before it are taken from the left and fields after it from the right.
-// Returns nullopt when the line does not have exactly `count` fields.
-[[nodiscard]] inline std::optional<std::vector<std::string_view>> split_response_fields(
+// Returns nullopt when the line does not have exactly `count` fields (count <= 16).
+[[nodiscard]] inline std::optional<response_fields> split_response_fields(
     std::string_view s, std::size_t count, std::size_t free_index = static_cast<std::size_t>(-1))
 {
+    if (count == 0 || count > response_fields::capacity) return std::nullopt;
+    response_fields out;
+    out.size_ = count;
     if (free_index >= count) {
-        auto v = split_response_list(s);
-        if (v.size() != count) return std::nullopt;
-        return v;
+        // Every comma outside quotes separates; one field too many is already a mismatch.
+        bool quoted = false;
+        std::size_t start = 0, n = 0;
+        for (std::size_t i = 0; i <= s.size(); ++i) {
+            if (i == s.size() || (s[i] == ',' && !quoted)) {
+                if (n == count) return std::nullopt;
+                out.items_[n++] = s.substr(start, i - start);
+                start = i + 1;
+            } else if (s[i] == '"') {
+                quoted = !quoted;
+            }
+        }
+        if (n != count) return std::nullopt;
+        return out;
     }
-    std::vector<std::string_view> out(count);
     // Fields before the free one, from the left; every comma separates.
     std::size_t pos = 0;
     for (std::size_t i = 0; i < free_index; ++i) {
         std::size_t c = s.find(',', pos);
         if (c == std::string_view::npos) return std::nullopt;
-        out[i] = s.substr(pos, c - pos);
+        out.items_[i] = s.substr(pos, c - pos);
         pos = c + 1;
     }
     // Fields after it, from the right; they are numbers or plain quoted values.
@@ -120,11 +152,11 @@ inline void append_quoted(std::string& out, std::string_view s)
         if (end == 0) return std::nullopt;
         std::size_t c = s.rfind(',', end - 1);
         if (c == std::string_view::npos || c < pos) return std::nullopt;
-        out[i] = s.substr(c + 1, end - c - 1);
+        out.items_[i] = s.substr(c + 1, end - c - 1);
         end = c;
     }
     if (end < pos) return std::nullopt;
-    out[free_index] = s.substr(pos, end - pos);
+    out.items_[free_index] = s.substr(pos, end - pos);
     return out;
 }
 
