@@ -338,6 +338,24 @@ public:
     ESPAT_CLIENT_COMMANDS(ESPAT_CLIENT_HANDLE)
 #undef ESPAT_CLIENT_HANDLE
 
+    // The allocator of the client's own handlers and completions: its arena (handler_arena.hpp).
+    [[nodiscard]] detail::handler_allocator<void> allocator() const noexcept { return detail::handler_allocator<void>(arena_); }
+
+    // Binds the arena to a handler of the client's, or of a layer above on the client's
+    // executor (a link's read), except on a type-erased executor
+    // (asio::serial_port's any_io_executor): there a handler with an allocator of its own has
+    // the executor re-wrapped with that allocator on every operation, which costs more heap
+    // allocations than the arena saves (client_bench: 2 more per command). Completions use the
+    // arena on every executor.
+    static constexpr bool arena_for_handlers =
+        !std::is_same_v<typename AsyncStream::executor_type, asio::any_io_executor>;
+    template <class Handler>
+    [[nodiscard]] auto with_arena(Handler&& handler) const
+    {
+        if constexpr (arena_for_handlers) return asio::bind_allocator(allocator(), std::forward<Handler>(handler));
+        else return std::forward<Handler>(handler);
+    }
+
 private:
     using clock = proto::session::clock;
     using command_completion = detail::completion_ptr<proto::command_result>;
@@ -386,23 +404,6 @@ private:
 
     static clock::time_point now() noexcept { return clock::now(); }
 
-    // The allocator of the client's own handlers and completions: its arena (handler_arena.hpp).
-    [[nodiscard]] detail::handler_allocator<void> allocator() const noexcept { return detail::handler_allocator<void>(arena_); }
-
-    // Binds the arena to one of the client's own handlers, except on a type-erased executor
-    // (asio::serial_port's any_io_executor): there a handler with an allocator of its own has
-    // the executor re-wrapped with that allocator on every operation, which costs more heap
-    // allocations than the arena saves (client_bench: 2 more per command). Completions use the
-    // arena on every executor.
-    static constexpr bool arena_for_handlers =
-        !std::is_same_v<typename AsyncStream::executor_type, asio::any_io_executor>;
-    template <class Handler>
-    [[nodiscard]] auto with_arena(Handler&& handler) const
-    {
-        if constexpr (arena_for_handlers) return asio::bind_allocator(allocator(), std::forward<Handler>(handler));
-        else return std::forward<Handler>(handler);
-    }
-
     template <class C>
     static std::chrono::milliseconds timeout_of(const call_options& o)
     {
@@ -444,6 +445,7 @@ private:
                                             std::move(r.diagnostics), std::move(r.lines)};
             return tl::make_unexpected(make_error_code(errc::protocol_error));
         }
+        session_.recycle(std::move(r.lines));  // the value owns what it took from them
         return std::move(*value);
     }
 
@@ -680,14 +682,34 @@ private:
                                                })));
     }
 
+    // The session's deadline, kept lazily: a wait is replaced only for an earlier deadline.
+    // A later one (the next command's) or none is left to the pending wait, which on expiry
+    // hands the session the time (it ignores an early one) and then waits for what the session
+    // wants by then. So a command in steady state costs no timer operation: cancelling a wait
+    // puts its handler through the strand, which allocates.
     void arm(clock::time_point deadline)
     {
-        timer_.expires_at(deadline);
+        wanted_deadline_ = deadline;
         if (deadline == clock::time_point::max()) return;
-        timer_.async_wait(with_arena(asio::bind_executor(strand_, [this](std::error_code ec) {
-                                                   if (ec || fatal_) return;  // re-armed or closed; a stale expiry the session ignores
+        if (timer_waiting_ && timer_.expiry() <= deadline) return;
+        timer_.expires_at(deadline);  // a pending wait ends with operation_aborted
+        start_timer_wait();
+    }
+
+    void start_timer_wait()
+    {
+        timer_waiting_ = true;
+        const std::uint64_t wait = ++timer_waits_;
+        timer_.async_wait(with_arena(asio::bind_executor(strand_, [this, wait](std::error_code ec) {
+                                                   // Replaced by a newer wait, or closed.
+                                                   if (ec || fatal_ || wait != timer_waits_) return;
+                                                   timer_waiting_ = false;
                                                    session_.on_timer(now());
                                                    pump();
+                                                   if (!timer_waiting_ && wanted_deadline_ != clock::time_point::max()) {
+                                                       timer_.expires_at(wanted_deadline_);
+                                                       start_timer_wait();
+                                                   }
                                                })));
     }
 
@@ -932,6 +954,9 @@ private:
     AsyncStream stream_;
     executor_type strand_;
     asio::steady_timer timer_;
+    clock::time_point wanted_deadline_ = clock::time_point::max();  // the session's; see arm()
+    std::uint64_t timer_waits_ = 0;                                // numbers them, so a stale one is known
+    bool timer_waiting_ = false;
     asio::steady_timer start_done_;  // never expires: cancelled when a start-up ends, to wake its joiners
     proto::session session_;
     client_options options_;
