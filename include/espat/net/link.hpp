@@ -12,6 +12,7 @@
 #include <espat/net/link_table.hpp>
 
 #include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/compose.hpp>
@@ -124,7 +125,7 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code = {})
         {
-            if (step++ == 0) return asio::post(net->client().get_executor(), std::move(self));
+            if (step++ == 0) return asio::post(net->client().get_executor(), net->on_client(std::move(self)));
             if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
                 return self.complete(asio::error::operation_aborted, 0);
@@ -144,7 +145,7 @@ private:
                 break;
             case receive_state::step::wait: break;
             }
-            s->wake.async_wait(std::move(self));
+            s->wake.async_wait(net->on_client(std::move(self)));
         }
     };
 

@@ -386,6 +386,16 @@ public:
         send_wake_.cancel();
     }
 
+    // A step of a link's composed operation, bound to run on the client's executor, where the
+    // network's and the links' state lives (the caller's executor sees only the completion),
+    // with the client's handler arena: a link read per +IPD frame allocates nothing of its own
+    // on a concrete executor.
+    template <class Self>
+    auto on_client(Self&& self) const
+    {
+        return asio::bind_executor(client_.get_executor(), client_.with_arena(std::forward<Self>(self)));
+    }
+
     // Completes a link's composed operation from the client's executor, never inside its
     // initiating call.
     template <class Self, class... Args>

@@ -107,7 +107,7 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code = {})
         {
-            if (step++ == 0) return asio::post(net->client().get_executor(), std::move(self));
+            if (step++ == 0) return asio::post(net->client().get_executor(), net->on_client(std::move(self)));
             if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
                 return self.complete(asio::error::operation_aborted, 0);
@@ -119,7 +119,7 @@ private:
             case receive_state::step::error: return self.complete(s->rx.failure(), 0);
             default: break;
             }
-            s->wake.async_wait(std::move(self));
+            s->wake.async_wait(net->on_client(std::move(self)));
         }
     };
 
