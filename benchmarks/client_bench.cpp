@@ -16,7 +16,8 @@
 // frame while a link in active mode reads a bulk transfer from a loopback TCP peer.
 //
 // Flags: --quick (CI smoke run: fewer round trips), --summary_out=FILE (the Markdown summary),
-// --trace_allocations=N (print the call stacks of the first N counted allocations to stderr).
+// --trace_allocations=N (print the call stacks of the first N counted allocations to stderr),
+// --trace_skip=K (... of the N after the first K: e.g. past the asio::serial_port rounds).
 #include "bench_support.hpp"
 
 #include <espat/client.hpp>
@@ -59,6 +60,7 @@ namespace {
 thread_local bool counting_allocations = false;
 thread_local std::size_t allocations_counted = 0;
 int stacks_to_print = 0;  // --trace_allocations=N: where the first N counted ones come from
+long stacks_to_skip = 0;  // --trace_skip=K: ... after the first K counted ones
 
 // Prints the caller's stack (binary+offset; resolve with addr2line -fCe <binary>).
 void print_allocation_stack()
@@ -76,7 +78,9 @@ void* counted_malloc(std::size_t n)
 {
     if (counting_allocations) {
         ++allocations_counted;
-        if (stacks_to_print > 0) {
+        if (stacks_to_skip > 0) {
+            --stacks_to_skip;
+        } else if (stacks_to_print > 0) {
             --stacks_to_print;
             print_allocation_stack();
         }
@@ -530,6 +534,7 @@ int main(int argc, char** argv)
         for (int i = 1; i < argc; ++i) {
             const std::string_view a = argv[i];
             if (a.starts_with("--trace_allocations=")) stacks_to_print = std::atoi(argv[i] + 20);
+            else if (a.starts_with("--trace_skip=")) stacks_to_skip = std::atol(argv[i] + 13);
             else argv[kept++] = argv[i];
         }
         argc = kept;

@@ -113,3 +113,51 @@ TEST_CASE("client allocations: per command, client and fake module together")
         CHECK(per_command < 30);  // a ceiling against regressions: most of it is the pipe and the fake module
     });
 }
+
+TEST_CASE("client allocations: a typed answer's information lines cost none of their own")
+{
+    // AT+CIPSTA? answered with three lines, then with five (the IPv6 ones too): the value holds
+    // addresses, no heap memory, and the lines go to one buffer the session reuses, so two more
+    // lines per command must not mean more allocations (they were two per line).
+    asio::io_context io;
+    auto ends = espat::sim::make_pipe(io.get_executor());
+    fake_module module(std::move(ends.second));
+    bool ipv6 = false;
+    module.script = [&ipv6](fake_module& m, const std::string& line) {
+        if (line != "AT+CIPSTA?") return false;
+        std::string reply;
+        reply.reserve(512);  // the same one allocation for either answer
+        reply += "+CIPSTA:ip:\"192.168.3.112\"\r\n+CIPSTA:gateway:\"192.168.3.1\"\r\n"
+                 "+CIPSTA:netmask:\"255.255.255.0\"\r\n";
+        if (ipv6) reply += "+CIPSTA:ip6ll:\"fe80::2a6f:7fff:fe10:2030\"\r\n+CIPSTA:ip6gl:\"2001:db8::2a6f:7fff:fe10:2030\"\r\n";
+        reply += "\r\nOK\r\n";
+        m.send(std::move(reply));
+        return true;
+    };
+    module.start();
+    espat::client_options o;
+    o.start_probe_timeout = 200ms;
+    espat::basic_client<espat::sim::pipe_end> esp(std::move(ends.first), o);
+    std::size_t three_lines = 0, five_lines = 0;
+    espat::test::run_with_deadline(io, [&]() -> asio::awaitable<void> {
+        auto started = co_await esp.start();
+        REQUIRE(started);
+        module.lines.reserve(1000);
+        const auto measure = [&](bool with_ipv6) -> asio::awaitable<std::size_t> {
+            ipv6 = with_ipv6;
+            for (int i = 0; i < 10; ++i) (void)co_await esp.cipsta.query();  // warm up recycled memory
+            const std::size_t before = allocations.load();
+            for (int i = 0; i < 100; ++i) {
+                auto a = co_await esp.cipsta.query();
+                REQUIRE(a);
+                CHECK(a->ipv6_global.has_value() == with_ipv6);
+            }
+            co_return allocations.load() - before;
+        };
+        three_lines = co_await measure(false);
+        five_lines = co_await measure(true);
+    });
+    MESSAGE("allocations for 100 AT+CIPSTA?: 3 lines -> " << three_lines << ", 5 lines -> " << five_lines);
+    CHECK(five_lines <= three_lines + 10);  // two strings per line would be 400 more, and each
+                                            // IPv6 address copied to a std::string another 200
+}
