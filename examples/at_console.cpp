@@ -3,8 +3,11 @@
 // module's reports (+IPD, CONNECT/CLOSED, WIFI ..., ready) whenever they arrive. A line with a
 // control character is refused, never sent. End of input ends the console (exit status 0).
 //
-// For a command of espat's table it also says whether the reply decodes as the table's typed
-// answer for that form (test, query, set or execute).
+// For a command of espat's table it also decodes the reply as the table's typed answer for that
+// form (test, query, set or execute) and prints that value as one line of JSON text
+// (espat/commands/describe.hpp), member names as keys:
+//   decoded AT+CIPSTA query: {"ip":"192.168.4.2","gateway":"192.168.4.1",...}
+// or says that the reply does not decode, or that the command is not in the table.
 //
 // With no arguments it talks to espat's simulated module (in-process). With --port it drives a
 // real module:
@@ -13,6 +16,7 @@
 #include "example_support.hpp"
 
 #include <espat/client.hpp>
+#include <espat/commands/describe.hpp>
 #include <espat/commands/host.hpp>
 #include <espat/commands/table.hpp>
 #include <espat/proto/json.hpp>
@@ -138,9 +142,16 @@ command_form form_of(std::string_view line)
     return f;
 }
 
-// What the table says about a command: its timeout, and whether a reply decodes as the typed
-// answer of that form. Several descriptors may share a name (AT+CIPSTART's TCP, UDP and SSL
-// forms): any one that decodes the reply will do.
+// What the table made of a reply: whether any descriptor has the form, and if one decoded the
+// reply, its typed answer as JSON text.
+struct table_answer {
+    bool in_table = false;
+    std::optional<std::string> decoded;
+};
+
+// What the table says about a command: its timeout, and the typed answer a reply decodes to for
+// that form. Several descriptors may share a name (AT+CIPSTART's TCP, UDP and SSL forms): the
+// first one that decodes the reply will do.
 template <class... C>
 struct table_lookup {
     static std::optional<std::chrono::milliseconds> timeout(const command_form& f)
@@ -153,37 +164,36 @@ struct table_lookup {
         return t;
     }
 
-    // nullopt: no descriptor of the table has this form; else whether the reply decoded.
-    static std::optional<bool> decodes(const command_form& f, std::span<const espat::commands::response_line> lines)
+    static table_answer decode(const command_form& f, std::span<const espat::commands::response_line> lines)
     {
-        std::optional<bool> result;
-        (try_one<C>(f, lines, result), ...);
-        return result;
+        table_answer answer;
+        (try_one<C>(f, lines, answer), ...);
+        return answer;
     }
 
 private:
     template <class Form>
-    static bool decodes_as(std::span<const espat::commands::response_line> lines)
+    static void decode_as(std::span<const espat::commands::response_line> lines, table_answer& answer)
     {
-        return espat::commands::decode_response<Form>(lines).has_value();
+        answer.in_table = true;
+        if (const auto v = espat::commands::decode_response<Form>(lines))
+            answer.decoded = espat::commands::describe<typename Form::response>(*v);
     }
 
     template <class D>
     static void try_one(const command_form& f, std::span<const espat::commands::response_line> lines,
-                        std::optional<bool>& result)
+                        table_answer& answer)
     {
-        if (f.name != D::command || result == true) return;
-        std::optional<bool> here;
+        if (f.name != D::command || answer.decoded) return;
         using kind = espat::commands::form_kind;
         if constexpr (espat::commands::has_test<D>)
-            if (f.kind == kind::test) here = decodes_as<typename D::test>(lines);
+            if (f.kind == kind::test) decode_as<typename D::test>(lines, answer);
         if constexpr (espat::commands::has_query<D>)
-            if (f.kind == kind::query) here = decodes_as<typename D::query>(lines);
+            if (f.kind == kind::query) decode_as<typename D::query>(lines, answer);
         if constexpr (espat::commands::has_set<D>)
-            if (f.kind == kind::set) here = decodes_as<typename D::set>(lines);
+            if (f.kind == kind::set) decode_as<typename D::set>(lines, answer);
         if constexpr (espat::commands::has_execute<D>)
-            if (f.kind == kind::execute) here = decodes_as<typename D::execute>(lines);
-        if (here) result = *here;
+            if (f.kind == kind::execute) decode_as<typename D::execute>(lines, answer);
     }
 };
 using table = espat::commands::all_commands<table_lookup>;
@@ -227,10 +237,11 @@ void print_result(const espat::proto::command_result& r, const command_form& f)
     if (r.ec) return;
     std::vector<espat::commands::response_line> lines;
     for (const auto& l : r.lines) lines.push_back({l.name, l.args});
-    const auto decoded = table::decodes(f, lines);
-    if (!decoded) std::cout << "(" << f.name << " " << form_name(f.kind) << ": not in espat's command table)\n";
-    else if (*decoded) std::cout << "(decoded as the table's " << f.name << " " << form_name(f.kind) << " reply)\n";
-    else std::cout << "(" << f.name << " " << form_name(f.kind) << ": the reply does not decode as the table's)\n";
+    const table_answer answer = table::decode(f, lines);
+    const std::string form = f.name + " " + std::string(form_name(f.kind));
+    if (answer.decoded) std::cout << "decoded " << form << ": " << *answer.decoded << "\n";
+    else if (answer.in_table) std::cout << "(" << form << ": the reply does not decode as the table's)\n";
+    else std::cout << "(" << form << ": not in espat's command table)\n";
 }
 
 template <class Client>
