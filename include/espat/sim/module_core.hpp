@@ -107,6 +107,15 @@ public:
     }
     [[nodiscard]] bool stopped() const noexcept { return stopped_; }
 
+    // A reset from outside (power, the EN pin): from now on the module hears nothing until it
+    // has rebooted.
+    void power_cycle()
+    {
+        if (stopped_) return;
+        input_ = input_mode::rebooting;
+        asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
+    }
+
     // Bytes from the host, split anywhere.
     void on_host_bytes(std::string_view bytes)
     {
@@ -619,11 +628,30 @@ private:
         passthrough_wake_.cancel();
     }
 
-    asio::awaitable<void> run_passthrough(std::shared_ptr<module_core> keep, std::shared_ptr<link> l)
+    // Starts a passthrough session (AT+CIPSEND's, or the one a saved link boots into): host
+    // bytes are data for link 0 from now on. Returns the session's number; the relay loop and
+    // any reconnection belong to that session alone, and a reset, "+++" or a later session
+    // ends them.
+    std::uint64_t enter_passthrough()
+    {
+        input_ = input_mode::passthrough;
+        passthrough_data_.clear();
+        last_host_byte_ = std::chrono::steady_clock::now();
+        const std::uint64_t session = ++passthrough_sessions_;
+        // It follows link 0, which a reconnection replaces (lose_passthrough_link).
+        asio::co_spawn(ex_, run_passthrough(shared_from_this(), session), asio::detached);
+        return session;
+    }
+    [[nodiscard]] bool in_passthrough_session(std::uint64_t session) const
+    {
+        return !stopped_ && input_ == input_mode::passthrough && passthrough_sessions_ == session;
+    }
+
+    asio::awaitable<void> run_passthrough(std::shared_ptr<module_core> keep, std::uint64_t session)
     {
         (void)keep;
         asio::steady_timer gap(ex_);
-        while (!stopped_ && input_ == input_mode::passthrough) {
+        while (in_passthrough_session(session)) {
             if (passthrough_data_.empty()) {
                 auto [ec] = co_await passthrough_wake_.async_wait(use_tuple);
                 (void)ec;
@@ -649,7 +677,7 @@ private:
                 }
             }
             input_room_.cancel();
-            if (const auto target = l ? l : links_[0]; target && !target->closed) {
+            if (const auto target = links_[0]; target && !target->closed) {
                 std::error_code ec = co_await target->send(packet, std::nullopt);
                 (void)ec;  // a real module keeps the data mode; the peer's loss shows as CLOSED
             }
@@ -660,11 +688,17 @@ private:
     // ------------------------------------------------------------------------------------
     // Reset.
 
+    // A reboot ends whatever passthrough session ran (its relay loop and its reconnection
+    // tries) with its link; a link saved by AT+SAVETRANSLINK=1 then starts a new session at
+    // "ready" (firmware-quirks.md: the module "boots straight into passthrough: no prompt until
+    // the host sends +++"), which connects once the module has its IP again.
     asio::awaitable<void> reboot(std::shared_ptr<module_core> keep, bool factory)
     {
         (void)keep;
         input_ = input_mode::rebooting;
         const std::uint64_t this_boot = ++boots_;
+        ++passthrough_sessions_;     // the old session is over...
+        passthrough_wake_.cancel();  // ...and its relay loop sees it now
         const bool was_joined = joined_.has_value();
         if (was_joined) emit("WIFI DISCONNECT\r\n");
         in_send_phase_ = false;
@@ -676,7 +710,7 @@ private:
         t.expires_after(opts_.reset_delay);
         auto [ec] = co_await t.async_wait(use_tuple);
         (void)ec;
-        if (stopped_) co_return;
+        if (stopped_ || boots_ != this_boot) co_return;  // stopped, or a later reset took over
         reset_state();
         if (factory) {
             joined_.reset();
@@ -692,21 +726,30 @@ private:
         if (!auto_connect_) joined_.reset();
         emit(opts_.firmware.boot_noise);
         emit("\r\nready\r\n");
+        std::optional<std::uint64_t> saved_session;
+        std::optional<saved_transparent_link> target;
+        if (saved_passthrough_ && saved_link_) {
+            passthrough_mode_ = transfer_mode::passthrough;
+            target = *saved_link_;
+            saved_session = enter_passthrough();
+        }
         if (joined_) {
             // A module that was on Wi-Fi joins again by itself (firmware-quirks.md).
             t.expires_after(opts_.join_delay);
             auto [ec2] = co_await t.async_wait(use_tuple);
             (void)ec2;
             // Not inside a command's answer: Adafruit's driver fails the command whose reply
-            // holds an unsolicited WIFI CONNECTED (host-drivers.md).
-            while (!stopped_ && (busy_ || input_ != input_mode::command)) {
+            // holds an unsolicited WIFI CONNECTED (host-drivers.md). (In the saved link's
+            // passthrough there is no command; after its "+++", the same rule.)
+            while (!stopped_ && boots_ == this_boot && (busy_ || input_ == input_mode::send_data ||
+                                                         (input_ == input_mode::passthrough && !saved_session))) {
                 t.expires_after(std::chrono::milliseconds(2));
                 auto [ec3] = co_await t.async_wait(use_tuple);
                 (void)ec3;
             }
             if (stopped_ || !joined_ || boots_ != this_boot) co_return;  // a later reset took over
             emit_report("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
-            if (saved_passthrough_ && saved_link_) co_await resume_saved_link(this_boot);
+            if (saved_session) co_await reconnect_passthrough(this_boot, *saved_session, *target);
         }
     }
 
@@ -1429,12 +1472,7 @@ private:
         }
         ok();
         emit(opts_.firmware.prompt);
-        input_ = input_mode::passthrough;
-        passthrough_data_.clear();
-        last_host_byte_ = std::chrono::steady_clock::now();
-        ++passthrough_sessions_;
-        // It follows link 0, which a reconnection replaces (lose_passthrough_link).
-        asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
+        enter_passthrough();
     }
 
     asio::awaitable<void> handle(const set_of<cmd::cipclose>& r)
@@ -1983,10 +2021,12 @@ private:
     }
 
     // ------------------------------------------------------------------------------------
-    // Boot into a link saved by AT+SAVETRANSLINK=1: after "ready" and the Wi-Fi reports the
-    // module connects link 0 and is in passthrough at once; it prints no CONNECT and no '>'
-    // (firmware-quirks.md: "no prompt until the host sends +++"). "+++" leaves it in command
-    // mode with AT+CIPMODE=1 and the link open.
+    // Boot into a link saved by AT+SAVETRANSLINK=1 (reboot()): at "ready" the module is in
+    // passthrough, and after the Wi-Fi reports it connects link 0; it prints no CONNECT and no
+    // '>' (firmware-quirks.md: "no prompt until the host sends +++"). While the peer cannot be
+    // reached it tries again every AT+CIPRECONNINTV (the reference: "keep trying to reconnect
+    // until +++ is input"), dropping the host's bytes meanwhile. "+++" leaves it in command
+    // mode with AT+CIPMODE=1 and the link open; "+++", a reset or stop() ends the tries.
 
     struct saved_transparent_link {
         link_type type = link_type::tcp;
@@ -1994,21 +2034,6 @@ private:
         std::uint16_t port = 0;
         std::optional<std::uint16_t> local_port;  // UDP
     };
-
-    // The module is in passthrough from the start; while the peer cannot be reached it tries
-    // again every AT+CIPRECONNINTV (the reference: "keep trying to reconnect until +++ is
-    // input"), dropping the host's bytes meanwhile. "+++", a reset or stop() ends the tries.
-    asio::awaitable<void> resume_saved_link(std::uint64_t this_boot)
-    {
-        const saved_transparent_link target = *saved_link_;
-        passthrough_mode_ = transfer_mode::passthrough;
-        input_ = input_mode::passthrough;
-        passthrough_data_.clear();
-        last_host_byte_ = std::chrono::steady_clock::now();
-        const std::uint64_t session = ++passthrough_sessions_;
-        asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
-        co_await reconnect_passthrough(this_boot, session, target);
-    }
 
     // The link of a passthrough session (AT+CIPSEND's or the saved one) broke: the module prints
     // nothing (its output is the peer's data now) and keeps reconnecting every AT+CIPRECONNINTV
@@ -2036,10 +2061,7 @@ private:
     // session goes on with no link: "+++", a reset or stop() ends the tries.
     asio::awaitable<void> reconnect_passthrough(std::uint64_t this_boot, std::uint64_t session, saved_transparent_link target)
     {
-        auto trying = [&] {
-            return !stopped_ && boots_ == this_boot && passthrough_sessions_ == session && input_ == input_mode::passthrough &&
-                   !links_[0];
-        };
+        auto trying = [&] { return boots_ == this_boot && in_passthrough_session(session) && !links_[0]; };
         asio::steady_timer pause(ex_);
         while (trying()) {
             if (auto opened = co_await open_saved_link(target); opened && trying()) {
@@ -2179,6 +2201,7 @@ ESPAT_SIM_DECL module::~module() { core_->stop(); }
 ESPAT_SIM_DECL void module::on_host_bytes(std::string_view bytes) { core_->on_host_bytes(bytes); }
 ESPAT_SIM_DECL asio::awaitable<std::string> module::next_output() { return output_of(core_); }
 ESPAT_SIM_DECL void module::stop() { core_->stop(); }
+ESPAT_SIM_DECL void module::reset() { core_->power_cycle(); }
 ESPAT_SIM_DECL std::optional<std::uint16_t> module::server_port() const { return core_->server_port(); }
 ESPAT_SIM_DECL std::size_t module::buffered(std::uint8_t link) const { return core_->buffered(link); }
 ESPAT_SIM_DECL std::size_t module::max_buffered_seen() const { return core_->max_buffered_seen(); }
