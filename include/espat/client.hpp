@@ -327,13 +327,13 @@ public:
     // ---- every command of the table by name: esp.cipdomain("example.com"), esp.cwmode.query() ----
 #define ESPAT_CLIENT_COMMANDS(X)                                                                                        \
     X(at) X(ate0) X(ate1) X(rst) X(restore) X(gmr) X(sysstore) X(syslog) X(sysmsg) X(uart_cur) X(cwmode) X(cwjap)       \
-    X(cwqap) X(cwlap) X(cipsta) X(cwsap) X(cipap) X(cipstatus) X(cipstate) X(cipdomain) X(cipstart_tcp)               \
-    X(cipstart_udp) X(cipstart_ssl) X(cipstartex_tcp) X(cipstartex_udp) X(cipstartex_ssl) X(cipsend) X(cipsend_udp)   \
-    X(cipsendex) X(cipsendex_udp) X(cipclose) X(cifsr) X(cipmux) X(cipserver) X(cipserver_ssl) X(cipservermaxconn)    \
-    X(cipmode) X(savetranslink_tcp) X(savetranslink_udp) X(cipsto) X(cipsntpcfg) X(cipsntptime) X(ciupdate)           \
-    X(cipdinfo) X(cipsslcconf) X(cipsslccn) X(cipsslcsni) X(cipsslcalpn) X(cipsslcpsk) X(cipreconnintv)               \
-    X(ciprecvmode) X(ciprecvtype) X(ciprecvdata) X(ciprecvlen) X(ping) X(cipdns) X(ciptcpopt) X(rfpower)          \
-    X(cwlapopt) X(cwstate) X(cwdhcp) X(cwautoconn) X(cipstamac) X(cipapmac) X(cipsslsize)
+    X(cwqap) X(cwlap) X(cipsta) X(cwsap) X(cipap) X(cipstatus) X(cipstate) X(cipdomain) X(cipstart_tcp)                 \
+    X(cipstart_udp) X(cipstart_ssl) X(cipstartex_tcp) X(cipstartex_udp) X(cipstartex_ssl) X(cipsend) X(cipsend_udp)     \
+    X(cipsendex) X(cipsendex_udp) X(cipclose) X(cifsr) X(cipmux) X(cipserver) X(cipserver_ssl) X(cipservermaxconn)      \
+    X(cipmode) X(savetranslink_tcp) X(savetranslink_ssl) X(savetranslink_udp) X(cipsto) X(cipsntpcfg) X(cipsntptime)    \
+    X(ciupdate) X(cipdinfo) X(cipsslcconf) X(cipsslccn) X(cipsslcsni) X(cipsslcalpn) X(cipsslcpsk) X(cipreconnintv)     \
+    X(ciprecvmode) X(ciprecvtype) X(ciprecvdata) X(ciprecvlen) X(ping) X(cipdns) X(ciptcpopt) X(rfpower) X(cwlapopt)    \
+    X(cwstate) X(cwdhcp) X(cwautoconn) X(cipstamac) X(cipapmac) X(cipsslsize)
 #define ESPAT_CLIENT_HANDLE(name) command_handle<basic_client, commands::name> name{*this};
     ESPAT_CLIENT_COMMANDS(ESPAT_CLIENT_HANDLE)
 #undef ESPAT_CLIENT_HANDLE

@@ -315,3 +315,54 @@ TEST_CASE("SAVETRANSLINK: a reset in the saved link's passthrough ends that link
     CHECK(narrow.received[1]->size() == bulk.size());
     CHECK(h.received.empty());
 }
+
+TEST_CASE("SAVETRANSLINK with SSL: boots into passthrough over TLS; a peer that goes away is reconnected with a new handshake")
+{
+    sim_harness h(quiet());
+    replay_world w(h);
+    CHECK(h.command("AT+CIPRECONNINTV=1") == "\r\nOK\r\n");
+    CHECK(h.command("AT+SAVETRANSLINK=1," + loopback_target(w.tls.port()) + ",\"SSL\",60") == "\r\nOK\r\n");
+    CHECK(h.command("AT+RST") == "\r\nOK\r\n");
+    CHECK(h.until("WIFI GOT IP\r\n").ends_with("\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n"));
+    const auto tls_peer = [&](std::size_t i) { return std::static_pointer_cast<espat::test::tls_conn>(w.tls.accepted[i]); };
+    REQUIRE(h.run_until([&] { return w.tls.accepted.size() == 1 && tls_peer(0)->ready; }));
+    h.run_for(30ms);
+    h.send("over tls");
+    REQUIRE(h.run_until([&] { return tls_peer(0)->received == "over tls"; }));
+    tls_peer(0)->send("answer");
+    CHECK(h.until("answer") == "answer");  // raw: no +IPD
+
+    // The peer goes away (a TCP close): the module prints nothing and connects again.
+    std::error_code ignored;
+    tls_peer(0)->stream.lowest_layer().close(ignored);
+    REQUIRE(h.run_until([&] { return w.tls.accepted.size() == 2 && tls_peer(1)->ready; }));
+    h.run_for(30ms);
+    h.send("again");
+    REQUIRE(h.run_until([&] { return tls_peer(1)->received == "again"; }));
+    CHECK(h.received.empty());  // no CLOSED, no CONNECT
+
+    h.run_for(50ms);
+    h.send("+++");
+    h.run_for(80ms);
+    CHECK(h.command("AT+CIPSTATUS").find(",\"SSL\",\"127.0.0.1\"," + std::to_string(w.tls.port())) != std::string::npos);
+    CHECK(h.command("AT+SAVETRANSLINK=0," + loopback_target(w.tls.port()) + ",\"SSL\"").ends_with("\r\nOK\r\n"));
+}
+
+TEST_CASE("passthrough over an AT+CIPSTART=\"SSL\" link: a peer that goes away is reconnected with a new handshake")
+{
+    sim_harness h(quiet());
+    replay_world w(h);
+    CHECK(h.command("AT+CIPRECONNINTV=1") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPMODE=1") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTART=\"SSL\"," + loopback_target(w.tls.port())) == "CONNECT\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSEND", ">") == "\r\nOK\r\n\r\n>");
+    const auto tls_peer = [&](std::size_t i) { return std::static_pointer_cast<espat::test::tls_conn>(w.tls.accepted[i]); };
+    REQUIRE(h.run_until([&] { return w.tls.accepted.size() == 1 && tls_peer(0)->ready; }));
+    std::error_code ignored;
+    tls_peer(0)->stream.lowest_layer().close(ignored);
+    REQUIRE(h.run_until([&] { return w.tls.accepted.size() == 2 && tls_peer(1)->ready; }));
+    h.run_for(30ms);
+    h.send("reconnected");
+    REQUIRE(h.run_until([&] { return tls_peer(1)->received == "reconnected"; }));
+    CHECK(h.received.empty());
+}

@@ -1577,14 +1577,24 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_tcp>& r)
     {
         saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
-        saved_link_ = saved_transparent_link{link_type::tcp, r.params.host.value, r.params.port.value, std::nullopt};
+        saved_link_ = saved_transparent_link{link_type::tcp, r.params.host.value, r.params.port.value, std::nullopt,
+                                             r.params.keep_alive};
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const set_of<cmd::savetranslink_ssl>& r)
+    {
+        saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
+        saved_link_ = saved_transparent_link{link_type::ssl, r.params.host.value, r.params.port.value, std::nullopt,
+                                             r.params.keep_alive};
         ok();
         co_return;
     }
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_udp>& r)
     {
         saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
-        saved_link_ = saved_transparent_link{link_type::udp, r.params.host.value, r.params.port.value, r.params.local_port};
+        saved_link_ = saved_transparent_link{link_type::udp, r.params.host.value, r.params.port.value, r.params.local_port,
+                                             std::nullopt};
         ok();
         co_return;
     }
@@ -1835,6 +1845,50 @@ private:
         co_return;
     }
 
+    // An SSL client link for `id` with a context made from `config` (that id's AT+CIPSSLC*
+    // settings); null when they cannot work (a certificate the module lacks).
+    [[nodiscard]] std::shared_ptr<tls_link> make_tls_client_link(std::uint8_t id, const tls_client_config& config)
+    {
+        auto context = make_tls_client_context(config, opts_.tls);
+        if (!context) return nullptr;
+        auto shared_context = std::make_shared<asio::ssl::context>(std::move(*context));
+        return std::make_shared<tls_link>(ex_, shared_context, id, link_role::client);
+    }
+    // Connects an SSL client link and runs the handshake `config` asks for, within
+    // tls_handshake_limit: AT+CIPSTART="SSL" and a saved SSL link (at boot, or reconnecting
+    // in passthrough) alike. `host` is the name given, which the certificate must match.
+    asio::awaitable<std::error_code> connect_tls(const std::shared_ptr<tls_link>& l, const asio::ip::address& address,
+                                                 std::uint16_t port, const tls_client_config& config,
+                                                 const std::string& host, const std::optional<asio::ip::address>& local_ip)
+    {
+        std::error_code ec;
+        auto& socket = l->stream.next_layer();
+        socket.open(address.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
+        if (local_ip && !ec) socket.bind({*local_ip, 0}, ec);
+        if (ec) co_return ec;
+        asio::steady_timer limit(ex_, tls_handshake_limit);
+        limit.async_wait([l](std::error_code e) {
+            if (!e) l->close();
+        });
+        const asio::ip::tcp::endpoint peer(address, port);
+        auto [cec] = co_await socket.async_connect(peer, use_tuple);
+        ec = cec;
+        if (!ec) ec = prepare_tls_client_stream(l->stream, config, host);
+        if (!ec) {
+            auto [hec] = co_await l->stream.async_handshake(tls_link::stream_type::client, use_tuple);
+            ec = hec;
+        }
+        limit.cancel();
+        if (!ec) {
+            std::error_code ignored;
+            l->remote_ip = address;
+            l->remote_port = port;
+            l->remote_host = host;
+            l->local_port = socket.local_endpoint(ignored).port();
+        }
+        co_return ec;
+    }
+
     // AT+CIPSTART="SSL": connect as for TCP, then the TLS handshake the link's settings ask
     // for. Settings that cannot work (a certificate the module lacks) and a failed handshake
     // both end like a failed connect: ERROR, then CLOSED.
@@ -1856,39 +1910,18 @@ private:
             co_return;
         }
         const tls_client_config config = ssl_client_[*id];
-        auto context = make_tls_client_context(config, opts_.tls);
-        if (!context) {
+        auto l = make_tls_client_link(*id, config);
+        if (!l) {
             error();
             report_closed(*id);
             co_return;
         }
-        auto shared_context = std::make_shared<asio::ssl::context>(std::move(*context));
-        auto l = std::make_shared<tls_link>(ex_, shared_context, *id, link_role::client);
         l->mode = recv_mode_;
         links_[*id] = l;  // reserved while connecting
         auto address = co_await resolve(p.host.value);
         if (stopped_) co_return;
         std::error_code ec;
-        if (address) {
-            auto& socket = l->stream.next_layer();
-            socket.open(address->is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
-            if (p.local_ip && !ec) socket.bind({*p.local_ip, 0}, ec);
-            if (!ec) {
-                asio::steady_timer limit(ex_, tls_handshake_limit);
-                limit.async_wait([l](std::error_code e) {
-                    if (!e) l->close();
-                });
-                const asio::ip::tcp::endpoint peer(*address, p.port.value);
-                auto [cec] = co_await socket.async_connect(peer, use_tuple);
-                ec = cec;
-                if (!ec) ec = prepare_tls_client_stream(l->stream, config, p.host.value);
-                if (!ec) {
-                    auto [hec] = co_await l->stream.async_handshake(tls_link::stream_type::client, use_tuple);
-                    ec = hec;
-                }
-                limit.cancel();
-            }
-        }
+        if (address) ec = co_await connect_tls(l, *address, p.port.value, config, p.host.value, p.local_ip);
         if (stopped_) co_return;
         if (!address || ec || links_[*id] != l) {
             if (links_[*id] == l) links_[*id].reset();
@@ -1898,9 +1931,6 @@ private:
             report_closed(*id);
             co_return;
         }
-        l->remote_ip = *address;
-        l->remote_port = p.port.value;
-        l->local_port = l->stream.next_layer().local_endpoint(ec).port();
         if (p.keep_alive && p.keep_alive->count() > 0)
             l->stream.next_layer().set_option(asio::socket_base::keep_alive(true), ec);
         apply_tcp_options(*l);
@@ -2029,24 +2059,27 @@ private:
     // mode with AT+CIPMODE=1 and the link open; "+++", a reset or stop() ends the tries.
 
     struct saved_transparent_link {
-        link_type type = link_type::tcp;
+        link_type type = link_type::tcp;  // TCP, UDP or SSL (TLS with link 0's AT+CIPSSLC* settings)
         std::string host;
         std::uint16_t port = 0;
-        std::optional<std::uint16_t> local_port;  // UDP
+        std::optional<std::uint16_t> local_port;         // UDP
+        std::optional<std::chrono::seconds> keep_alive;  // TCP, SSL
     };
 
     // The link of a passthrough session (AT+CIPSEND's or the saved one) broke: the module prints
     // nothing (its output is the peer's data now) and keeps reconnecting every AT+CIPRECONNINTV
     // until it has the link back or the host sends "+++" (the reference, AT+CIPMODE: "if the
-    // TCP connection breaks, ESP32 will keep trying to reconnect until +++ is input"). SSL
-    // links are not reconnected: they end as in normal mode.
+    // TCP connection breaks, ESP32 will keep trying to reconnect until +++ is input";
+    // AT+CIPRECONNINTV: "when the TCP/UDP/SSL transmission broke"). TCP and SSL links are
+    // reconnected, SSL with a new handshake; a UDP link does not break.
     bool lose_passthrough_link(const std::shared_ptr<link>& l)
     {
-        if (input_ != input_mode::passthrough || l->id != 0 || links_[0] != l || l->type != link_type::tcp) return false;
+        if (input_ != input_mode::passthrough || l->id != 0 || links_[0] != l || !l->is_stream()) return false;
         links_[0].reset();
         l->closed = true;
         l->close();
-        const saved_transparent_link target{link_type::tcp, l->remote_ip.to_string(), l->remote_port, std::nullopt};
+        const saved_transparent_link target{l->type, l->remote_host.empty() ? l->remote_ip.to_string() : l->remote_host,
+                                            l->remote_port, std::nullopt, std::nullopt};
         asio::co_spawn(ex_, reconnect_in_background(shared_from_this(), boots_, passthrough_sessions_, target), asio::detached);
         return true;
     }
@@ -2094,12 +2127,26 @@ private:
                                      target.local_port.value_or(0)}, ec);
             if (!ec) u->local_port = u->socket.local_endpoint(ec).port();
             opened = u;
+        } else if (target.type == link_type::ssl) {
+            // As AT+CIPSTART="SSL" on link 0: its AT+CIPSSLC* settings (kept in NVS), the same
+            // handshake (the reference, AT+CIPSSLCCONF: "If you use AT+SAVETRANSLINK to set SSL
+            // passthrough mode, the ESP will establish an SSL connection based on this
+            // configuration after next power on").
+            const tls_client_config config = ssl_client_[0];
+            auto t = make_tls_client_link(0, config);
+            if (!t) co_return nullptr;
+            ec = co_await connect_tls(t, *address, target.port, config, target.host, std::nullopt);
+            if (!ec && target.keep_alive && target.keep_alive->count() > 0)
+                t->stream.next_layer().set_option(asio::socket_base::keep_alive(true), ec);
+            opened = t;
         } else {
             auto t = std::make_shared<tcp_link>(ex_, 0, link_role::client);
             const asio::ip::tcp::endpoint peer(*address, target.port);
             auto [cec] = co_await t->socket.async_connect(peer, use_tuple);
             ec = cec;
             if (!ec) t->local_port = t->socket.local_endpoint(ec).port();
+            if (!ec && target.keep_alive && target.keep_alive->count() > 0)
+                t->socket.set_option(asio::socket_base::keep_alive(true), ec);
             opened = t;
         }
         if (ec) {
@@ -2108,6 +2155,7 @@ private:
         }
         opened->remote_ip = *address;
         opened->remote_port = target.port;
+        opened->remote_host = target.host;
         co_return opened;
     }
 
