@@ -128,6 +128,13 @@ public:
     {
         co_return co_await asio::co_spawn(strand_, start_sequence(), asio::use_awaitable);
     }
+    // Waits for the start-up that runs, if one does (the restart a module reset set off, say),
+    // without starting one; at once when none does. firmware() then describes the module as that
+    // start-up found it (firmware_profile::left_passthrough, for one).
+    asio::awaitable<void> wait_start_up()
+    {
+        co_await asio::co_spawn(strand_, start_up_done(), asio::use_awaitable);
+    }
 
     // ---- typed commands: one generic operation per form ----
 
@@ -842,6 +849,15 @@ private:
         if (!fatal_) open_gate();
         if (thrown) std::rethrow_exception(thrown);
         co_return r;
+    }
+
+    asio::awaitable<void> start_up_done()
+    {
+        // The gate closes with the reset's "ready", before the restart's coroutine runs.
+        while ((starting_ || gate_closed_) && !fatal_) {
+            std::error_code woken;
+            co_await start_done_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+        }
     }
 
     asio::awaitable<result<firmware_profile>> start_steps()
