@@ -128,6 +128,13 @@ public:
     {
         co_return co_await asio::co_spawn(strand_, start_sequence(), asio::use_awaitable);
     }
+    // Waits for the start-up that runs, if one does (the restart a module reset set off, say),
+    // without starting one; at once when none does. firmware() then describes the module as that
+    // start-up found it (firmware_profile::left_passthrough, for one).
+    asio::awaitable<void> wait_start_up()
+    {
+        co_await asio::co_spawn(strand_, start_up_done(), asio::use_awaitable);
+    }
 
     // ---- typed commands: one generic operation per form ----
 
@@ -327,13 +334,13 @@ public:
     // ---- every command of the table by name: esp.cipdomain("example.com"), esp.cwmode.query() ----
 #define ESPAT_CLIENT_COMMANDS(X)                                                                                        \
     X(at) X(ate0) X(ate1) X(rst) X(restore) X(gmr) X(sysstore) X(syslog) X(sysmsg) X(uart_cur) X(cwmode) X(cwjap)       \
-    X(cwqap) X(cwlap) X(cipsta) X(cwsap) X(cipap) X(cipstatus) X(cipstate) X(cipdomain) X(cipstart_tcp)               \
-    X(cipstart_udp) X(cipstart_ssl) X(cipstartex_tcp) X(cipstartex_udp) X(cipstartex_ssl) X(cipsend) X(cipsend_udp)   \
-    X(cipsendex) X(cipsendex_udp) X(cipclose) X(cifsr) X(cipmux) X(cipserver) X(cipserver_ssl) X(cipservermaxconn)    \
-    X(cipmode) X(savetranslink_tcp) X(savetranslink_udp) X(cipsto) X(cipsntpcfg) X(cipsntptime) X(ciupdate)           \
-    X(cipdinfo) X(cipsslcconf) X(cipsslccn) X(cipsslcsni) X(cipsslcalpn) X(cipsslcpsk) X(cipreconnintv)               \
-    X(ciprecvmode) X(ciprecvtype) X(ciprecvdata) X(ciprecvlen) X(ping) X(cipdns) X(ciptcpopt) X(rfpower)          \
-    X(cwlapopt) X(cwstate) X(cwdhcp) X(cwautoconn) X(cipstamac) X(cipapmac) X(cipsslsize)
+    X(cwqap) X(cwlap) X(cipsta) X(cwsap) X(cipap) X(cipstatus) X(cipstate) X(cipdomain) X(cipstart_tcp)                 \
+    X(cipstart_udp) X(cipstart_ssl) X(cipstartex_tcp) X(cipstartex_udp) X(cipstartex_ssl) X(cipsend) X(cipsend_udp)     \
+    X(cipsendex) X(cipsendex_udp) X(cipclose) X(cifsr) X(cipmux) X(cipserver) X(cipserver_ssl) X(cipservermaxconn)      \
+    X(cipmode) X(savetranslink_tcp) X(savetranslink_ssl) X(savetranslink_udp) X(cipsto) X(cipsntpcfg) X(cipsntptime)    \
+    X(ciupdate) X(cipdinfo) X(cipsslcconf) X(cipsslccn) X(cipsslcsni) X(cipsslcalpn) X(cipsslcpsk) X(cipreconnintv)     \
+    X(ciprecvmode) X(ciprecvtype) X(ciprecvdata) X(ciprecvlen) X(ping) X(cipdns) X(ciptcpopt) X(rfpower) X(cwlapopt)    \
+    X(cwstate) X(cwdhcp) X(cwautoconn) X(cipstamac) X(cipapmac) X(cipsslsize)
 #define ESPAT_CLIENT_HANDLE(name) command_handle<basic_client, commands::name> name{*this};
     ESPAT_CLIENT_COMMANDS(ESPAT_CLIENT_HANDLE)
 #undef ESPAT_CLIENT_HANDLE
@@ -864,6 +871,15 @@ private:
         if (!fatal_) open_gate();
         if (thrown) std::rethrow_exception(thrown);
         co_return r;
+    }
+
+    asio::awaitable<void> start_up_done()
+    {
+        // The gate closes with the reset's "ready", before the restart's coroutine runs.
+        while ((starting_ || gate_closed_) && !fatal_) {
+            std::error_code woken;
+            co_await start_done_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+        }
     }
 
     asio::awaitable<result<firmware_profile>> start_steps()

@@ -732,6 +732,16 @@ COMMAND_CASE(savetranslink_tcp)
     fails_with(refused, espat::make_error_code(errc::invalid_argument));
     CHECK(t.esp.stats().commands == before);
 }
+COMMAND_CASE(savetranslink_ssl)
+{
+    const espat::savetranslink_ssl_request saved{.mode = espat::transfer_mode::normal, .host = "127.0.0.1",
+                                                 .port = t.net.tcp_port(), .keep_alive = std::chrono::seconds(60)};
+    auto r = co_await t.esp.savetranslink_ssl.set(saved);
+    CHECK(r);
+    const espat::savetranslink_ssl_request bad{.mode = espat::transfer_mode::normal, .host = "a\"b\r\n", .port = 1};
+    auto refused = co_await t.esp.savetranslink_ssl.set(bad);
+    fails_with(refused, espat::make_error_code(errc::invalid_argument));
+}
 COMMAND_CASE(savetranslink_udp)
 {
     const espat::savetranslink_udp_request saved{.mode = espat::transfer_mode::normal, .host = "127.0.0.1",

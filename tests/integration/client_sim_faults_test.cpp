@@ -605,6 +605,98 @@ TEST_CASE("start-up: a module that booted into passthrough (SAVETRANSLINK) is fo
     REQUIRE(finished);
 }
 
+TEST_CASE("reset mid-session with a saved TCP link: the client notices, restarts, leaves the passthrough the module booted into, and works on")
+{
+    espat::sim::module_options mo;
+    mo.reset_delay = 20ms;
+    for (const bool by_command : {false, true}) {
+        CAPTURE(by_command);  // the module's power (sim::module::reset) or AT+RST
+        rig t(mo);
+        t.run([&]() -> awaitable<void> {
+            co_await t.started();
+            espat::net::basic_network<client_type> net(t.esp);
+            auto prepared = co_await net.start();
+            REQUIRE(prepared);
+            auto link = co_await net.connect("127.0.0.1", t.tcp.port());
+            REQUIRE(link);
+            while (t.tcp.sockets.empty()) co_await t.sleep(2ms);
+            // Saved for the next boot: the module will come up in passthrough to the peer.
+            const espat::savetranslink_tcp_request saved{.mode = espat::transfer_mode::passthrough, .host = "127.0.0.1",
+                                                         .port = t.tcp.port()};
+            auto stored = co_await t.esp.savetranslink_tcp.set(saved);
+            REQUIRE(stored);
+            const std::size_t starts_before = t.esp.stats().starts;
+            const std::size_t host_mark = t.wire.host_bytes.size();
+            t.esp.record_transcript();
+
+            // A link read pending, and a command in flight that the reset cuts off.
+            std::optional<std::error_code> read_result;
+            asio::co_spawn(t.io, [&]() -> awaitable<void> {
+                char b[64];
+                auto [ec, n] = co_await link->async_read_some(asio::buffer(b), as_tuple);
+                (void)n;
+                read_result = ec;
+            }, asio::detached);
+            std::optional<std::error_code> cut_off;
+            if (by_command) {
+                auto rst = co_await t.esp.rst();
+                CHECK(rst);
+            } else {
+                asio::co_spawn(t.io, [&]() -> awaitable<void> {
+                    auto mode = co_await t.esp.cwmode.query();
+                    cut_off = mode ? std::error_code{} : mode.error();
+                }, asio::detached);
+                t.module.reset();  // before the query reaches it: the module never answers
+            }
+            while (!read_result || (!by_command && !cut_off)) co_await t.sleep(2ms);
+            CHECK(*read_result == errc::device_reset);
+            if (!by_command) CHECK(*cut_off == errc::device_reset);
+
+            // The client restarts by itself; net.start() runs after that restart and takes the
+            // module out of the saved link's passthrough.
+            auto again = co_await net.start();
+            REQUIRE(again);
+            CHECK(t.esp.stats().starts == starts_before + 1);
+            CHECK_FALSE(t.esp.last_restart_error());
+            const auto& fw = t.esp.firmware();
+            REQUIRE(fw);
+            CHECK(fw->left_passthrough);
+            // The module booted into passthrough (a second connection to the saved peer) and
+            // took the client's probes for data: nothing answered them before the "+++".
+            CHECK(t.tcp.sockets.size() == 2);
+            const std::string host_after = t.wire.host_bytes.substr(host_mark);
+            const auto escape = host_after.find("+++");
+            REQUIRE(escape != std::string::npos);
+            CHECK(host_after.substr(0, escape).find("AT\r\n") != std::string::npos);  // probed first
+            const std::string transcript = t.esp.transcript();
+            const auto ready_at = transcript.find("ready");
+            REQUIRE(ready_at != std::string::npos);
+            const auto escape_at = transcript.find("> +++", ready_at);
+            REQUIRE(escape_at != std::string::npos);
+            const auto first_ok = transcript.find("OK\\r\\n", ready_at);
+            CHECK(first_ok > escape_at);
+
+            // Normal commands and a new link work again.
+            auto status = co_await t.esp.cipstatus();
+            REQUIRE(status);
+            CHECK(status->links.empty());
+            auto mode = co_await t.esp.cipmode.query();
+            REQUIRE(mode);
+            CHECK(*mode == espat::transfer_mode::normal);
+            auto fresh = co_await net.connect("127.0.0.1", t.tcp.port());
+            REQUIRE(fresh);
+            const std::string hello = "hello after the reset";
+            co_await asio::async_write(*fresh, asio::buffer(hello), use_awaitable);
+            while (t.tcp.received.find(hello) == std::string::npos) co_await t.sleep(2ms);
+            // The saved link stays saved (the client leaves flash alone); clear it for good measure.
+            const espat::savetranslink_tcp_request cleared{.mode = espat::transfer_mode::normal, .host = "127.0.0.1",
+                                                           .port = t.tcp.port()};
+            auto off = co_await t.esp.savetranslink_tcp.set(cleared);
+            CHECK(off);
+        });
+    }
+}
+
 TEST_CASE("start-up: a module in command mode gets no \"+++\" and is not taken for one in passthrough")
 {
     rig t;

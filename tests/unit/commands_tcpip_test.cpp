@@ -463,7 +463,13 @@ TEST_CASE("commands: AT+SAVETRANSLINK encodes the reference examples")
     // "TCP by default": the device reads the TCP form without its type too.
     CHECK(device_set<savetranslink_tcp>("AT+SAVETRANSLINK=1,\"192.168.6.110\",1002") ==
           savetranslink_tcp_request{.mode = transfer_mode::passthrough, .host = "192.168.6.110", .port = 1002});
-    CHECK_FALSE(decode_request<all_requests>("AT+SAVETRANSLINK=1,\"h\",1002,\"SSL\""));
+    // The SSL form (AT+CIPSSLCCONF: "If you use AT+SAVETRANSLINK to set SSL passthrough mode, the
+    // ESP will establish an SSL connection based on this configuration after next power on").
+    check_example<savetranslink_ssl>("AT+SAVETRANSLINK=1,\"h\",1002,\"SSL\"",
+                                     {.mode = transfer_mode::passthrough, .host = "h", .port = 1002});
+    check_example<savetranslink_ssl>("AT+SAVETRANSLINK=1,\"h\",443,\"SSL\",60",
+                                     {.mode = transfer_mode::passthrough, .host = "h", .port = 443, .keep_alive = 60s});
+    CHECK_FALSE(device_set<savetranslink_tcp>("AT+SAVETRANSLINK=1,\"h\",1002,\"SSL\""));
 }
 
 TEST_CASE("commands: AT+CIPSTO encodes the reference example and reads its query")
@@ -852,6 +858,7 @@ TEST_CASE("commands: every TCP/IP set form round-trips through the device decode
     round_trip<cipmode>({.mode = transfer_mode::passthrough});
     round_trip<savetranslink_tcp>({.mode = transfer_mode::passthrough, .host = "h", .port = 1, .keep_alive = 7200s});
     round_trip<savetranslink_tcp>({.mode = transfer_mode::normal, .host = "h", .port = 2});
+    round_trip<savetranslink_ssl>({.mode = transfer_mode::passthrough, .host = "h", .port = 6, .keep_alive = 30s});
     round_trip<savetranslink_udp>({.mode = transfer_mode::passthrough, .host = "h", .port = 3, .local_port = 4});
     round_trip<savetranslink_udp>({.mode = transfer_mode::normal, .host = "h", .port = 5});
     round_trip<cipsto>({.timeout = 180s});

@@ -390,6 +390,12 @@ struct savetranslink_tcp_request {
     friend bool operator==(const savetranslink_tcp_request&, const savetranslink_tcp_request&) = default;
 };
 
+// AT+SAVETRANSLINK=<mode>,<remote host>,<remote port>,"SSL"[,<keep alive>]: as the TCP form,
+// with TLS on link 0's AT+CIPSSLC* settings (the reference, AT+CIPSSLCCONF: "If you use
+// AT+SAVETRANSLINK to set SSL passthrough mode, the ESP will establish an SSL connection based
+// on this configuration after next power on").
+using savetranslink_ssl_request = savetranslink_tcp_request;
+
 // AT+SAVETRANSLINK=<mode>,<remote host>,<remote port>,"UDP"[,<UDP local port>]
 struct savetranslink_udp_request {
     required<transfer_mode> mode;
@@ -755,6 +761,16 @@ struct savetranslink_tcp {
                                    field<&R::keep_alive, tcpip_codecs::keep_alive>>>;
 };
 
+// AT+SAVETRANSLINK, SSL form: the TCP form's parameters, with "SSL" (never left out).
+struct savetranslink_ssl {
+    static constexpr std::string_view command = "AT+SAVETRANSLINK";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    using R = savetranslink_ssl_request;
+    using set = set_form<R, fields<field<&R::mode, number<transfer_mode>>, field<&R::host, tcpip_codecs::host>,
+                                   field<&R::port, tcpip_codecs::port>, fixed<keyword<link_type>, link_type::ssl>,
+                                   field<&R::keep_alive, tcpip_codecs::keep_alive>>>;
+};
+
 // AT+SAVETRANSLINK, UDP form: "UDP" is what tells it from the TCP form.
 struct savetranslink_udp {
     static constexpr std::string_view command = "AT+SAVETRANSLINK";
@@ -974,7 +990,7 @@ template <template <class...> class List>
 using tcpip_commands =
     List<cipstatus, cipstate, cipdomain, cipstart_tcp, cipstart_udp, cipstart_ssl, cipstartex_tcp, cipstartex_udp,
          cipstartex_ssl, cipsend, cipsend_udp, cipsendex, cipsendex_udp, cipclose, cifsr, cipmux, cipserver,
-         cipserver_ssl, cipservermaxconn, cipmode, savetranslink_tcp, savetranslink_udp, cipsto, cipsntpcfg,
+         cipserver_ssl, cipservermaxconn, cipmode, savetranslink_tcp, savetranslink_ssl, savetranslink_udp, cipsto, cipsntpcfg,
          cipsntptime, ciupdate, cipdinfo, cipsslcconf, cipsslccn, cipsslcsni, cipsslcalpn, cipsslcpsk, cipsslsize, cipreconnintv,
          ciprecvmode, ciprecvtype, ciprecvdata, ciprecvlen, ping, cipdns, ciptcpopt>;
 

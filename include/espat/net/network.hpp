@@ -174,6 +174,9 @@ public:
         // command mode after the client's start-up, but with AT+CIPMODE=1 and its link 0 open,
         // and AT+CIPMUX=1 is refused while either lasts: close that link (already gone: ERROR,
         // which is fine) and go back to normal mode. The saved link itself is left configured.
+        // After a module reset the client's own restart decides that: wait for it first (the
+        // commands below would wait for it too, but firmware() is read before them).
+        co_await client_.wait_start_up();
         if (const auto& fw = client_.firmware(); fw && fw->left_passthrough) {
             auto closed = co_await client_.template async_execute<commands::cipclose>();
             (void)closed;

@@ -71,6 +71,7 @@ public:
     link_role role;
     asio::ip::address remote_ip{};
     std::uint16_t remote_port = 0;
+    std::string remote_host;  // the name a client link was opened with (SSL verifies it; a reconnection uses it)
     std::uint16_t local_port = 0;
 
     recv_mode mode = recv_mode::active;

@@ -69,6 +69,10 @@ public:
     }
 
     ESPAT_SIM_DECL void stop();
+    // Power-cycles the module (its EN pin, a brown-out): whatever it is doing (a command, a
+    // send, passthrough) it reboots at once, as after AT+RST but without the OK: "ready" after
+    // module_options::reset_delay, links and server gone, settings not kept in flash reset.
+    ESPAT_SIM_DECL void reset();
     // The host port AT+CIPSERVER listens on, once it does.
     [[nodiscard]] ESPAT_SIM_DECL std::optional<std::uint16_t> server_port() const;
     // Bytes a link holds in its passive receive buffer.

@@ -107,6 +107,15 @@ public:
     }
     [[nodiscard]] bool stopped() const noexcept { return stopped_; }
 
+    // A reset from outside (power, the EN pin): from now on the module hears nothing until it
+    // has rebooted.
+    void power_cycle()
+    {
+        if (stopped_) return;
+        input_ = input_mode::rebooting;
+        asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
+    }
+
     // Bytes from the host, split anywhere.
     void on_host_bytes(std::string_view bytes)
     {
@@ -619,11 +628,30 @@ private:
         passthrough_wake_.cancel();
     }
 
-    asio::awaitable<void> run_passthrough(std::shared_ptr<module_core> keep, std::shared_ptr<link> l)
+    // Starts a passthrough session (AT+CIPSEND's, or the one a saved link boots into): host
+    // bytes are data for link 0 from now on. Returns the session's number; the relay loop and
+    // any reconnection belong to that session alone, and a reset, "+++" or a later session
+    // ends them.
+    std::uint64_t enter_passthrough()
+    {
+        input_ = input_mode::passthrough;
+        passthrough_data_.clear();
+        last_host_byte_ = std::chrono::steady_clock::now();
+        const std::uint64_t session = ++passthrough_sessions_;
+        // It follows link 0, which a reconnection replaces (lose_passthrough_link).
+        asio::co_spawn(ex_, run_passthrough(shared_from_this(), session), asio::detached);
+        return session;
+    }
+    [[nodiscard]] bool in_passthrough_session(std::uint64_t session) const
+    {
+        return !stopped_ && input_ == input_mode::passthrough && passthrough_sessions_ == session;
+    }
+
+    asio::awaitable<void> run_passthrough(std::shared_ptr<module_core> keep, std::uint64_t session)
     {
         (void)keep;
         asio::steady_timer gap(ex_);
-        while (!stopped_ && input_ == input_mode::passthrough) {
+        while (in_passthrough_session(session)) {
             if (passthrough_data_.empty()) {
                 auto [ec] = co_await passthrough_wake_.async_wait(use_tuple);
                 (void)ec;
@@ -649,7 +677,7 @@ private:
                 }
             }
             input_room_.cancel();
-            if (const auto target = l ? l : links_[0]; target && !target->closed) {
+            if (const auto target = links_[0]; target && !target->closed) {
                 std::error_code ec = co_await target->send(packet, std::nullopt);
                 (void)ec;  // a real module keeps the data mode; the peer's loss shows as CLOSED
             }
@@ -660,11 +688,17 @@ private:
     // ------------------------------------------------------------------------------------
     // Reset.
 
+    // A reboot ends whatever passthrough session ran (its relay loop and its reconnection
+    // tries) with its link; a link saved by AT+SAVETRANSLINK=1 then starts a new session at
+    // "ready" (firmware-quirks.md: the module "boots straight into passthrough: no prompt until
+    // the host sends +++"), which connects once the module has its IP again.
     asio::awaitable<void> reboot(std::shared_ptr<module_core> keep, bool factory)
     {
         (void)keep;
         input_ = input_mode::rebooting;
         const std::uint64_t this_boot = ++boots_;
+        ++passthrough_sessions_;     // the old session is over...
+        passthrough_wake_.cancel();  // ...and its relay loop sees it now
         const bool was_joined = joined_.has_value();
         if (was_joined) emit("WIFI DISCONNECT\r\n");
         in_send_phase_ = false;
@@ -676,7 +710,7 @@ private:
         t.expires_after(opts_.reset_delay);
         auto [ec] = co_await t.async_wait(use_tuple);
         (void)ec;
-        if (stopped_) co_return;
+        if (stopped_ || boots_ != this_boot) co_return;  // stopped, or a later reset took over
         reset_state();
         if (factory) {
             joined_.reset();
@@ -692,21 +726,30 @@ private:
         if (!auto_connect_) joined_.reset();
         emit(opts_.firmware.boot_noise);
         emit("\r\nready\r\n");
+        std::optional<std::uint64_t> saved_session;
+        std::optional<saved_transparent_link> target;
+        if (saved_passthrough_ && saved_link_) {
+            passthrough_mode_ = transfer_mode::passthrough;
+            target = *saved_link_;
+            saved_session = enter_passthrough();
+        }
         if (joined_) {
             // A module that was on Wi-Fi joins again by itself (firmware-quirks.md).
             t.expires_after(opts_.join_delay);
             auto [ec2] = co_await t.async_wait(use_tuple);
             (void)ec2;
             // Not inside a command's answer: Adafruit's driver fails the command whose reply
-            // holds an unsolicited WIFI CONNECTED (host-drivers.md).
-            while (!stopped_ && (busy_ || input_ != input_mode::command)) {
+            // holds an unsolicited WIFI CONNECTED (host-drivers.md). (In the saved link's
+            // passthrough there is no command; after its "+++", the same rule.)
+            while (!stopped_ && boots_ == this_boot && (busy_ || input_ == input_mode::send_data ||
+                                                         (input_ == input_mode::passthrough && !saved_session))) {
                 t.expires_after(std::chrono::milliseconds(2));
                 auto [ec3] = co_await t.async_wait(use_tuple);
                 (void)ec3;
             }
             if (stopped_ || !joined_ || boots_ != this_boot) co_return;  // a later reset took over
             emit_report("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
-            if (saved_passthrough_ && saved_link_) co_await resume_saved_link(this_boot);
+            if (saved_session) co_await reconnect_passthrough(this_boot, *saved_session, *target);
         }
     }
 
@@ -1429,12 +1472,7 @@ private:
         }
         ok();
         emit(opts_.firmware.prompt);
-        input_ = input_mode::passthrough;
-        passthrough_data_.clear();
-        last_host_byte_ = std::chrono::steady_clock::now();
-        ++passthrough_sessions_;
-        // It follows link 0, which a reconnection replaces (lose_passthrough_link).
-        asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
+        enter_passthrough();
     }
 
     asio::awaitable<void> handle(const set_of<cmd::cipclose>& r)
@@ -1539,14 +1577,24 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_tcp>& r)
     {
         saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
-        saved_link_ = saved_transparent_link{link_type::tcp, r.params.host.value, r.params.port.value, std::nullopt};
+        saved_link_ = saved_transparent_link{link_type::tcp, r.params.host.value, r.params.port.value, std::nullopt,
+                                             r.params.keep_alive};
+        ok();
+        co_return;
+    }
+    asio::awaitable<void> handle(const set_of<cmd::savetranslink_ssl>& r)
+    {
+        saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
+        saved_link_ = saved_transparent_link{link_type::ssl, r.params.host.value, r.params.port.value, std::nullopt,
+                                             r.params.keep_alive};
         ok();
         co_return;
     }
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_udp>& r)
     {
         saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
-        saved_link_ = saved_transparent_link{link_type::udp, r.params.host.value, r.params.port.value, r.params.local_port};
+        saved_link_ = saved_transparent_link{link_type::udp, r.params.host.value, r.params.port.value, r.params.local_port,
+                                             std::nullopt};
         ok();
         co_return;
     }
@@ -1797,6 +1845,50 @@ private:
         co_return;
     }
 
+    // An SSL client link for `id` with a context made from `config` (that id's AT+CIPSSLC*
+    // settings); null when they cannot work (a certificate the module lacks).
+    [[nodiscard]] std::shared_ptr<tls_link> make_tls_client_link(std::uint8_t id, const tls_client_config& config)
+    {
+        auto context = make_tls_client_context(config, opts_.tls);
+        if (!context) return nullptr;
+        auto shared_context = std::make_shared<asio::ssl::context>(std::move(*context));
+        return std::make_shared<tls_link>(ex_, shared_context, id, link_role::client);
+    }
+    // Connects an SSL client link and runs the handshake `config` asks for, within
+    // tls_handshake_limit: AT+CIPSTART="SSL" and a saved SSL link (at boot, or reconnecting
+    // in passthrough) alike. `host` is the name given, which the certificate must match.
+    asio::awaitable<std::error_code> connect_tls(const std::shared_ptr<tls_link>& l, const asio::ip::address& address,
+                                                 std::uint16_t port, const tls_client_config& config,
+                                                 const std::string& host, const std::optional<asio::ip::address>& local_ip)
+    {
+        std::error_code ec;
+        auto& socket = l->stream.next_layer();
+        socket.open(address.is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
+        if (local_ip && !ec) socket.bind({*local_ip, 0}, ec);
+        if (ec) co_return ec;
+        asio::steady_timer limit(ex_, tls_handshake_limit);
+        limit.async_wait([l](std::error_code e) {
+            if (!e) l->close();
+        });
+        const asio::ip::tcp::endpoint peer(address, port);
+        auto [cec] = co_await socket.async_connect(peer, use_tuple);
+        ec = cec;
+        if (!ec) ec = prepare_tls_client_stream(l->stream, config, host);
+        if (!ec) {
+            auto [hec] = co_await l->stream.async_handshake(tls_link::stream_type::client, use_tuple);
+            ec = hec;
+        }
+        limit.cancel();
+        if (!ec) {
+            std::error_code ignored;
+            l->remote_ip = address;
+            l->remote_port = port;
+            l->remote_host = host;
+            l->local_port = socket.local_endpoint(ignored).port();
+        }
+        co_return ec;
+    }
+
     // AT+CIPSTART="SSL": connect as for TCP, then the TLS handshake the link's settings ask
     // for. Settings that cannot work (a certificate the module lacks) and a failed handshake
     // both end like a failed connect: ERROR, then CLOSED.
@@ -1818,39 +1910,18 @@ private:
             co_return;
         }
         const tls_client_config config = ssl_client_[*id];
-        auto context = make_tls_client_context(config, opts_.tls);
-        if (!context) {
+        auto l = make_tls_client_link(*id, config);
+        if (!l) {
             error();
             report_closed(*id);
             co_return;
         }
-        auto shared_context = std::make_shared<asio::ssl::context>(std::move(*context));
-        auto l = std::make_shared<tls_link>(ex_, shared_context, *id, link_role::client);
         l->mode = recv_mode_;
         links_[*id] = l;  // reserved while connecting
         auto address = co_await resolve(p.host.value);
         if (stopped_) co_return;
         std::error_code ec;
-        if (address) {
-            auto& socket = l->stream.next_layer();
-            socket.open(address->is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
-            if (p.local_ip && !ec) socket.bind({*p.local_ip, 0}, ec);
-            if (!ec) {
-                asio::steady_timer limit(ex_, tls_handshake_limit);
-                limit.async_wait([l](std::error_code e) {
-                    if (!e) l->close();
-                });
-                const asio::ip::tcp::endpoint peer(*address, p.port.value);
-                auto [cec] = co_await socket.async_connect(peer, use_tuple);
-                ec = cec;
-                if (!ec) ec = prepare_tls_client_stream(l->stream, config, p.host.value);
-                if (!ec) {
-                    auto [hec] = co_await l->stream.async_handshake(tls_link::stream_type::client, use_tuple);
-                    ec = hec;
-                }
-                limit.cancel();
-            }
-        }
+        if (address) ec = co_await connect_tls(l, *address, p.port.value, config, p.host.value, p.local_ip);
         if (stopped_) co_return;
         if (!address || ec || links_[*id] != l) {
             if (links_[*id] == l) links_[*id].reset();
@@ -1860,9 +1931,6 @@ private:
             report_closed(*id);
             co_return;
         }
-        l->remote_ip = *address;
-        l->remote_port = p.port.value;
-        l->local_port = l->stream.next_layer().local_endpoint(ec).port();
         if (p.keep_alive && p.keep_alive->count() > 0)
             l->stream.next_layer().set_option(asio::socket_base::keep_alive(true), ec);
         apply_tcp_options(*l);
@@ -1983,45 +2051,35 @@ private:
     }
 
     // ------------------------------------------------------------------------------------
-    // Boot into a link saved by AT+SAVETRANSLINK=1: after "ready" and the Wi-Fi reports the
-    // module connects link 0 and is in passthrough at once; it prints no CONNECT and no '>'
-    // (firmware-quirks.md: "no prompt until the host sends +++"). "+++" leaves it in command
-    // mode with AT+CIPMODE=1 and the link open.
+    // Boot into a link saved by AT+SAVETRANSLINK=1 (reboot()): at "ready" the module is in
+    // passthrough, and after the Wi-Fi reports it connects link 0; it prints no CONNECT and no
+    // '>' (firmware-quirks.md: "no prompt until the host sends +++"). While the peer cannot be
+    // reached it tries again every AT+CIPRECONNINTV (the reference: "keep trying to reconnect
+    // until +++ is input"), dropping the host's bytes meanwhile. "+++" leaves it in command
+    // mode with AT+CIPMODE=1 and the link open; "+++", a reset or stop() ends the tries.
 
     struct saved_transparent_link {
-        link_type type = link_type::tcp;
+        link_type type = link_type::tcp;  // TCP, UDP or SSL (TLS with link 0's AT+CIPSSLC* settings)
         std::string host;
         std::uint16_t port = 0;
-        std::optional<std::uint16_t> local_port;  // UDP
+        std::optional<std::uint16_t> local_port;         // UDP
+        std::optional<std::chrono::seconds> keep_alive;  // TCP, SSL
     };
-
-    // The module is in passthrough from the start; while the peer cannot be reached it tries
-    // again every AT+CIPRECONNINTV (the reference: "keep trying to reconnect until +++ is
-    // input"), dropping the host's bytes meanwhile. "+++", a reset or stop() ends the tries.
-    asio::awaitable<void> resume_saved_link(std::uint64_t this_boot)
-    {
-        const saved_transparent_link target = *saved_link_;
-        passthrough_mode_ = transfer_mode::passthrough;
-        input_ = input_mode::passthrough;
-        passthrough_data_.clear();
-        last_host_byte_ = std::chrono::steady_clock::now();
-        const std::uint64_t session = ++passthrough_sessions_;
-        asio::co_spawn(ex_, run_passthrough(shared_from_this(), nullptr), asio::detached);
-        co_await reconnect_passthrough(this_boot, session, target);
-    }
 
     // The link of a passthrough session (AT+CIPSEND's or the saved one) broke: the module prints
     // nothing (its output is the peer's data now) and keeps reconnecting every AT+CIPRECONNINTV
     // until it has the link back or the host sends "+++" (the reference, AT+CIPMODE: "if the
-    // TCP connection breaks, ESP32 will keep trying to reconnect until +++ is input"). SSL
-    // links are not reconnected: they end as in normal mode.
+    // TCP connection breaks, ESP32 will keep trying to reconnect until +++ is input";
+    // AT+CIPRECONNINTV: "when the TCP/UDP/SSL transmission broke"). TCP and SSL links are
+    // reconnected, SSL with a new handshake; a UDP link does not break.
     bool lose_passthrough_link(const std::shared_ptr<link>& l)
     {
-        if (input_ != input_mode::passthrough || l->id != 0 || links_[0] != l || l->type != link_type::tcp) return false;
+        if (input_ != input_mode::passthrough || l->id != 0 || links_[0] != l || !l->is_stream()) return false;
         links_[0].reset();
         l->closed = true;
         l->close();
-        const saved_transparent_link target{link_type::tcp, l->remote_ip.to_string(), l->remote_port, std::nullopt};
+        const saved_transparent_link target{l->type, l->remote_host.empty() ? l->remote_ip.to_string() : l->remote_host,
+                                            l->remote_port, std::nullopt, std::nullopt};
         asio::co_spawn(ex_, reconnect_in_background(shared_from_this(), boots_, passthrough_sessions_, target), asio::detached);
         return true;
     }
@@ -2036,10 +2094,7 @@ private:
     // session goes on with no link: "+++", a reset or stop() ends the tries.
     asio::awaitable<void> reconnect_passthrough(std::uint64_t this_boot, std::uint64_t session, saved_transparent_link target)
     {
-        auto trying = [&] {
-            return !stopped_ && boots_ == this_boot && passthrough_sessions_ == session && input_ == input_mode::passthrough &&
-                   !links_[0];
-        };
+        auto trying = [&] { return boots_ == this_boot && in_passthrough_session(session) && !links_[0]; };
         asio::steady_timer pause(ex_);
         while (trying()) {
             if (auto opened = co_await open_saved_link(target); opened && trying()) {
@@ -2072,12 +2127,26 @@ private:
                                      target.local_port.value_or(0)}, ec);
             if (!ec) u->local_port = u->socket.local_endpoint(ec).port();
             opened = u;
+        } else if (target.type == link_type::ssl) {
+            // As AT+CIPSTART="SSL" on link 0: its AT+CIPSSLC* settings (kept in NVS), the same
+            // handshake (the reference, AT+CIPSSLCCONF: "If you use AT+SAVETRANSLINK to set SSL
+            // passthrough mode, the ESP will establish an SSL connection based on this
+            // configuration after next power on").
+            const tls_client_config config = ssl_client_[0];
+            auto t = make_tls_client_link(0, config);
+            if (!t) co_return nullptr;
+            ec = co_await connect_tls(t, *address, target.port, config, target.host, std::nullopt);
+            if (!ec && target.keep_alive && target.keep_alive->count() > 0)
+                t->stream.next_layer().set_option(asio::socket_base::keep_alive(true), ec);
+            opened = t;
         } else {
             auto t = std::make_shared<tcp_link>(ex_, 0, link_role::client);
             const asio::ip::tcp::endpoint peer(*address, target.port);
             auto [cec] = co_await t->socket.async_connect(peer, use_tuple);
             ec = cec;
             if (!ec) t->local_port = t->socket.local_endpoint(ec).port();
+            if (!ec && target.keep_alive && target.keep_alive->count() > 0)
+                t->socket.set_option(asio::socket_base::keep_alive(true), ec);
             opened = t;
         }
         if (ec) {
@@ -2086,6 +2155,7 @@ private:
         }
         opened->remote_ip = *address;
         opened->remote_port = target.port;
+        opened->remote_host = target.host;
         co_return opened;
     }
 
@@ -2179,6 +2249,7 @@ ESPAT_SIM_DECL module::~module() { core_->stop(); }
 ESPAT_SIM_DECL void module::on_host_bytes(std::string_view bytes) { core_->on_host_bytes(bytes); }
 ESPAT_SIM_DECL asio::awaitable<std::string> module::next_output() { return output_of(core_); }
 ESPAT_SIM_DECL void module::stop() { core_->stop(); }
+ESPAT_SIM_DECL void module::reset() { core_->power_cycle(); }
 ESPAT_SIM_DECL std::optional<std::uint16_t> module::server_port() const { return core_->server_port(); }
 ESPAT_SIM_DECL std::size_t module::buffered(std::uint8_t link) const { return core_->buffered(link); }
 ESPAT_SIM_DECL std::size_t module::max_buffered_seen() const { return core_->max_buffered_seen(); }
