@@ -170,7 +170,7 @@ private:
             if (auto ec = refusal()) return net->complete_later(std::move(self), ec, std::size_t{0});
             if (asio::buffer_size(buffers) == 0)
                 return net->complete_later(std::move(self), std::error_code{}, std::size_t{0});
-            net->async_send_turn(std::move(self));
+            net->async_send_turn(net->on_client(std::move(self)));
         }
         // The turn came (or the caller cancelled before it did).
         template <class Self>
@@ -188,8 +188,9 @@ private:
             // Everything of this op is read before `self` (which holds it) is moved.
             auto& client = net->client();
             const auto id = link_id::checked(s->id);
+            auto* network = net;
             client.async_send_data(id, std::move(data), call_options{},
-                                   asio::bind_cancellation_slot(asio::cancellation_slot(), std::move(self)));
+                                   asio::bind_cancellation_slot(asio::cancellation_slot(), network->on_client(std::move(self))));
         }
         template <class Self>
         void operator()(Self& self, tl::expected<std::size_t, std::error_code> r)
@@ -222,7 +223,8 @@ private:
             if (step++ != 0) return;
             if (!s || !s->attached) return net->complete_later(std::move(self), std::error_code{});
             cipclose_request r{close_link_id::checked(s->id).value()};
-            net->client().template async_set<commands::cipclose>(r, call_options{}, std::move(self));
+            auto* network = net;  // read before `self` (which holds this op) is moved
+            network->client().template async_set<commands::cipclose>(r, call_options{}, network->on_client(std::move(self)));
         }
         template <class Self>
         void operator()(Self& self, tl::expected<commands::nothing, std::error_code> r)

@@ -145,7 +145,7 @@ private:
         void operator()(Self& self)
         {
             if (const std::error_code refused = refusal()) return net->complete_later(std::move(self), refused, std::size_t{0});
-            net->async_send_turn(std::move(self));
+            net->async_send_turn(net->on_client(std::move(self)));
         }
         // The turn came (or the caller cancelled before it did).
         template <class Self>
@@ -159,8 +159,9 @@ private:
             size = data.size();
             proto::command c{.line = std::move(line), .timeout = std::chrono::milliseconds{commands::cipsend::timeout_ms},
                              .payload = std::move(data)};
-            auto& client = net->client();  // read before `self` (which holds this op) is moved
-            client.async_send_command(std::move(c), asio::bind_cancellation_slot(asio::cancellation_slot(), std::move(self)));
+            auto* network = net;  // read before `self` (which holds this op) is moved
+            network->client().async_send_command(
+                std::move(c), asio::bind_cancellation_slot(asio::cancellation_slot(), network->on_client(std::move(self))));
         }
         // SEND OK: the whole datagram went out.
         template <class Self>
