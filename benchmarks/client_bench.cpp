@@ -494,9 +494,9 @@ std::string summary(const std::vector<command_result>& results, const frame_allo
           << bench::fmt(r.espat.times.median() - r.raw.times.median(), 1) << " | "
           << bench::fmt(r.espat.times.median() / r.raw.times.median(), 2) << "x | "
           << bench::fmt(r.simulated.times.median(), 1) << " | " << bench::fmt(r.simulated.times.p99(), 1) << " | "
-          << bench::fmt(r.espat.allocations_per_command, 2) << " (sim: "
-          << bench::fmt(r.simulated.allocations_per_command, 2) << ") | "
-          << bench::fmt(r.espat_io.allocations_per_command, 2) << " |\n";
+          << bench::fmt(r.espat.allocations_per_command, 3) << " (sim: "
+          << bench::fmt(r.simulated.allocations_per_command, 3) << ") | "
+          << bench::fmt(r.espat_io.allocations_per_command, 3) << " |\n";
     }
     o << "\n+IPD frames: a link in active mode read " << frames.bytes << " bytes in " << frames.frames
       << " frames from the simulator (steady state, after the first quarter of the transfer); host-thread "
@@ -514,9 +514,9 @@ std::string summary(const std::vector<command_result>& results, const frame_allo
     o << "\n| target | measured | verdict |\n|---|---|---|\n";
     o << "| library overhead < 20 µs median, every command | worst " << bench::fmt(worst_overhead, 1) << " µs | "
       << verdict(worst_overhead < 20) << " |\n";
-    o << "| ≤ 2 allocations per command (steady state), `asio::serial_port` | worst " << bench::fmt(worst_allocs, 2)
+    o << "| ≤ 2 allocations per command (steady state), `asio::serial_port` | worst " << bench::fmt(worst_allocs, 3)
       << " | " << verdict(worst_allocs <= 2) << " |\n";
-    o << "| ≤ 2 allocations per command (steady state), io executor | worst " << bench::fmt(worst_allocs_io, 2)
+    o << "| ≤ 2 allocations per command (steady state), io executor | worst " << bench::fmt(worst_allocs_io, 3)
       << " | " << verdict(worst_allocs_io <= 2) << " |\n";
     o << "| 0 allocations per +IPD frame, `asio::serial_port` | " << bench::fmt(frames.per_frame, 3) << " | "
       << verdict(frames.per_frame == 0) << " |\n";
