@@ -2,6 +2,7 @@
 // loopback TCP peers. Every test runs under a deadline, so a hang fails instead of blocking.
 #include "net_rig.hpp"
 
+#include <asio/bind_executor.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
@@ -11,6 +12,7 @@
 #include <asio/read_until.hpp>
 #include <asio/ssl.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
 #include <asio/write.hpp>
 
 #include <doctest/doctest.h>
@@ -64,6 +66,31 @@ TEST_CASE("link: bytes written come back byte-exact through an echo peer, in pas
             },
             30s, no);
     }
+}
+
+TEST_CASE("link: reads and writes complete on the caller's executor, never on the client's")
+{
+    // The caller's handlers are bound to a strand of their own: the link's steps run on the
+    // client's executor, but each completion must go through the caller's strand.
+    rig r;
+    tcp_peer peer(r.io, echo_session);
+    r.run(
+        [&](client_type&, network_type& net) -> awaitable<void> {
+            auto link = co_await net.connect("127.0.0.1", peer.port());
+            REQUIRE(link);
+            auto caller = asio::make_strand(r.io);
+            const std::string sent = pattern(5000, 3);
+            co_await asio::async_write(*link, asio::buffer(sent), asio::bind_executor(caller, use_awaitable));
+            CHECK(caller.running_in_this_thread());
+            std::string got(sent.size(), '\0');
+            co_await asio::async_read(*link, asio::buffer(got), asio::bind_executor(caller, use_awaitable));
+            CHECK(caller.running_in_this_thread());
+            CHECK(got == sent);
+            auto [ec] = co_await link->async_close(asio::bind_executor(caller, as_tuple));
+            CHECK(caller.running_in_this_thread());
+            CHECK_FALSE(ec);
+        },
+        30s);
 }
 
 TEST_CASE("link: data sent before the peer closes is all read, then eof")

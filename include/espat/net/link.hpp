@@ -126,21 +126,21 @@ private:
         void operator()(Self& self, std::error_code = {})
         {
             if (step++ == 0) return asio::post(net->client().get_executor(), net->on_client(std::move(self)));
-            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
+            if (!s) return basic_network<Client>::complete_on_caller(self, make_error_code(errc::link_invalid), 0);
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
-                return self.complete(asio::error::operation_aborted, 0);
+                return basic_network<Client>::complete_on_caller(self, asio::error::operation_aborted, 0);
             const std::size_t want = asio::buffer_size(buffers);
-            if (want == 0) return self.complete({}, 0);
+            if (want == 0) return basic_network<Client>::complete_on_caller(self, std::error_code{}, 0);
             // Passive data still announced by a link that lost its id can no longer be asked
             // for; the module sends CLOSED only after it was read, so none is left.
             if (!s->attached && s->rx.mode() == receive_mode::passive) s->rx.on_module_buffered(0);
             switch (s->rx.next(want)) {
-            case receive_state::step::copy: return self.complete({}, s->rx.read_into(buffers));
-            case receive_state::step::eof: return self.complete(asio::error::eof, 0);
-            case receive_state::step::error: return self.complete(s->rx.failure(), 0);
+            case receive_state::step::copy: return basic_network<Client>::complete_on_caller(self, std::error_code{}, s->rx.read_into(buffers));
+            case receive_state::step::eof: return basic_network<Client>::complete_on_caller(self, asio::error::eof, 0);
+            case receive_state::step::error: return basic_network<Client>::complete_on_caller(self, s->rx.failure(), 0);
             case receive_state::step::fetch:
                 // (A destroyed network has failed its links first; this only guards start_fetch.)
-                if (life.expired()) return self.complete(asio::error::operation_aborted, 0);
+                if (life.expired()) return basic_network<Client>::complete_on_caller(self, asio::error::operation_aborted, 0);
                 net->start_fetch(s, want);
                 break;
             case receive_state::step::wait: break;
@@ -176,10 +176,10 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code turn)
         {
-            if (turn) return self.complete(turn, 0);  // nothing was sent
+            if (turn) return basic_network<Client>::complete_on_caller(self, turn, 0);  // nothing was sent
             if (auto ec = refusal()) {  // the link ended while this waited
                 net->send_done();
-                return self.complete(ec, 0);
+                return basic_network<Client>::complete_on_caller(self, ec, 0);
             }
             const std::size_t size = std::min(asio::buffer_size(buffers), net->max_send_length());
             std::string data(size, '\0');
@@ -195,9 +195,9 @@ private:
         template <class Self>
         void operator()(Self& self, tl::expected<std::size_t, std::error_code> r)
         {
-            if (life.expired()) return self.complete(r ? std::error_code{} : r.error(), r ? *r : 0);
+            if (life.expired()) return basic_network<Client>::complete_on_caller(self, r ? std::error_code{} : r.error(), r ? *r : 0);
             net->send_done();
-            if (r) return self.complete({}, *r);
+            if (r) return basic_network<Client>::complete_on_caller(self, std::error_code{}, *r);
             const std::error_code ec = r.error();
             if (ec == make_error_code(errc::send_failed) || ec == make_error_code(errc::cancelled) ||
                 ec == make_error_code(errc::timeout) || ec == make_error_code(errc::busy) ||
@@ -208,7 +208,7 @@ private:
                 s->rx.fail(ec);
                 net->close_in_background(s);
             }
-            self.complete(ec, 0);
+            basic_network<Client>::complete_on_caller(self, ec, 0);
         }
     };
 
@@ -231,8 +231,8 @@ private:
         {
             if (!life.expired() && s->attached) net->table().detach(s->id);
             // "link is not valid": the module had closed it already; closed is what was asked.
-            if (!r && r.error() != make_error_code(errc::link_invalid)) return self.complete(r.error());
-            self.complete({});
+            if (!r && r.error() != make_error_code(errc::link_invalid)) return basic_network<Client>::complete_on_caller(self, r.error());
+            basic_network<Client>::complete_on_caller(self, std::error_code{});
         }
     };
 

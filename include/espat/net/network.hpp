@@ -16,6 +16,7 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/bind_executor.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/compose.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
@@ -399,12 +400,24 @@ public:
         return asio::bind_executor(client_.get_executor(), client_.with_arena(std::forward<Self>(self)));
     }
 
-    // Completes a link's composed operation from the client's executor, never inside its
-    // initiating call.
+    // Completes a link's composed operation on its caller's executor (the handler's own),
+    // never inside its initiating call.
     template <class Self, class... Args>
-    void complete_later(Self self, Args... args)
+    static void complete_later(Self self, Args... args)
     {
-        asio::post(client_.get_executor(), [self = std::move(self), args...]() mutable { self.complete(args...); });
+        auto ex = self.get_executor();
+        asio::post(ex, [self = std::move(self), args...]() mutable { self.complete(args...); });
+    }
+
+    // Completes a link's composed operation from one of its steps, which run on the client's
+    // executor (on_client): the handler runs on its own executor, at once where that allows
+    // (asio::dispatch: the caller's io_context, on its thread), never on the client's strand
+    // when the caller's executor is another.
+    template <class Self, class... Args>
+    static void complete_on_caller(Self& self, Args... args)
+    {
+        auto ex = self.get_executor();
+        asio::dispatch(ex, [self = std::move(self), args...]() mutable { self.complete(args...); });
     }
     [[nodiscard]] std::size_t sends_waiting() const noexcept { return send_queue_.size(); }
 
@@ -431,7 +444,7 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code = {})
         {
-            if (life.expired()) return self.complete(asio::error::operation_aborted);
+            if (life.expired()) return complete_on_caller(self, asio::error::operation_aborted);
             if (!queued) {
                 queued = true;
                 ticket = net->next_send_ticket_++;
@@ -439,12 +452,12 @@ private:
             } else if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none) {
                 std::erase(net->send_queue_, ticket);
                 net->send_wake_.cancel();  // the next in line may be first now
-                return self.complete(asio::error::operation_aborted);
+                return complete_on_caller(self, asio::error::operation_aborted);
             }
             if (net->send_busy_ || net->send_queue_.front() != ticket) return net->send_wake_.async_wait(std::move(self));
             net->send_queue_.pop_front();
             net->send_busy_ = true;
-            self.complete({});
+            complete_on_caller(self, std::error_code{});
         }
     };
 

@@ -108,15 +108,15 @@ private:
         void operator()(Self& self, std::error_code = {})
         {
             if (step++ == 0) return asio::post(net->client().get_executor(), net->on_client(std::move(self)));
-            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
+            if (!s) return basic_network<Client>::complete_on_caller(self, make_error_code(errc::link_invalid), 0);
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
-                return self.complete(asio::error::operation_aborted, 0);
+                return basic_network<Client>::complete_on_caller(self, asio::error::operation_aborted, 0);
             const std::size_t want = asio::buffer_size(buffers);
-            if (want == 0) return self.complete({}, 0);
+            if (want == 0) return basic_network<Client>::complete_on_caller(self, std::error_code{}, 0);
             switch (s->rx.next(want)) {
-            case receive_state::step::copy: return self.complete({}, s->rx.read_into(buffers));
-            case receive_state::step::eof: return self.complete(asio::error::eof, 0);
-            case receive_state::step::error: return self.complete(s->rx.failure(), 0);
+            case receive_state::step::copy: return basic_network<Client>::complete_on_caller(self, std::error_code{}, s->rx.read_into(buffers));
+            case receive_state::step::eof: return basic_network<Client>::complete_on_caller(self, asio::error::eof, 0);
+            case receive_state::step::error: return basic_network<Client>::complete_on_caller(self, s->rx.failure(), 0);
             default: break;
             }
             s->wake.async_wait(net->on_client(std::move(self)));

@@ -151,10 +151,10 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code turn)
         {
-            if (turn) return self.complete(turn, 0);
+            if (turn) return basic_network<Client>::complete_on_caller(self, turn, 0);
             if (const std::error_code refused = refusal()) {  // the link ended while this waited
                 net->send_done();
-                return self.complete(refused, 0);
+                return basic_network<Client>::complete_on_caller(self, refused, 0);
             }
             size = data.size();
             proto::command c{.line = std::move(line), .timeout = std::chrono::milliseconds{commands::cipsend::timeout_ms},
@@ -168,8 +168,8 @@ private:
         void operator()(Self& self, proto::command_result r)
         {
             if (!life.expired()) net->send_done();
-            if (r.ec) return self.complete(r.ec, 0);
-            self.complete({}, size);
+            if (r.ec) return basic_network<Client>::complete_on_caller(self, r.ec, 0);
+            basic_network<Client>::complete_on_caller(self, std::error_code{}, size);
         }
     };
 
@@ -185,19 +185,19 @@ private:
         void operator()(Self& self, std::error_code = {})
         {
             if (step++ == 0) return asio::post(net->client().get_executor(), net->on_client(std::move(self)));
-            if (!s) return self.complete(make_error_code(errc::link_invalid), 0);
+            if (!s) return basic_network<Client>::complete_on_caller(self, make_error_code(errc::link_invalid), 0);
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
-                return self.complete(asio::error::operation_aborted, 0);
+                return basic_network<Client>::complete_on_caller(self, asio::error::operation_aborted, 0);
             if (!s->datagrams.empty()) {
                 datagram d = std::move(s->datagrams.front());
                 s->datagrams.pop_front();
                 s->datagram_bytes -= d.data.size();
                 const std::size_t n = asio::buffer_copy(buffers, asio::buffer(d.data));
                 if (from) *from = endpoint_type(d.remote_ip.value_or(asio::ip::address{}), d.remote_port);
-                return self.complete({}, n);
+                return basic_network<Client>::complete_on_caller(self, std::error_code{}, n);
             }
-            if (s->rx.failure()) return self.complete(s->rx.failure(), 0);
-            if (!s->attached) return self.complete(make_error_code(errc::link_closed), 0);
+            if (s->rx.failure()) return basic_network<Client>::complete_on_caller(self, s->rx.failure(), 0);
+            if (!s->attached) return basic_network<Client>::complete_on_caller(self, make_error_code(errc::link_closed), 0);
             s->wake.async_wait(net->on_client(std::move(self)));
         }
     };
