@@ -39,6 +39,7 @@
 #include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/co_spawn.hpp>
+#include <asio/ip/udp.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/serial_port.hpp>
@@ -166,7 +167,8 @@ public:
     template <commands::has_set C, class Token = default_token>
     auto async_set(const typename C::set::request& request, call_options o = {}, Token&& token = {})
     {
-        static_assert(!detail::carries_data_v<C>, "AT+CIPSEND / AT+CIPRECVDATA: use async_send_data / async_recv_data");
+        static_assert(!detail::carries_data_v<C>,
+                      "AT+CIPSEND / AT+CIPSENDEX / AT+CIPRECVDATA: use async_send_data / async_send_data_ex / async_recv_data");
         std::string line;
         const std::error_code ec = commands::encode_set<C>(line, request);
         return async_typed<C, typename C::set>(std::move(line), ec, redacted_line<C>(request), o,
@@ -206,6 +208,34 @@ public:
         const std::size_t n = data.size();
         proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsend>(o),
                          .payload = std::move(data), .busy_retries = o.busy_retries};
+        return async_initiate_result<std::size_t>(
+            std::move(c), ec, {}, version_range{}, n,
+            [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },
+            std::forward<Token>(token));
+    }
+
+    // AT+CIPSENDEX=[<link>,]<n>[,<remote IP>,<remote port>], the data after '>', SEND OK: the
+    // number of the caller's bytes sent. The data goes whole: each "\0" in it is sent escaped
+    // (commands::escape_sendex_data), so the module never ends it early, and <n> counts the
+    // escaped bytes, which must be within the firmware's limit (else errc::invalid_argument).
+    // `to`: a UDP link's remote for this datagram.
+    template <class Token = default_token>
+    auto async_send_data_ex(std::optional<link_id> link, std::string_view data,
+                            std::optional<asio::ip::udp::endpoint> to = std::nullopt, call_options o = {},
+                            Token&& token = {})
+    {
+        std::string wire = commands::escape_sendex_data(data);
+        std::string line;
+        std::error_code ec = make_error_code(errc::invalid_argument);
+        const auto length = send_length::checked(static_cast<std::int64_t>(wire.size()));
+        if (length && to)
+            ec = commands::encode_set<commands::cipsendex_udp>(
+                line, cipsendex_udp_request{link, *length, to->address(), to->port()});
+        else if (length)
+            ec = commands::encode_set<commands::cipsendex>(line, cipsendex_request{link, *length});
+        const std::size_t n = data.size();
+        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsendex>(o),
+                         .payload = std::move(wire), .busy_retries = o.busy_retries};
         return async_initiate_result<std::size_t>(
             std::move(c), ec, {}, version_range{}, n,
             [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },

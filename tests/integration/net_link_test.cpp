@@ -93,6 +93,36 @@ TEST_CASE("link: reads and writes complete on the caller's executor, never on th
         30s);
 }
 
+TEST_CASE("client: AT+CIPSENDEX sends data holding \"\\0\" whole, escaped, on an open link")
+{
+    rig r;
+    tcp_peer peer(r.io, echo_session);
+    r.run(
+        [&](client_type& esp, network_type& net) -> awaitable<void> {
+            auto link = co_await net.connect("127.0.0.1", peer.port());
+            REQUIRE(link);
+            const auto id = espat::link_id::checked(link->handle().id);
+            REQUIRE(id);
+            // "\0" would end the data early if it went unescaped; "\\0" is the escape itself.
+            const std::string data = std::string("one\\0two\\\\0three\\") + std::string(1, '\0') + "end";
+            auto sent = co_await esp.async_send_data_ex(*id, data);
+            REQUIRE(sent);
+            CHECK(*sent == data.size());
+            std::string got(data.size(), '\0');
+            co_await asio::async_read(*link, asio::buffer(got), use_awaitable);
+            CHECK(got == data);
+            // Over the firmware's limit once escaped: refused, nothing sent.
+            std::string big;
+            for (int i = 0; i < 1100; ++i) big += "\\0";  // 2200 bytes, 3300 escaped
+            auto refused = co_await esp.async_send_data_ex(*id, big);
+            REQUIRE_FALSE(refused);
+            CHECK(refused.error() == espat::errc::invalid_argument);
+            auto after = co_await esp.async_send_data_ex(*id, "ok");
+            CHECK(after);
+        },
+        30s);
+}
+
 TEST_CASE("link: data sent before the peer closes is all read, then eof")
 {
     for (auto mode : {receive_mode::passive, receive_mode::active}) {

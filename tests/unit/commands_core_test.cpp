@@ -131,6 +131,16 @@ TEST_CASE("commands: response fields around a free field that may hold ',' and '
     CHECK(split_response_fields("a,\"b,c\",d", 3));
 }
 
+TEST_CASE("commands: AT+CIPSENDEX data escapes every \"\\0\" and nothing else")
+{
+    CHECK(escape_sendex_data("") == "");
+    CHECK(escape_sendex_data("plain \\ text \\1 0") == "plain \\ text \\1 0");
+    CHECK(escape_sendex_data("a\\0b") == "a\\\\0b");
+    CHECK(escape_sendex_data("\\\\0") == "\\\\\\0");  // only the backslash before '0' is doubled
+    CHECK(escape_sendex_data("end\\") == "end\\");
+    CHECK(escape_sendex_data(std::string_view("\\\0", 2)) == std::string_view("\\\0", 2));  // NUL is not '0'
+}
+
 TEST_CASE("commands: bounded integers check their range at run time through checked()")
 {
     using t = bounded<int, 0, 7200>;
