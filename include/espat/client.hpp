@@ -206,12 +206,7 @@ public:
         const auto length = send_length::checked(static_cast<std::int64_t>(data.size()));
         if (length) ec = commands::encode_set<commands::cipsend>(line, cipsend_request{link, *length});
         const std::size_t n = data.size();
-        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsend>(o),
-                         .payload = std::move(data), .busy_retries = o.busy_retries};
-        return async_initiate_result<std::size_t>(
-            std::move(c), ec, {}, version_range{}, n,
-            [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },
-            std::forward<Token>(token));
+        return async_send_payload<commands::cipsend>(std::move(line), ec, std::move(data), n, o, std::forward<Token>(token));
     }
 
     // AT+CIPSENDEX=[<link>,]<n>[,<remote IP>,<remote port>], the data after '>', SEND OK: the
@@ -233,13 +228,8 @@ public:
                 line, cipsendex_udp_request{link, *length, to->address(), to->port()});
         else if (length)
             ec = commands::encode_set<commands::cipsendex>(line, cipsendex_request{link, *length});
-        const std::size_t n = data.size();
-        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsendex>(o),
-                         .payload = std::move(wire), .busy_retries = o.busy_retries};
-        return async_initiate_result<std::size_t>(
-            std::move(c), ec, {}, version_range{}, n,
-            [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },
-            std::forward<Token>(token));
+        return async_send_payload<commands::cipsendex>(std::move(line), ec, std::move(wire), data.size(), o,
+                                                       std::forward<Token>(token));
     }
 
     // AT+CIPRECVDATA=[<link>,]<n> in passive receive mode: up to n bytes (fewer when fewer are
@@ -486,6 +476,20 @@ private:
         return std::move(*value);
     }
 
+    // A command whose data follows its prompt (AT+CIPSEND, AT+CIPSENDEX): completes with `n`,
+    // the caller's byte count, at SEND OK.
+    template <class C, class Token>
+    auto async_send_payload(std::string line, std::error_code refused, std::string payload, std::size_t n,
+                            const call_options& o, Token&& token)
+    {
+        proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .payload = std::move(payload),
+                         .busy_retries = o.busy_retries};
+        return async_initiate_result<std::size_t>(
+            std::move(c), refused, {}, version_range{}, n,
+            [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },
+            std::forward<Token>(token));
+    }
+
     template <class C, class Form, class Token>
     auto async_typed(std::string line, std::error_code refused, std::string shown, const call_options& o, Token&& token)
     {
@@ -685,10 +689,8 @@ private:
 
     void start_read()
     {
-        stream_.async_read_some(asio::buffer(read_buffer_),
-                                with_arena(asio::bind_executor(strand_, [this](std::error_code ec, std::size_t n) {
-                                                         on_read(ec, n);
-                                                     })));
+        auto on_bytes = [this](std::error_code ec, std::size_t n) { on_read(ec, n); };
+        stream_.async_read_some(asio::buffer(read_buffer_), with_arena(asio::bind_executor(strand_, on_bytes)));
     }
 
     void on_read(std::error_code ec, std::size_t n)
@@ -710,13 +712,13 @@ private:
         out_ = std::move(bytes);
         stats_.bytes_out += out_.size();
         record(proto::transcript_line::direction::host, out_);
-        asio::async_write(stream_, asio::buffer(out_),
-                          with_arena(asio::bind_executor(strand_, [this](std::error_code ec, std::size_t) {
-                                                   if (fatal_) return;
-                                                   if (ec) return shut_down(ec);
-                                                   session_.on_write_done(now());
-                                                   pump();
-                                               })));
+        auto written = [this](std::error_code ec, std::size_t) {
+            if (fatal_) return;
+            if (ec) return shut_down(ec);
+            session_.on_write_done(now());
+            pump();
+        };
+        asio::async_write(stream_, asio::buffer(out_), with_arena(asio::bind_executor(strand_, written)));
     }
 
     // The session's deadline, kept lazily: a wait is replaced only for an earlier deadline.
@@ -737,17 +739,17 @@ private:
     {
         timer_waiting_ = true;
         const std::uint64_t wait = ++timer_waits_;
-        timer_.async_wait(with_arena(asio::bind_executor(strand_, [this, wait](std::error_code ec) {
-                                                   // Replaced by a newer wait, or closed.
-                                                   if (ec || fatal_ || wait != timer_waits_) return;
-                                                   timer_waiting_ = false;
-                                                   session_.on_timer(now());
-                                                   pump();
-                                                   if (!timer_waiting_ && wanted_deadline_ != clock::time_point::max()) {
-                                                       timer_.expires_at(wanted_deadline_);
-                                                       start_timer_wait();
-                                                   }
-                                               })));
+        auto expired = [this, wait](std::error_code ec) {
+            if (ec || fatal_ || wait != timer_waits_) return;  // replaced by a newer wait, or closed
+            timer_waiting_ = false;
+            session_.on_timer(now());
+            pump();
+            if (!timer_waiting_ && wanted_deadline_ != clock::time_point::max()) {
+                timer_.expires_at(wanted_deadline_);
+                start_timer_wait();
+            }
+        };
+        timer_.async_wait(with_arena(asio::bind_executor(strand_, expired)));
     }
 
     // The stream failed or was closed: everything pending fails with `ec`, later calls too.

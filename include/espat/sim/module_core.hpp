@@ -1576,19 +1576,21 @@ private:
 
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_tcp>& r)
     {
-        saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
-        saved_link_ = saved_transparent_link{link_type::tcp, r.params.host.value, r.params.port.value, std::nullopt,
-                                             r.params.keep_alive};
-        ok();
+        save_stream_link(link_type::tcp, r.params);
         co_return;
     }
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_ssl>& r)
     {
-        saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
-        saved_link_ = saved_transparent_link{link_type::ssl, r.params.host.value, r.params.port.value, std::nullopt,
-                                             r.params.keep_alive};
-        ok();
+        save_stream_link(link_type::ssl, r.params);
         co_return;
+    }
+    // AT+SAVETRANSLINK's TCP and SSL forms take the same parameters.
+    template <class Request>
+    void save_stream_link(link_type type, const Request& p)
+    {
+        saved_passthrough_ = p.mode.value == transfer_mode::passthrough;
+        saved_link_ = saved_transparent_link{type, p.host.value, p.port.value, std::nullopt, p.keep_alive};
+        ok();
     }
     asio::awaitable<void> handle(const set_of<cmd::savetranslink_udp>& r)
     {
