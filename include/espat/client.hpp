@@ -23,6 +23,7 @@
 #include <espat/config.hpp>
 
 #include <espat/client/detail/completion.hpp>
+#include <espat/detail/executors.hpp>
 #include <espat/client/options.hpp>
 #include <espat/client/wifi_event.hpp>
 #include <espat/commands/host.hpp>
@@ -94,13 +95,15 @@ template <class AsyncStream>
 class basic_client {
 public:
     using stream_type = AsyncStream;
-    using executor_type = asio::strand<typename AsyncStream::executor_type>;
+    // The client's strand: on the stream's executor, or for a stream on asio::any_io_executor
+    // on the io_context executor inside it (detail/executors.hpp says why).
+    using executor_type = asio::strand<detail::strand_base_t<typename AsyncStream::executor_type>>;
     using default_token = asio::use_awaitable_t<>;
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
     explicit basic_client(AsyncStream stream, client_options options = {})
-        : stream_(std::move(stream)), strand_(asio::make_strand(stream_.get_executor())), timer_(strand_),
+        : stream_(std::move(stream)), strand_(asio::make_strand(detail::strand_base<typename AsyncStream::executor_type>::of(stream_.get_executor()))), timer_(strand_),
           start_done_(strand_, asio::steady_timer::time_point::max()), session_(options.session), options_(options)
     {
         session_.set_report_sink(&basic_client::on_report, this);
@@ -369,18 +372,11 @@ public:
     [[nodiscard]] detail::handler_allocator<void> allocator() const noexcept { return detail::handler_allocator<void>(arena_); }
 
     // Binds the arena to a handler of the client's, or of a layer above on the client's
-    // executor (a link's read), except on a type-erased executor
-    // (asio::serial_port's any_io_executor): there a handler with an allocator of its own has
-    // the executor re-wrapped with that allocator on every operation, which costs more heap
-    // allocations than the arena saves (client_bench: 2 more per command). Completions use the
-    // arena on every executor.
-    static constexpr bool arena_for_handlers =
-        !std::is_same_v<typename AsyncStream::executor_type, asio::any_io_executor>;
+    // executor (a link's read).
     template <class Handler>
     [[nodiscard]] auto with_arena(Handler&& handler) const
     {
-        if constexpr (arena_for_handlers) return asio::bind_allocator(allocator(), std::forward<Handler>(handler));
-        else return std::forward<Handler>(handler);
+        return asio::bind_allocator(allocator(), std::forward<Handler>(handler));
     }
 
 private:
