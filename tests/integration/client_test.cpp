@@ -8,6 +8,8 @@
 #include <asio/post.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/thread_pool.hpp>
 
 #include <doctest/doctest.h>
 #include <fake_module.hpp>
@@ -21,6 +23,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 using namespace std::chrono_literals;
@@ -510,6 +513,54 @@ TEST_CASE("client: over a serial port that is not open, start-up fails cleanly a
         REQUIRE_FALSE(at);
         CHECK(at.error() == r.error());
     });
+}
+
+#if !defined(ASIO_NO_TYPEID)  // without typeid the strand stays on the any_io_executor
+TEST_CASE("client: on a stream with asio::any_io_executor, the strand runs on the io_context inside it")
+{
+    // Asio 1.22's any_io_executor allocates on every query a strand makes of it, so the client's
+    // strand is on the io_context executor the stream's any_io_executor holds (detail/executors.hpp).
+    static_assert(std::is_same_v<espat::client::executor_type, asio::strand<asio::io_context::executor_type>>);
+    asio::io_context io;
+    const auto on = [&io](asio::any_io_executor ex) {
+        auto ends = espat::sim::make_pipe(ex);
+        return pipe_client(std::move(ends.first)).get_executor().get_inner_executor();
+    };
+    CHECK(on(io.get_executor()) == io.get_executor());
+    CHECK(on(asio::require(io.get_executor(), asio::execution::outstanding_work.tracked)) == io.get_executor());
+    CHECK(on(asio::make_strand(io)) == io.get_executor());
+    // A stream on another execution context is refused when the client is made, not later.
+    asio::thread_pool pool(1);
+    CHECK_THROWS_AS(on(pool.get_executor()), std::invalid_argument);
+    pool.join();
+
+    // The default client, on asio::serial_port, the same.
+    espat::client esp(asio::serial_port(io), fast_options());
+    CHECK(esp.get_executor().get_inner_executor() == io.get_executor());
+}
+#endif
+
+TEST_CASE("client: runs_inline tells when asio::dispatch would run a function at once")
+{
+    asio::io_context io, other;
+    auto strand = asio::make_strand(io);
+    CHECK_FALSE(espat::detail::runs_inline(io.get_executor()));  // nobody runs io yet
+    bool checked = false;
+    asio::post(io, [&] {
+        CHECK(espat::detail::runs_inline(io.get_executor()));
+        CHECK(espat::detail::runs_inline(asio::any_io_executor(io.get_executor())));
+        CHECK_FALSE(espat::detail::runs_inline(strand));  // this thread runs io, but not the strand
+        CHECK_FALSE(espat::detail::runs_inline(asio::any_io_executor(strand)));
+        CHECK_FALSE(espat::detail::runs_inline(other.get_executor()));
+        CHECK_FALSE(espat::detail::runs_inline(asio::any_io_executor(other.get_executor())));
+        asio::post(strand, [&] {
+            CHECK(espat::detail::runs_inline(strand));
+            CHECK(espat::detail::runs_inline(asio::any_io_executor(strand)));
+            checked = true;
+        });
+    });
+    io.run_for(5s);
+    CHECK(checked);
 }
 
 TEST_CASE("client: the peer closing the stream fails what is pending")

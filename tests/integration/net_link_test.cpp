@@ -17,6 +17,7 @@
 
 #include <doctest/doctest.h>
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -91,6 +92,83 @@ TEST_CASE("link: reads and writes complete on the caller's executor, never on th
             CHECK_FALSE(ec);
         },
         30s);
+}
+
+TEST_CASE("link: a read started on the client's own executor never completes inside its initiating call")
+{
+    // A read issued on the client's strand (a plain callback's completion runs there) takes its
+    // first step at once, not through a post: with its data already buffered it must still
+    // complete only after async_read_some has returned, and without data it waits as usual.
+    for (auto mode : {receive_mode::active, receive_mode::passive}) {
+        CAPTURE(static_cast<int>(mode));
+        rig r;
+        tcp_peer peer(r.io, [](asio::ip::tcp::socket s) -> awaitable<void> {
+            co_await asio::async_write(s, asio::buffer(std::string("first")), use_awaitable);
+            char go = 0;  // the host asks for the rest
+            co_await asio::async_read(s, asio::buffer(&go, 1), use_awaitable);
+            co_await asio::async_write(s, asio::buffer(std::string("second")), use_awaitable);
+            co_await asio::async_read(s, asio::buffer(&go, 1), as_tuple);  // until the host closes
+        });
+        espat::net::network_options no;
+        no.stream_receive = mode;
+        r.run(
+            [&](client_type& esp, network_type& net) -> awaitable<void> {
+                auto link = co_await net.connect("127.0.0.1", peer.port());
+                REQUIRE(link);
+                struct outcome {
+                    bool returned = false, completed_inside = false, done = false;
+                    std::error_code ec;
+                    std::size_t n = 0;
+                };
+                std::array<char, 16> buf{};
+                const auto start_read_on_client = [&](outcome& o) {
+                    asio::post(esp.get_executor(), [&] {
+                        link->async_read_some(asio::buffer(buf), [&](std::error_code ec, std::size_t n) {
+                            CHECK(esp.get_executor().running_in_this_thread());
+                            o.completed_inside = !o.returned;
+                            o.ec = ec;
+                            o.n = n;
+                            o.done = true;
+                        });
+                        o.returned = true;
+                    });
+                };
+                const auto until_done = [&](const outcome& o) -> awaitable<void> {
+                    asio::steady_timer t(r.io);
+                    while (!o.done) {
+                        t.expires_after(1ms);
+                        co_await t.async_wait(use_awaitable);
+                    }
+                };
+                // "first" arrives whole; one byte of it is read, so the rest is buffered (or, in
+                // passive mode, announced) when the next read starts.
+                asio::steady_timer settle(r.io, 200ms);
+                co_await settle.async_wait(use_awaitable);
+                char one = 0;
+                co_await asio::async_read(*link, asio::buffer(&one, 1), use_awaitable);
+                CHECK(one == 'f');
+                outcome buffered;
+                start_read_on_client(buffered);
+                co_await until_done(buffered);
+                CHECK_FALSE(buffered.completed_inside);
+                CHECK_FALSE(buffered.ec);
+                CHECK(std::string(buf.data(), buffered.n) == "irst");
+                // Nothing buffered: the read waits, started at once on the strand, until "second".
+                outcome waiting;
+                start_read_on_client(waiting);
+                co_await asio::async_write(*link, asio::buffer(std::string("g")), use_awaitable);
+                co_await until_done(waiting);
+                CHECK_FALSE(waiting.completed_inside);
+                CHECK_FALSE(waiting.ec);
+                std::string second(buf.data(), waiting.n);
+                while (second.size() < 6) {  // the rest, should the peer's bytes come in two frames
+                    const std::size_t n = co_await link->async_read_some(asio::buffer(buf), use_awaitable);
+                    second.append(buf.data(), n);
+                }
+                CHECK(second == "second");
+            },
+            30s, no);
+    }
 }
 
 TEST_CASE("client: AT+CIPSENDEX sends data holding \"\\0\" whole, escaped, on an open link")

@@ -125,22 +125,23 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code = {})
         {
-            if (step++ == 0) return asio::post(net->client().get_executor(), net->on_client(std::move(self)));
-            if (!s) return basic_network<Client>::complete_on_caller(self, make_error_code(errc::link_invalid), 0);
+            const bool initiating = step++ == 0;
+            if (initiating && !net->begin_on_client(self)) return;
+            if (!s) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_invalid), 0);
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
-                return basic_network<Client>::complete_on_caller(self, asio::error::operation_aborted, 0);
+                return basic_network<Client>::finish_step(self, initiating, asio::error::operation_aborted, 0);
             const std::size_t want = asio::buffer_size(buffers);
-            if (want == 0) return basic_network<Client>::complete_on_caller(self, std::error_code{}, 0);
+            if (want == 0) return basic_network<Client>::finish_step(self, initiating, std::error_code{}, 0);
             // Passive data still announced by a link that lost its id can no longer be asked
             // for; the module sends CLOSED only after it was read, so none is left.
             if (!s->attached && s->rx.mode() == receive_mode::passive) s->rx.on_module_buffered(0);
             switch (s->rx.next(want)) {
-            case receive_state::step::copy: return basic_network<Client>::complete_on_caller(self, std::error_code{}, s->rx.read_into(buffers));
-            case receive_state::step::eof: return basic_network<Client>::complete_on_caller(self, asio::error::eof, 0);
-            case receive_state::step::error: return basic_network<Client>::complete_on_caller(self, s->rx.failure(), 0);
+            case receive_state::step::copy: return basic_network<Client>::finish_step(self, initiating, std::error_code{}, s->rx.read_into(buffers));
+            case receive_state::step::eof: return basic_network<Client>::finish_step(self, initiating, asio::error::eof, 0);
+            case receive_state::step::error: return basic_network<Client>::finish_step(self, initiating, s->rx.failure(), 0);
             case receive_state::step::fetch:
                 // (A destroyed network has failed its links first; this only guards start_fetch.)
-                if (life.expired()) return basic_network<Client>::complete_on_caller(self, asio::error::operation_aborted, 0);
+                if (life.expired()) return basic_network<Client>::finish_step(self, initiating, asio::error::operation_aborted, 0);
                 net->start_fetch(s, want);
                 break;
             case receive_state::step::wait: break;

@@ -413,11 +413,34 @@ public:
     // executor (on_client): the handler runs on its own executor, at once where that allows
     // (asio::dispatch: the caller's io_context, on its thread), never on the client's strand
     // when the caller's executor is another.
+    // Where dispatch would run the handler at once (detail::runs_inline), it is called directly:
+    // through a coroutine's asio::any_io_executor, dispatch wraps it on the heap first.
     template <class Self, class... Args>
     static void complete_on_caller(Self& self, Args... args)
     {
         auto ex = self.get_executor();
+        if (espat::detail::runs_inline(ex)) return self.complete(args...);
         asio::dispatch(ex, [self = std::move(self), args...]() mutable { self.complete(args...); });
+    }
+
+    // The first step of a link's read. Started on the client's strand already (a read issued
+    // from the previous read's completion, which runs there when the caller's executor allows),
+    // it runs at once: posted, it would queue behind the strand's running function, and the
+    // strand then re-posts itself, a heap allocation per read. Elsewhere it is posted to the
+    // client's executor. Returns whether the step runs now; a step running in the initiating
+    // call completes through finish_step, never at once.
+    template <class Self>
+    bool begin_on_client(Self& self) const
+    {
+        if (client_.get_executor().running_in_this_thread()) return true;
+        asio::post(client_.get_executor(), on_client(std::move(self)));
+        return false;
+    }
+    template <class Self, class... Args>
+    static void finish_step(Self& self, bool initiating, Args... args)
+    {
+        if (initiating) return complete_later(std::move(self), args...);
+        complete_on_caller(self, args...);
     }
     [[nodiscard]] std::size_t sends_waiting() const noexcept { return send_queue_.size(); }
 

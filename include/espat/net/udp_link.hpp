@@ -184,20 +184,21 @@ private:
         template <class Self>
         void operator()(Self& self, std::error_code = {})
         {
-            if (step++ == 0) return asio::post(net->client().get_executor(), net->on_client(std::move(self)));
-            if (!s) return basic_network<Client>::complete_on_caller(self, make_error_code(errc::link_invalid), 0);
+            const bool initiating = step++ == 0;
+            if (initiating && !net->begin_on_client(self)) return;
+            if (!s) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_invalid), 0);
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
-                return basic_network<Client>::complete_on_caller(self, asio::error::operation_aborted, 0);
+                return basic_network<Client>::finish_step(self, initiating, asio::error::operation_aborted, 0);
             if (!s->datagrams.empty()) {
                 datagram d = std::move(s->datagrams.front());
                 s->datagrams.pop_front();
                 s->datagram_bytes -= d.data.size();
                 const std::size_t n = asio::buffer_copy(buffers, asio::buffer(d.data));
                 if (from) *from = endpoint_type(d.remote_ip.value_or(asio::ip::address{}), d.remote_port);
-                return basic_network<Client>::complete_on_caller(self, std::error_code{}, n);
+                return basic_network<Client>::finish_step(self, initiating, std::error_code{}, n);
             }
-            if (s->rx.failure()) return basic_network<Client>::complete_on_caller(self, s->rx.failure(), 0);
-            if (!s->attached) return basic_network<Client>::complete_on_caller(self, make_error_code(errc::link_closed), 0);
+            if (s->rx.failure()) return basic_network<Client>::finish_step(self, initiating, s->rx.failure(), 0);
+            if (!s->attached) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_closed), 0);
             s->wake.async_wait(net->on_client(std::move(self)));
         }
     };
