@@ -25,6 +25,7 @@ enum class errc {
     not_supported,       // the module's firmware has no such command or form
     cancelled,           // the caller cancelled the operation
     receive_overflow,    // active receive: data came faster than it was read and was lost
+    response_too_large,  // a response held more than session_options::max_response_bytes
 };
 
 namespace detail {
@@ -49,6 +50,7 @@ public:
         case errc::not_supported: return "the module's firmware does not support this";
         case errc::cancelled: return "the operation was cancelled";
         case errc::receive_overflow: return "received data overflowed the link's buffer (use passive receive mode)";
+        case errc::response_too_large: return "the module's response was larger than the session keeps for one command";
         }
         return "unknown espat error";
     }

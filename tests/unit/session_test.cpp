@@ -54,6 +54,7 @@ std::string ec_name(std::error_code ec)
     case errc::already_connected: return "already_connected";
     case errc::dns_failed: return "dns_failed";
     case errc::cancelled: return "cancelled";
+    case errc::response_too_large: return "response_too_large";
     default: return ec.message();
     }
 }
@@ -248,6 +249,48 @@ TEST_CASE("session: ERROR maps to the module's ERR CODE or to the status line be
     h.feed("UNLINK\r\n\r\nERROR\r\n");
     CHECK(h.results[id].ec == errc::command_failed);
     CHECK(h.results[id].diagnostics == strings{"UNLINK"});
+}
+
+TEST_CASE("session: a response larger than max_response_bytes is cut, drained and failed; memory stays bounded")
+{
+    session_options o;
+    o.max_response_bytes = 1000;
+    harness h(o);
+    // 200 lines of 22 bytes each, far past the limit: the first ones are kept, the rest dropped,
+    // and the command still ends at its own OK, so the next one is not taken for it.
+    const auto id = h.submit("AT+CWLAP\r\n");
+    h.take();
+    std::string flood;
+    for (int i = 0; i < 200; ++i) flood += "+CWLAP:(3,\"ap" + std::to_string(1000 + i) + "\",-50)\r\n";
+    h.feed(flood + "\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 1 response_too_large [ok]", "timer off"});
+    const command_result& r = h.results[id];
+    std::size_t kept = 0;
+    for (const auto& line : r.lines) kept += line.name.size() + line.args.size();
+    CHECK(kept <= 1000);
+    CHECK(r.lines.size() >= 40);  // everything up to the limit was kept, in order
+    CHECK(std::string(r.lines[0].args) == "(3,\"ap1000\",-50)");
+    REQUIRE_FALSE(r.diagnostics.empty());
+    CHECK(r.diagnostics.back().find("max_response_bytes (1000)") != std::string::npos);
+    const auto next = h.submit("AT\r\n");
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[next].ec == std::error_code{});
+
+    // ERROR keeps its own meaning; "busy p..." lines of an extended command count as well.
+    const auto failed = h.submit("AT+CIPSTART=\"TCP\",\"a\",1\r\n");
+    std::string busy;
+    for (int i = 0; i < 300; ++i) busy += "busy p...\r\n";
+    h.feed(busy + "ERR CODE:0x01090000\r\n\r\nERROR\r\n");
+    CHECK(h.results[failed].ec == espat::make_module_error(0x01090000));
+    std::size_t diagnostic_bytes = 0;
+    for (const auto& d : h.results[failed].diagnostics) diagnostic_bytes += d.size();
+    CHECK(diagnostic_bytes <= 1000 + 100);  // the limit, plus the one line saying it was reached
+
+    // Under the limit nothing changes.
+    const auto small = h.submit("AT+CIPSTA?\r\n");
+    h.feed("+CIPSTA:ip:\"192.168.3.112\"\r\n\r\nOK\r\n");
+    CHECK(h.results[small].ec == std::error_code{});
+    CHECK(h.results[small].diagnostics.empty());
 }
 
 TEST_CASE("session: reports interleaved with a response are delivered in arrival order")

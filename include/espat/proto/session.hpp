@@ -74,6 +74,11 @@ struct session_options {
     std::chrono::milliseconds guard_before{20};      // silence before "+++"
     std::chrono::milliseconds guard_after{1000};     // after "+++", before the next command
     parser_limits limits{};
+    // What one response may hold: its lines, the data of AT+CIPRECVDATA and the diagnostics
+    // (busy, status and protocol error lines). Past it the rest is dropped and the command,
+    // drained to its final result as usual, fails with errc::response_too_large, so memory
+    // stays bounded whatever the module sends and however long a busy command is extended.
+    std::size_t max_response_bytes = 64 * 1024;
 };
 
 // What the session dropped or recovered from; for logs and tests.
@@ -237,6 +242,8 @@ private:
         bool recv_mismatch = false;
         std::optional<std::uint32_t> attempt_err{};  // ERR CODE of this attempt
         std::optional<errc> status{};              // ALREADY CONNECTED, link is not valid, DNS Fail
+        std::size_t kept_bytes = 0;                // of res, against max_response_bytes
+        bool overflowed = false;                   // some of the response was dropped
     };
 
     // ---- writes: exactly one outstanding ----
@@ -298,6 +305,9 @@ private:
         c.status.reset();
         c.res.lines.clear();  // a re-send answers afresh
         c.res.frames.clear();
+        c.overflowed = false;
+        c.kept_bytes = 0;
+        for (const auto& d : c.res.diagnostics) c.kept_bytes += d.size();
         if (c.cmd.escape) {
             state_ = state::leaving_guard;
             deadline_ = write_busy_ ? never : now + opt_.guard_before;
@@ -320,6 +330,11 @@ private:
     {
         entry c = std::move(*current_);
         current_.reset();
+        if (c.overflowed) {
+            if (!ec) ec = errc::response_too_large;  // an ERROR or a timeout says more
+            c.res.diagnostics.push_back("the response exceeded max_response_bytes (" + std::to_string(opt_.max_response_bytes) +
+                                        "); the rest of it was dropped");
+        }
         if (!c.abandoned) {
             c.res.final_result = final_result;
             emit_completion(c.id, ec, std::move(c.res));
@@ -363,12 +378,20 @@ private:
         const bool paired = std::exchange(c.busy_pair, false);
         switch (e.kind) {
         case event_kind::echo: return;
-        case event_kind::info: r.lines.push_back(e.name, e.args); return;
-        case event_kind::text: r.lines.push_back({}, e.text); return;
-        case event_kind::recv_data: r.frames.emplace_back(e.payload); return;
-        case event_kind::protocol_error: r.diagnostics.push_back("protocol error: " + std::string(e.text)); return;
+        case event_kind::info:
+            if (keep(c, e.name.size() + e.args.size())) r.lines.push_back(e.name, e.args);
+            return;
+        case event_kind::text:
+            if (keep(c, e.text.size())) r.lines.push_back({}, e.text);
+            return;
+        case event_kind::recv_data:
+            if (keep(c, e.payload.size())) r.frames.emplace_back(e.payload);
+            return;
+        case event_kind::protocol_error:
+            if (keep(c, e.text.size())) r.diagnostics.push_back("protocol error: " + std::string(e.text));
+            return;
         case event_kind::err_code:
-            r.diagnostics.emplace_back(e.text);
+            if (keep(c, e.text.size())) r.diagnostics.emplace_back(e.text);
             r.module_error = c.attempt_err = e.value;
             if (e.value == busy_code) {
                 on_busy();
@@ -376,7 +399,7 @@ private:
             }
             return;
         case event_kind::busy:
-            r.diagnostics.emplace_back(e.text);
+            if (keep(c, e.text.size())) r.diagnostics.emplace_back(e.text);
             if (!paired) on_busy();
             return;
         case event_kind::already_connected: c.status = errc::already_connected; break;
@@ -394,7 +417,19 @@ private:
             if (is_final(e.kind)) return on_final(e.kind, now);
             break;
         }
-        r.diagnostics.emplace_back(e.text);  // the status lines: UNLINK, no change, Recv, ...
+        if (keep(c, e.text.size())) r.diagnostics.emplace_back(e.text);  // the status lines: UNLINK, no change, Recv, ...
+    }
+
+    // Whether `bytes` more of the response fit session_options::max_response_bytes; once one
+    // does not, nothing more is kept (a later, smaller line would leave a hole unnoticed).
+    bool keep(entry& c, std::size_t bytes) noexcept
+    {
+        if (c.overflowed || bytes > opt_.max_response_bytes - c.kept_bytes) {
+            c.overflowed = true;
+            return false;
+        }
+        c.kept_bytes += bytes;
+        return true;
     }
 
     // busy p... / ERR CODE 0x010b0000: the module is still working; give it more time, boundedly.
