@@ -7,8 +7,10 @@
 //   raw      the host writes the command line with write(2) and reads the reply's bytes with
 //            read(2) on the pty slave; a responder thread answers on the master with bytes
 //            captured from the simulator beforehand. The least any driver can take.
-//   espat    the client on asio::serial_port on the slave, the same responder: espat − raw
-//            is the library's overhead (Asio, parser, session, typed decoding).
+//   espat    the client on asio::serial_port on the slave of a second pty, a responder of
+//            its own: espat − raw is the library's overhead (Asio, parser, session, typed
+//            decoding). Its round trips alternate with raw's, one for one, so that both see
+//            the same host conditions.
 //   espat+sim  the client against espat::sim::module on the master: what the tests and
 //            examples see; the simulator's own cost is inside it.
 // Heap allocations are counted by the replaced global operator new below, per thread and
@@ -140,13 +142,15 @@ std::string_view line_of(command c)
     return {};
 }
 
+using reply_map = std::map<std::string, std::string, std::less<>>;
+
 // What the simulator answers (echo off) to each line the client sends, start-up's included:
 // the responder of the raw and espat rigs plays these bytes back, so all rigs move the same
 // bytes.
-std::map<std::string, std::string, std::less<>> capture_simulator_replies()
+reply_map capture_simulator_replies()
 {
     const std::string lines[] = {"ATE0", "AT", "AT+GMR", "AT+SYSLOG=1", "AT+CIPSTATUS", "AT+CIPSTA?"};
-    std::map<std::string, std::string, std::less<>> replies;
+    reply_map replies;
     asio::io_context io;
     espat::sim::module module(io.get_executor());
     // Named members, not a structured binding: clang 14 cannot capture those in a lambda.
@@ -178,7 +182,7 @@ std::map<std::string, std::string, std::less<>> capture_simulator_replies()
 
 // A plain echo-style responder on a pty master: each command line gets its captured reply.
 // "QUIT" ends it.
-void respond_until_quit(int fd, const std::map<std::string, std::string, std::less<>>& replies)
+void respond_until_quit(int fd, const reply_map& replies)
 {
     std::string pending;
     char buffer[4096];
@@ -207,27 +211,40 @@ struct sizes {
     std::size_t bulk_bytes = 4u << 20;
 };
 
-// The raw rig: write(2) the line, read(2) exactly the reply's bytes.
-round_trips raw_round_trips(command c, const std::map<std::string, std::string, std::less<>>& replies, const sizes& z)
-{
-    bench::raw_pty pty;
-    std::thread responder(respond_until_quit, pty.master, std::cref(replies));
-    const std::string request = std::string(line_of(c)) + "\r\n";
-    const std::size_t reply_size = replies.find(line_of(c))->second.size();
-    std::string scratch;
-    round_trips out;
-    out.times.us.reserve(static_cast<std::size_t>(z.samples));
-    for (int i = 0; i < z.warmup + z.samples; ++i) {
-        const auto start = bench::clock::now();
-        bench::write_all(pty.slave, request);
-        bench::read_exactly(pty.slave, reply_size, scratch);
-        const auto end = bench::clock::now();
-        if (i >= z.warmup) out.times.us.push_back(std::chrono::duration<double, std::micro>(end - start).count());
+// The raw rig: write(2) the line, read(2) exactly the reply's bytes, on a pty of its own with
+// its own responder thread. Its round trips alternate with the client's, one each, so both see
+// the same host: this machine's pty latency drifts by tens of µs between runs minutes apart.
+class raw_rig {
+public:
+    raw_rig(command c, const reply_map& replies)
+        : responder_(respond_until_quit, pty_.master, std::cref(replies)), request_(std::string(line_of(c)) + "\r\n"),
+          reply_size_(replies.find(line_of(c))->second.size())
+    {
+        scratch_.reserve(4096);
     }
-    bench::write_all(pty.slave, "QUIT\r\n");
-    responder.join();
-    return out;
-}
+    ~raw_rig()
+    {
+        bench::write_all(pty_.slave, "QUIT\r\n");
+        responder_.join();
+    }
+    raw_rig(const raw_rig&) = delete;
+    raw_rig& operator=(const raw_rig&) = delete;
+
+    double round_trip_us()
+    {
+        const auto start = bench::clock::now();
+        bench::write_all(pty_.slave, request_);
+        bench::read_exactly(pty_.slave, reply_size_, scratch_);
+        return std::chrono::duration<double, std::micro>(bench::clock::now() - start).count();
+    }
+
+private:
+    bench::raw_pty pty_;
+    std::thread responder_;
+    std::string request_;
+    std::size_t reply_size_;
+    std::string scratch_;
+};
 
 // One typed command; false when it failed.
 template <class Client>
@@ -252,18 +269,27 @@ awaitable<bool> run_command(Client& esp, command c)
 
 // Times `samples` commands after `warmup` on a started client; allocations counted on this
 // (the host's) thread over the timed ones.
+// With `raw`, each command alternates with a raw round trip, timed into `raw_out` and not
+// counted (the client is idle meanwhile: it only waits on its port).
 template <class Client>
-awaitable<round_trips> time_commands(Client& esp, command c, sizes z)
+awaitable<round_trips> time_commands(Client& esp, command c, sizes z, raw_rig* raw = nullptr, round_trips* raw_out = nullptr)
 {
     round_trips out;
     out.times.us.reserve(static_cast<std::size_t>(z.samples));
+    if (raw_out) raw_out->times.us.reserve(static_cast<std::size_t>(z.samples));
     for (int i = 0; i < z.warmup; ++i) {
         const bool ok = co_await run_command(esp, c);
         if (!ok) throw std::runtime_error("warm-up command failed");
+        if (raw) (void)raw->round_trip_us();
     }
     allocations_counted = 0;
     counting_allocations = true;
     for (int i = 0; i < z.samples; ++i) {
+        if (raw) {
+            counting_allocations = false;
+            raw_out->times.us.push_back(raw->round_trip_us());
+            counting_allocations = true;
+        }
         const auto start = bench::clock::now();
         const bool ok = co_await run_command(esp, c);
         const auto end = bench::clock::now();
@@ -305,16 +331,20 @@ void with_client(const std::string& slave_path, Script script)
     if (!finished) throw std::runtime_error("client script did not finish in time");
 }
 
-// The espat rig: the client against the same responder as the raw rig.
+// The espat rig: the client against the same responder as the raw rig; with `raw_out`, the raw
+// rig's round trips alternate with the client's.
 template <class Port>
-round_trips espat_round_trips(command c, const std::map<std::string, std::string, std::less<>>& replies, const sizes& z)
+round_trips espat_round_trips(command c, const reply_map& replies, const sizes& z, round_trips* raw_out = nullptr)
 {
     bench::raw_pty pty;
     std::thread responder(respond_until_quit, pty.master, std::cref(replies));
     round_trips out;
     try {
-        with_client<Port>(pty.slave_path,
-                          [&](espat::basic_client<Port>& esp) -> awaitable<void> { out = co_await time_commands(esp, c, z); });
+        std::optional<raw_rig> raw;
+        if (raw_out) raw.emplace(c, replies);
+        with_client<Port>(pty.slave_path, [&](espat::basic_client<Port>& esp) -> awaitable<void> {
+            out = co_await time_commands(esp, c, z, raw ? &*raw : nullptr, raw_out);
+        });
     } catch (...) {
         bench::write_all(pty.slave, "QUIT\r\n");
         responder.join();
@@ -479,7 +509,8 @@ std::string summary(const std::vector<command_result>& results, const frame_allo
       << z.samples << " timed after " << z.warmup
       << " of warm-up, µs. *raw*: write(2) the line and read(2) the reply's bytes on the pty slave, a plain "
          "responder thread answering on the master with the simulator's own reply bytes (captured at start). "
-         "*espat*: `basic_client<asio::serial_port>` on the slave, the same responder; *overhead* = espat − raw "
+         "*espat*: `basic_client<asio::serial_port>` on the slave of another pty, a responder of its own, its "
+         "round trips alternating with raw's one for one, so both see the same host; *overhead* = espat − raw "
          "(medians). *espat + sim*: the client against `espat::sim::module` on the master. Allocations: global "
          "operator new calls on the host thread per timed command, for the client on `asio::serial_port` (whose "
          "executor is the type-erased `asio::any_io_executor`) and on `asio::basic_serial_port<asio::io_context::"
@@ -548,8 +579,7 @@ int main(int argc, char** argv)
         std::vector<command_result> results;
         for (command c : all_commands) {
             command_result r{c, {}, {}, {}, {}};
-            r.raw = raw_round_trips(c, replies, z);
-            r.espat = espat_round_trips<asio::serial_port>(c, replies, z);
+            r.espat = espat_round_trips<asio::serial_port>(c, replies, z, &r.raw);
             r.espat_io = espat_round_trips<io_serial_port>(c, replies, z);
             r.simulated = simulator_round_trips(device, c, z);
             std::cout << line_of(c) << ": raw " << bench::fmt(r.raw.times.median(), 1) << " µs, espat "
