@@ -522,7 +522,7 @@ TEST_CASE("client: on a stream with asio::any_io_executor, the strand runs on th
     // strand is on the io_context executor the stream's any_io_executor holds (detail/executors.hpp).
     static_assert(std::is_same_v<espat::client::executor_type, asio::strand<asio::io_context::executor_type>>);
     asio::io_context io;
-    const auto on = [&io](asio::any_io_executor ex) {
+    const auto on = [](asio::any_io_executor ex) {
         auto ends = espat::sim::make_pipe(ex);
         return pipe_client(std::move(ends.first)).get_executor().get_inner_executor();
     };
