@@ -1,11 +1,13 @@
-// Five links at once over a real pseudo-terminal: the client on asio::serial_port at the slave,
-// the simulated module on the master; two TCP links, one module-TLS link and two UDP links, all
-// sending and receiving at once. Every side hashes (FNV-1a) what it sent and received; each
-// link's hashes must equal its peer's.
+// Links over a real pseudo-terminal: the client on asio::serial_port at the slave, the
+// simulated module on the master. Five links at once (two TCP, one module-TLS, two UDP), all
+// sending and receiving; then links used from other threads than the client's. Every side
+// hashes (FNV-1a) what it sent and received; each link's hashes must equal its peer's.
 #include "net_rig.hpp"
 
 #include <espat/sim/pty.hpp>
 
+#include <asio/bind_executor.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/read.hpp>
 #include <asio/serial_port.hpp>
 #include <asio/write.hpp>
@@ -15,6 +17,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 using namespace std::chrono_literals;
 using asio::awaitable;
@@ -239,4 +242,88 @@ TEST_CASE("five links over a pty at once: 2 TCP, 1 SSL, 2 UDP, both ways, hashes
     CHECK(link_udp_b.sent == udp_b.seen.received);
     CHECK(link_udp_b.received == udp_b.seen.sent);
     CHECK(link_udp_a.received.bytes > 0);
+}
+
+TEST_CASE("links used from other threads: the client's io_context on two threads, readers and writers on strands and on another io_context; hashes equal")
+{
+    // The module and its peers run on a device thread; the client's io_context runs on two host
+    // threads. The links are opened on the client's executor, then read and written by
+    // coroutines outside the client's strand: on strands of the client's io_context (whose
+    // completions Asio may run nested inside the client's strand) and on an application
+    // io_context run by a thread of its own (whose operations start on that thread, while the
+    // client's reader fills the links and answers the sends on another). A step of a link's
+    // operation taken on the caller's thread trips the send queue's assertion (Debug builds:
+    // the ASan stage) and is a race ThreadSanitizer reports (the TSan stage).
+    asio::io_context device_io;
+    auto pty = sim::open_pty(device_io.get_executor());
+    sim::module_options mo;
+    mo.echo = false;
+    sim::module module(device_io.get_executor(), mo);
+    asio::co_spawn(device_io, module.serve(pty.master), asio::detached);
+    hashing_echo tcp_a(device_io), tcp_b(device_io);
+    auto device_work = asio::make_work_guard(device_io);
+    std::thread device([&device_io] { device_io.run(); });
+
+    asio::io_context app_io;
+    auto app_work = asio::make_work_guard(app_io);
+    std::thread app([&app_io] { app_io.run(); });
+
+    asio::io_context host_io;
+    serial_client esp(asio::serial_port(host_io, pty.slave_path));
+    constexpr std::size_t bytes = 96 * 1024;
+    hashes link_a, link_b;
+    bool finished = false;
+    std::exception_ptr failure;
+    asio::co_spawn(
+        esp.get_executor(),
+        [&]() -> awaitable<void> {
+            REQUIRE(co_await esp.start());
+            serial_network net(esp);
+            REQUIRE(co_await net.start());
+            auto a = co_await net.connect("127.0.0.1", tcp_a.port());
+            auto b = co_await net.connect("127.0.0.1", tcp_b.port());
+            REQUIRE(a);
+            REQUIRE(b);
+            int running = 0;  // touched on the client's strand only
+            std::exception_ptr first_error;
+            auto spawn = [&](auto executor, awaitable<void> task) {
+                ++running;
+                asio::co_spawn(executor, std::move(task),
+                               asio::bind_executor(esp.get_executor(), [&](std::exception_ptr e) {
+                                   if (e && !first_error) first_error = e;
+                                   --running;
+                               }));
+            };
+            spawn(app_io.get_executor(), stream_writer(*a, bytes, 11, link_a));
+            spawn(asio::make_strand(host_io), stream_reader(*a, bytes, link_a));
+            spawn(asio::make_strand(host_io), stream_writer(*b, bytes, 12, link_b));
+            spawn(app_io.get_executor(), stream_reader(*b, bytes, link_b));
+            const auto done = [&] { return running == 0; };
+            CHECK(co_await espat::test::eventually(done, 60s));
+            if (first_error) std::rethrow_exception(first_error);
+            auto [close_a] = co_await a->async_close(as_tuple);
+            auto [close_b] = co_await b->async_close(as_tuple);
+            CHECK_FALSE(close_a);
+            CHECK_FALSE(close_b);
+        },
+        [&](std::exception_ptr e) {
+            failure = e;
+            finished = true;
+            host_io.stop();
+        });
+    std::thread second_host([&host_io] { host_io.run_for(90s); });
+    host_io.run_for(90s);
+    second_host.join();
+    app_io.stop();
+    app.join();
+    device_io.stop();
+    device.join();
+    REQUIRE_MESSAGE(finished, "the transfer did not finish in time");
+    if (failure) std::rethrow_exception(failure);
+    CHECK(link_a.sent.bytes == bytes);
+    CHECK(link_a.sent == tcp_a.seen.received);
+    CHECK(link_a.received == tcp_a.seen.sent);
+    CHECK(link_b.sent.bytes == bytes);
+    CHECK(link_b.sent == tcp_b.seen.received);
+    CHECK(link_b.received == tcp_b.seen.sent);
 }

@@ -3,8 +3,10 @@
 // on it. Writes become AT+CIPSEND chunks of the firmware's limit; reads take +IPD data (active
 // mode) or turn the reader's demand into AT+CIPRECVDATA (passive mode).
 //
-// Use a link from the client's executor (a coroutine spawned on it, or a single-threaded
-// io_context); its network (basic_network) must outlive it.
+// Like an Asio socket, a link takes one read and one write at a time, from any executor: each
+// operation's steps run on the client's executor and its completion on the caller's. Open
+// links, and use the network itself, from the client's executor (basic_network says so); the
+// network must outlive its links.
 #pragma once
 
 #include <espat/commands/tcpip.hpp>
@@ -156,6 +158,7 @@ private:
         std::weak_ptr<void> life;
         state_ptr s;
         ConstBuffers buffers;
+        bool entered = false;
 
         [[nodiscard]] std::error_code refusal() const
         {
@@ -165,12 +168,16 @@ private:
             return {};
         }
 
+        // Initiation, then again on the client's executor when it was started elsewhere: the
+        // link's state and the network's send queue are only touched there.
         template <class Self>
         void operator()(Self& self)
         {
-            if (auto ec = refusal()) return net->complete_later(std::move(self), ec, std::size_t{0});
+            const bool initiating = !std::exchange(entered, true);
+            if (initiating && !net->begin_on_client(self)) return;
+            if (auto ec = refusal()) return basic_network<Client>::finish_step(self, initiating, ec, std::size_t{0});
             if (asio::buffer_size(buffers) == 0)
-                return net->complete_later(std::move(self), std::error_code{}, std::size_t{0});
+                return basic_network<Client>::finish_step(self, initiating, std::error_code{}, std::size_t{0});
             net->async_send_turn(net->on_client(std::move(self)));
         }
         // The turn came (or the caller cancelled before it did).
@@ -221,8 +228,9 @@ private:
         template <class Self>
         void operator()(Self& self)
         {
-            if (step++ != 0) return;
-            if (!s || !s->attached) return net->complete_later(std::move(self), std::error_code{});
+            const bool initiating = step++ == 0;
+            if (initiating && !net->begin_on_client(self)) return;
+            if (!s || !s->attached) return basic_network<Client>::finish_step(self, initiating, std::error_code{});
             cipclose_request r{close_link_id::checked(s->id).value()};
             auto* network = net;  // read before `self` (which holds this op) is moved
             network->client().template async_set<commands::cipclose>(r, call_options{}, network->on_client(std::move(self)));

@@ -26,6 +26,7 @@
 #include <tl/expected.hpp>
 
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -468,6 +469,7 @@ private:
         void operator()(Self& self, std::error_code = {})
         {
             if (life.expired()) return complete_on_caller(self, asio::error::operation_aborted);
+            assert(net->client_.get_executor().running_in_this_thread() && "the send queue lives on the client's executor");
             if (!queued) {
                 queued = true;
                 ticket = net->next_send_ticket_++;

@@ -3,7 +3,8 @@
 // to any peer); receiving takes one +IPD per datagram (active mode, AT+CIPDINFO=1 gives the
 // sender). Like a datagram socket, a full receive queue drops what does not fit.
 //
-// Use it from the client's executor; its network must outlive it.
+// Like a datagram socket, it takes one send and one receive at a time, from any executor (see
+// link.hpp); open it from the client's executor. Its network must outlive it.
 #pragma once
 
 #include <espat/commands/host.hpp>
@@ -126,6 +127,7 @@ private:
         std::optional<endpoint_type> to;
         std::string line{};
         std::size_t size = 0;
+        bool entered = false;
 
         [[nodiscard]] std::error_code refusal()
         {
@@ -141,10 +143,15 @@ private:
             return commands::encode_set<commands::cipsend>(line, cipsend_request{id, *length});
         }
 
+        // Initiation, then again on the client's executor when it was started elsewhere (see
+        // basic_link::write_op).
         template <class Self>
         void operator()(Self& self)
         {
-            if (const std::error_code refused = refusal()) return net->complete_later(std::move(self), refused, std::size_t{0});
+            const bool initiating = !std::exchange(entered, true);
+            if (initiating && !net->begin_on_client(self)) return;
+            if (const std::error_code refused = refusal())
+                return basic_network<Client>::finish_step(self, initiating, refused, std::size_t{0});
             net->async_send_turn(net->on_client(std::move(self)));
         }
         // The turn came (or the caller cancelled before it did).
