@@ -610,10 +610,14 @@ TEST_CASE("passthrough: a raw stream both ways, then +++ and back to links")
         auto stream = co_await net.open_passthrough("127.0.0.1", peer.port());
         if (!stream) FAIL("open_passthrough: " << stream.error().message());
         // Bytes that look like module output pass untouched: there is no framing now.
+        // Completions go through the caller's executor (a strand here), as a link's do.
+        auto caller = asio::make_strand(r.io);
         const std::string sent = "raw\r\nOK\r\n+IPD,0,3:abc\r\n" + std::string(5000, 'p');
-        co_await asio::async_write(*stream, asio::buffer(sent), use_awaitable);
+        co_await asio::async_write(*stream, asio::buffer(sent), asio::bind_executor(caller, use_awaitable));
+        CHECK(caller.running_in_this_thread());
         std::string got(sent.size(), '\0');
-        co_await asio::async_read(*stream, asio::buffer(got), use_awaitable);
+        co_await asio::async_read(*stream, asio::buffer(got), asio::bind_executor(caller, use_awaitable));
+        CHECK(caller.running_in_this_thread());
         CHECK(got == sent);
         // A second passthrough, or a link, cannot open meanwhile.
         auto again = co_await net.open_passthrough("127.0.0.1", peer.port());

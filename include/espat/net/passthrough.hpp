@@ -3,7 +3,8 @@
 // framing and no per-write command. Leaving writes "+++" alone between two silences (the
 // session keeps the guard times) and puts the module back in command mode.
 //
-// Use it from the client's executor; its network must outlive it.
+// Like a socket, it takes one read and one write at a time, from any executor (see link.hpp);
+// open and close it from the client's executor. Its network must outlive it.
 #pragma once
 
 #include <espat/error.hpp>
@@ -13,7 +14,6 @@
 #include <asio/buffer.hpp>
 #include <asio/compose.hpp>
 #include <asio/error.hpp>
-#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <cstddef>
@@ -75,25 +75,8 @@ public:
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token)
     {
-        std::error_code ec;
-        std::size_t n = 0;
-        if (!state_ || !state_->open) {
-            ec = make_error_code(errc::link_closed);
-        } else {
-            std::string bytes(asio::buffer_size(buffers), '\0');
-            asio::buffer_copy(asio::buffer(bytes), buffers);
-            n = bytes.size();
-            net_->client().write_raw(std::move(bytes));
-        }
         return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-            [ex = get_executor(), ec, n, posted = false](auto& self) mutable {
-                if (!posted) {
-                    posted = true;
-                    return asio::post(ex, std::move(self));
-                }
-                self.complete(ec, n);
-            },
-            token, get_executor());
+            write_op<ConstBuffers>{net_, state_, buffers}, token, get_executor());
     }
 
 private:
@@ -121,6 +104,29 @@ private:
             default: break;
             }
             s->wake.async_wait(net->on_client(std::move(self)));
+        }
+    };
+
+    // Initiation, then again on the client's executor when it was started elsewhere: the
+    // stream's state is only read there (see basic_link::write_op).
+    template <class ConstBuffers>
+    struct write_op {
+        basic_network<Client>* net;
+        state_ptr s;
+        ConstBuffers buffers;
+        bool entered = false;
+
+        template <class Self>
+        void operator()(Self& self)
+        {
+            const bool initiating = !std::exchange(entered, true);
+            if (initiating && !net->begin_on_client(self)) return;
+            if (!s || !s->open) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_closed), std::size_t{0});
+            std::string bytes(asio::buffer_size(buffers), '\0');
+            asio::buffer_copy(asio::buffer(bytes), buffers);
+            const std::size_t n = bytes.size();
+            net->client().write_raw(std::move(bytes));
+            basic_network<Client>::finish_step(self, initiating, std::error_code{}, n);
         }
     };
 
