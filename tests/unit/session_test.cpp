@@ -286,6 +286,14 @@ TEST_CASE("session: a response larger than max_response_bytes is cut, drained an
     for (const auto& d : h.results[failed].diagnostics) diagnostic_bytes += d.size();
     CHECK(diagnostic_bytes <= 1000 + 100);  // the limit, plus the one line saying it was reached
 
+    // Stray prompts (a '>' at a line's start, no command waiting for one) count too.
+    const auto prompted = h.submit("AT+CIPSTATUS\r\n");
+    std::string prompts;
+    for (int i = 0; i < 5000; ++i) prompts += "\r\n>";
+    h.feed(prompts + "\r\nOK\r\n");
+    CHECK(h.results[prompted].ec == make_error_code(errc::response_too_large));
+    CHECK(h.results[prompted].diagnostics.size() <= 1000 + 1);
+
     // Under the limit nothing changes.
     const auto small = h.submit("AT+CIPSTA?\r\n");
     h.feed("+CIPSTA:ip:\"192.168.3.112\"\r\n\r\nOK\r\n");

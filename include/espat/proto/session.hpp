@@ -424,7 +424,7 @@ private:
     // does not, nothing more is kept (a later, smaller line would leave a hole unnoticed).
     bool keep(entry& c, std::size_t bytes) noexcept
     {
-        if (c.overflowed || bytes > opt_.max_response_bytes - c.kept_bytes) {
+        if (c.overflowed || c.kept_bytes + bytes > opt_.max_response_bytes) {
             c.overflowed = true;
             return false;
         }
@@ -448,7 +448,7 @@ private:
         entry& c = *current_;
         const bool expected = state_ == state::wait_prompt || state_ == state::wait_result;
         if (!expected || (!c.cmd.payload && !c.cmd.passthrough)) {
-            c.res.diagnostics.emplace_back(">");
+            if (keep(c, 1)) c.res.diagnostics.emplace_back(">");
             return;
         }
         if (c.cmd.passthrough) {
