@@ -96,14 +96,15 @@ class basic_client {
 public:
     using stream_type = AsyncStream;
     // The client's strand: on the stream's executor, or for a stream on asio::any_io_executor
-    // on the io_context executor inside it (detail/executors.hpp says why).
-    using executor_type = asio::strand<detail::strand_base_t<typename AsyncStream::executor_type>>;
+    // on the io_context executor inside it; the stream's own when it is on a strand
+    // (detail/executors.hpp says why).
+    using executor_type = detail::client_strand_t<typename AsyncStream::executor_type>;
     using default_token = asio::use_awaitable_t<>;
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
     explicit basic_client(AsyncStream stream, client_options options = {})
-        : stream_(std::move(stream)), strand_(asio::make_strand(detail::strand_base<typename AsyncStream::executor_type>::of(stream_.get_executor()))), timer_(strand_),
+        : stream_(std::move(stream)), strand_(detail::client_strand<typename AsyncStream::executor_type>::make(stream_.get_executor())), timer_(strand_),
           start_done_(strand_, asio::steady_timer::time_point::max()), session_(options.session), options_(options)
     {
         session_.set_report_sink(&basic_client::on_report, this);

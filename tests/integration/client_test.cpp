@@ -606,9 +606,9 @@ TEST_CASE("client: close() fails what is pending and what comes after")
 TEST_CASE("client: operations started from coroutines on two threads, with cancellations and reports")
 {
     asio::io_context io(2);
-    // The pipe takes no locks: both ends and the client share one strand (the client's own
-    // strand wraps it). Each caller runs on a strand of its own: a cancelling || needs one
-    // when several threads run the io_context, as for any Asio operation.
+    // The pipe takes no locks: both ends and the client share one strand (the client takes
+    // the stream's strand as its own). Each caller runs on a strand of its own: a cancelling
+    // || needs one when several threads run the io_context, as for any Asio operation.
     auto shared = asio::make_strand(io);
     auto ends = espat::sim::make_pipe(shared);
     fake_module module(std::move(ends.second));
@@ -621,9 +621,16 @@ TEST_CASE("client: operations started from coroutines on two threads, with cance
     };
     module.start();
     pipe_client esp(std::move(ends.first), fast_options());
-    std::atomic<int> succeeded{0}, cancelled{0}, wrong{0}, finished{0}, ipds{0};
+    CHECK(esp.get_executor() == shared);
+    std::atomic<int> succeeded{0}, cancelled{0}, wrong{0}, finished{0}, ipds{0}, off_strand{0};
     std::exception_ptr failure;
     std::mutex failure_mutex;
+    std::vector<std::string> wrong_results;  // what each wrong result was, for the failure message
+    auto note_wrong = [&](const auto& r) {
+        std::lock_guard lock(failure_mutex);
+        ++wrong;
+        wrong_results.push_back(r ? std::string("a wrong value") : r.error().message());
+    };
 
     auto worker = [&](int n) -> asio::awaitable<void> {
         asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -634,11 +641,11 @@ TEST_CASE("client: operations started from coroutines on two threads, with cance
                 if (r.index() == 1) ++cancelled;
                 else if (std::get<0>(r) && *std::get<0>(r) == espat::wifi_mode::station) ++succeeded;
                 else if (std::get<0>(r).error() == errc::cancelled) ++cancelled;
-                else ++wrong;
+                else note_wrong(std::get<0>(r));
             } else {
                 auto r = co_await esp.cwmode.query();
                 if (r && *r == espat::wifi_mode::station) ++succeeded;
-                else ++wrong;
+                else note_wrong(r);
             }
         }
     };
@@ -653,9 +660,11 @@ TEST_CASE("client: operations started from coroutines on two threads, with cance
         co_await asio::post(esp.get_executor(), asio::use_awaitable);  // listeners are added on the strand
         esp.add_report_listener([&](const espat::proto::event& e) {
             if (e.kind == espat::proto::event_kind::ipd) ++ipds;
+            if (!shared.running_in_this_thread()) ++off_strand;
         });
+        esp.record_transcript();  // shown when a check fails
         auto r = co_await esp.start();
-        if (!r) ++wrong;
+        if (!r) note_wrong(r);
         for (int n = 0; n < 4; ++n) asio::co_spawn(asio::make_strand(io), worker(n), on_done);
     };
     asio::co_spawn(io, setup(), on_done);
@@ -663,11 +672,16 @@ TEST_CASE("client: operations started from coroutines on two threads, with cance
     io.run_for(10s);
     second.join();
     if (failure) std::rethrow_exception(failure);
+    std::string wrong_list;
+    for (const auto& w : wrong_results) wrong_list += w + "; ";
+    INFO("wrong results: " << wrong_list);
+    INFO("transcript:\n" << esp.transcript());
     REQUIRE(finished == 5);
     CHECK(wrong == 0);
     CHECK(succeeded + cancelled == 100);
     CHECK(succeeded >= 75);
     CHECK(ipds == answered / 5);
+    CHECK(off_strand == 0);
 }
 
 TEST_CASE("client: passthrough - enter at the prompt, raw bytes both ways, leave with +++, then commands again")

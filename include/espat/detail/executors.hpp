@@ -6,9 +6,10 @@
 // runs, so on asio::serial_port (whose executor is any_io_executor) a strand over it was 6 of
 // the 8 heap allocations a command cost (client_bench), and asio::dispatch to a coroutine's
 // any_io_executor was one per link read. Hence:
-//   strand_base   the executor a client's strand runs on: the stream's own, or for a stream
-//                 on any_io_executor the io_context executor inside it (the stream keeps its
-//                 own executor);
+//   client_strand the strand a client runs on: a new one over the stream's executor, or for
+//                 a stream on any_io_executor over the io_context executor inside it (the
+//                 stream keeps its own executor); a stream already on a strand shares it, since
+//                 such a stream (a sim::pipe end, say) may expect every user to be on it;
 //   runs_inline   whether asio::dispatch to an executor would run a function at once, here:
 //                 then a completion may be called directly, as dispatch would, without the
 //                 wrapping.
@@ -48,24 +49,31 @@ const T* target_as(const asio::any_io_executor& ex) noexcept
 #endif
 }
 
-// A concrete executor is used as it is.
+// A concrete executor gets a strand of its own.
 template <class Executor>
-struct strand_base {
-    using type = Executor;
-    static const Executor& of(const Executor& ex) noexcept { return ex; }
+struct client_strand {
+    using type = asio::strand<Executor>;
+    static type make(const Executor& ex) { return asio::make_strand(ex); }
+};
+
+// A strand is shared, not wrapped in another.
+template <class Inner>
+struct client_strand<asio::strand<Inner>> {
+    using type = asio::strand<Inner>;
+    static type make(const type& ex) noexcept { return ex; }
 };
 
 #if !defined(ASIO_NO_TYPEID)  // without typeid the strand stays on the any_io_executor
 template <>
-struct strand_base<asio::any_io_executor> {
-    using type = io_executor;
+struct client_strand<asio::any_io_executor> {
+    using type = asio::strand<io_executor>;
 
-    static type of(const asio::any_io_executor& ex)
+    static type make(const asio::any_io_executor& ex)
     {
-        if (const auto* plain = target_as<io_executor>(ex)) return *plain;
+        if (const auto* plain = target_as<io_executor>(ex)) return asio::make_strand(*plain);
         if (const auto* counted = target_as<io_executor_tracked>(ex))
-            return asio::require(*counted, asio::execution::outstanding_work.untracked);
-        if (const auto* strand = target_as<asio::strand<io_executor>>(ex)) return strand->get_inner_executor();
+            return asio::make_strand(asio::require(*counted, asio::execution::outstanding_work.untracked));
+        if (const auto* strand = target_as<type>(ex)) return *strand;
         throw std::invalid_argument(
             "espat::basic_client: a stream on asio::any_io_executor must run on an asio::io_context "
             "(for another execution context, give the stream that context's executor type)");
@@ -74,7 +82,7 @@ struct strand_base<asio::any_io_executor> {
 #endif
 
 template <class Executor>
-using strand_base_t = typename strand_base<Executor>::type;
+using client_strand_t = typename client_strand<Executor>::type;
 
 template <class T>
 inline constexpr bool is_io_executor_v = false;
