@@ -111,7 +111,7 @@ public:
 private:
     void release()
     {
-        if (net_ && state_ && state_->attached) net_->close_in_background(state_);
+        if (net_ && state_) net_->close_in_background(std::move(state_));  // on any thread
         state_.reset();
     }
 

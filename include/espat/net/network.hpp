@@ -445,17 +445,21 @@ public:
     }
     [[nodiscard]] std::size_t sends_waiting() const noexcept { return send_queue_.size(); }
 
-    // Closes a link nobody will wait for (a link object dropped, a failed write).
-    void close_in_background(const typename link_table<executor_type>::state_ptr& s)
+    // Closes a link nobody will wait for (a link object dropped, a failed write). A link may be
+    // dropped on any thread, so whether it is still attached is read on the client's executor
+    // (at once when already there).
+    void close_in_background(typename link_table<executor_type>::state_ptr s)
     {
-        if (!s->attached) return;
-        const int id = s->id;
-        const std::uint32_t generation = s->generation;
-        client_.template async_set<commands::cipclose>(
-            cipclose_request{close_link_id::checked(id).value()}, call_options{},
-            asio::bind_executor(client_.get_executor(), [this, life = lifetime(), id, generation](result<commands::nothing>) {
-                if (!life.expired() && table_.current(link_handle{id, generation})) table_.detach(id);
-            }));
+        asio::dispatch(client_.get_executor(), [this, life = lifetime(), s = std::move(s)] {
+            if (life.expired() || !s->attached) return;
+            const int id = s->id;
+            const std::uint32_t generation = s->generation;
+            client_.template async_set<commands::cipclose>(
+                cipclose_request{close_link_id::checked(id).value()}, call_options{},
+                asio::bind_executor(client_.get_executor(), [this, life, id, generation](result<commands::nothing>) {
+                    if (!life.expired() && table_.current(link_handle{id, generation})) table_.detach(id);
+                }));
+        });
     }
 
 private:

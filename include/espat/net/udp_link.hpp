@@ -113,7 +113,7 @@ private:
 
     void release()
     {
-        if (net_ && state_ && state_->attached) net_->close_in_background(state_);
+        if (net_ && state_) net_->close_in_background(std::move(state_));  // on any thread
         state_.reset();
     }
 
