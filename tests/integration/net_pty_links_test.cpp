@@ -166,23 +166,44 @@ awaitable<void> udp_exchange(serial_network::udp_link& link, std::size_t count, 
     CHECK_FALSE(reader_failed);
 }
 
+// The simulator serving the master of a fresh pty (no echo); the client opens slave_path.
+struct pty_module {
+    pty_module(asio::io_context& io, sim::module_options mo)
+        : pty(sim::open_pty(io.get_executor())), module(io.get_executor(), with_echo_off(std::move(mo)))
+    {
+        asio::co_spawn(io, module.serve(pty.master), asio::detached);
+    }
+    static sim::module_options with_echo_off(sim::module_options mo)
+    {
+        mo.echo = false;
+        return mo;
+    }
+    sim::pty pty;
+    sim::module module;
+};
+
+// A stream link's hashes against its echo peer's: all `bytes` sent, and both directions equal.
+void check_echoed(const hashes& link, const hashing_echo& peer, std::size_t bytes)
+{
+    CHECK(link.sent.bytes == bytes);
+    CHECK(link.sent == peer.seen.received);
+    CHECK(link.received == peer.seen.sent);
+}
+
 }  // namespace
 
 TEST_CASE("five links over a pty at once: 2 TCP, 1 SSL, 2 UDP, both ways, hashes equal the peers'")
 {
     asio::io_context io;
-    auto pty = sim::open_pty(io.get_executor());
     sim::module_options mo;
     mo.firmware = sim::esp_at_4();  // per-link receive modes: streams passive beside UDP
-    mo.echo = false;
-    sim::module module(io.get_executor(), mo);
-    asio::co_spawn(io, module.serve(pty.master), asio::detached);
+    pty_module device(io, mo);
 
     hashing_echo tcp_a(io), tcp_b(io);
     espat::test::tls_peer tls(io);
     hashing_udp_echo udp_a(io), udp_b(io);
 
-    asio::serial_port port(io, pty.slave_path);
+    asio::serial_port port(io, device.pty.slave_path);
     serial_client esp(std::move(port));
 
     constexpr std::size_t tcp_bytes = 192 * 1024, tls_bytes = 96 * 1024, datagrams = 64;
@@ -239,12 +260,8 @@ TEST_CASE("five links over a pty at once: 2 TCP, 1 SSL, 2 UDP, both ways, hashes
     REQUIRE_MESSAGE(finished, "the transfer did not finish in time");
     if (failure) std::rethrow_exception(failure);
 
-    CHECK(link_tcp_a.sent.bytes == tcp_bytes);
-    CHECK(link_tcp_a.sent == tcp_a.seen.received);
-    CHECK(link_tcp_a.received == tcp_a.seen.sent);
-    CHECK(link_tcp_b.sent.bytes == tcp_bytes);
-    CHECK(link_tcp_b.sent == tcp_b.seen.received);
-    CHECK(link_tcp_b.received == tcp_b.seen.sent);
+    check_echoed(link_tcp_a, tcp_a, tcp_bytes);
+    check_echoed(link_tcp_b, tcp_b, tcp_bytes);
     REQUIRE(tls.seen().connections.size() == 1);
     fnv1a tls_peer_saw;
     tls_peer_saw.add(tls.seen().connections[0]->received);
@@ -269,11 +286,7 @@ TEST_CASE("links used from other threads: the client's io_context on two threads
     // operation taken on the caller's thread trips the send queue's assertion (Debug builds:
     // the ASan stage) and is a race ThreadSanitizer reports (the TSan stage).
     asio::io_context device_io;
-    auto pty = sim::open_pty(device_io.get_executor());
-    sim::module_options mo;
-    mo.echo = false;
-    sim::module module(device_io.get_executor(), mo);
-    asio::co_spawn(device_io, module.serve(pty.master), asio::detached);
+    pty_module module(device_io, {});
     hashing_echo tcp_a(device_io), tcp_b(device_io);
     auto device_work = asio::make_work_guard(device_io);
     std::thread device([&device_io] { device_io.run(); });
@@ -283,7 +296,7 @@ TEST_CASE("links used from other threads: the client's io_context on two threads
     std::thread app([&app_io] { app_io.run(); });
 
     asio::io_context host_io;
-    serial_client esp(asio::serial_port(host_io, pty.slave_path));
+    serial_client esp(asio::serial_port(host_io, module.pty.slave_path));
     constexpr std::size_t bytes = 96 * 1024;
     hashes link_a, link_b;
     bool finished = false;
@@ -342,10 +355,6 @@ TEST_CASE("links used from other threads: the client's io_context on two threads
     device.join();
     REQUIRE_MESSAGE(finished, "the transfer did not finish in time");
     if (failure) std::rethrow_exception(failure);
-    CHECK(link_a.sent.bytes == bytes);
-    CHECK(link_a.sent == tcp_a.seen.received);
-    CHECK(link_a.received == tcp_a.seen.sent);
-    CHECK(link_b.sent.bytes == bytes);
-    CHECK(link_b.sent == tcp_b.seen.received);
-    CHECK(link_b.received == tcp_b.seen.sent);
+    check_echoed(link_a, tcp_a, bytes);
+    check_echoed(link_b, tcp_b, bytes);
 }
