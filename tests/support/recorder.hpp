@@ -45,7 +45,9 @@ struct recorder {
     }
 };
 
-// Feeds `bytes` in chunks whose sizes come from `next_size` (called until all is fed).
+// Feeds `bytes` in chunks whose sizes come from `next_size` (called until all is fed). At the
+// end of the input a +IPD frame that waits for what follows it is handed out, as the session
+// does once the line goes quiet.
 template <class NextSize>
 std::vector<owned_event> parse_in_chunks(std::string_view bytes, NextSize next_size,
                                          proto::parser_limits limits = {})
@@ -60,6 +62,7 @@ std::vector<owned_event> parse_in_chunks(std::string_view bytes, NextSize next_s
         p.feed(bytes.substr(pos, n), r);
         pos += n;
     }
+    p.release_held_frame(r);
     return std::move(r.events);
 }
 

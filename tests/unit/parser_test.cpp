@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 #include <recorder.hpp>
 
+#include <algorithm>
 #include <random>
 #include <sstream>
 #include <string>
@@ -556,4 +557,155 @@ TEST_CASE("parser: a held echo ends before an over-long line's protocol error, h
     limits.max_line = 16;
     auto ev = parse("ATECONNECT\r\n\r01234567890123456789\nOK\r\n", limits);
     CHECK(kinds(ev) == std::vector{event_kind::connect, event_kind::echo, event_kind::protocol_error, event_kind::ok});
+}
+
+// ---- a wire that loses or doubles bytes -----------------------------------------------------
+
+namespace {
+std::uint32_t reason(protocol_error_reason r) { return static_cast<std::uint32_t>(r); }
+}  // namespace
+
+TEST_CASE("parser: a +IPD payload with a doubled or a lost byte is dropped with an error for its link")
+{
+    // Doubled: the announced 5 bytes end one early, and "e" is not what may follow a payload.
+    auto doubled = parse("\r\n+IPD,3,5:abccde\r\n\r\n+IPD,1,3:xyz\r\n");
+    REQUIRE(kinds(doubled) == std::vector{event_kind::protocol_error, event_kind::text, event_kind::ipd});
+    CHECK(doubled[0].value == reason(protocol_error_reason::frame_trailer));
+    CHECK(doubled[0].link == 3);
+    CHECK(doubled[0].name == "IPD");
+    CHECK(doubled[2].link == 1);  // the next frame is intact and comes through
+    CHECK(doubled[2].payload == "xyz");
+
+    // Lost: the payload takes the CR of the line end, and a lone LF is not a line end.
+    auto lost = parse("\r\n+IPD,3,5:abce\r\n\r\n+IPD,1,3:xyz\r\n");
+    REQUIRE(kinds(lost) == std::vector{event_kind::protocol_error, event_kind::ipd});
+    CHECK(lost[0].link == 3);
+    CHECK(lost[1].payload == "xyz");
+
+    // Every byte value: a lost byte anywhere in the payload is seen.
+    std::string payload;
+    for (int b = 0; b < 256; ++b) payload += static_cast<char>(b);
+    for (std::size_t at = 0; at < payload.size(); at += 17) {
+        std::string damaged = payload;
+        damaged.erase(at, 1);
+        const auto ev = parse_whole("+IPD,0,256:" + damaged + "\r\n+IPD,0,1:x\r\n");
+        INFO("lost byte " << at);
+        REQUIRE_FALSE(ev.empty());
+        CHECK(ev.front().kind == event_kind::protocol_error);
+        CHECK(std::none_of(ev.begin(), ev.end(), [](const owned_event& e) { return e.kind == event_kind::ipd && e.value == 256; }));
+    }
+}
+
+TEST_CASE("parser: a +CIPRECVDATA payload must be followed by CR LF")
+{
+    auto doubled = parse("+CIPRECVDATA:5,abccde\r\nOK\r\n");
+    REQUIRE(kinds(doubled) == std::vector{event_kind::protocol_error, event_kind::text, event_kind::ok});
+    CHECK(doubled[0].value == reason(protocol_error_reason::frame_trailer));
+    CHECK(doubled[0].name == "CIPRECVDATA");
+    auto lost = parse("+CIPRECVDATA,5:abce\r\nOK\r\n");
+    REQUIRE(kinds(lost) == std::vector{event_kind::protocol_error, event_kind::ok});
+    // NONOS glues nothing to a +CIPRECVDATA payload: a report right after it is an error too.
+    CHECK(kinds(parse("+CIPRECVDATA:2,ab0,CLOSED\r\nOK\r\n")).front() == event_kind::protocol_error);
+    CHECK(kinds(parse("+CIPRECVDATA:2,ab\r\nOK\r\n")) == std::vector{event_kind::recv_data, event_kind::ok});
+}
+
+TEST_CASE("parser: what may follow a +IPD payload with no line end: frames, reports, an echo")
+{
+    auto ev = parse("+IPD,0,1:a+IPD,0,1:b1,CLOSED\r\n+IPD,0,1:cCLOSED\r\n+IPD,0,1:dWIFI DISCONNECT\r\n"
+                    "+IPD,0,1:eAT+CIPSEND=0,4\r\n+IPD,0,1:fready\r\n+IPD,0,1:g+LINK_CONN:0,1,\"TCP\",0,\"1.2.3.4\",5,6\r\n");
+    CHECK(kinds(ev) == std::vector{event_kind::ipd, event_kind::ipd, event_kind::closed, event_kind::ipd,
+                                   event_kind::closed, event_kind::ipd, event_kind::wifi_disconnect, event_kind::ipd,
+                                   event_kind::echo, event_kind::ipd, event_kind::ready, event_kind::ipd,
+                                   event_kind::link_conn});
+    // Near misses are not: a doubled digit, a CLOSED without its line end, a lone LF.
+    for (const char* after : {"00,CLOSED\r\n", "CLOSEDX", "\n", "\r\r\n", "ATx", "+IPDX"}) {
+        INFO("after the payload: " << after);
+        CHECK(kinds(parse("+IPD,0,1:a"s + after)).front() == event_kind::protocol_error);
+    }
+}
+
+TEST_CASE("parser: a frame whose chunk ends with its payload is held for what follows")
+{
+    parser p;
+    espat::test::recorder r;
+    p.feed("+IPD,2,5:hello"sv, r);
+    CHECK(r.events.empty());
+    CHECK(p.frame_held());
+    CHECK_FALSE(p.idle());
+    p.feed("\r"sv, r);  // still undecided: the buffer it pointed into is gone, the copy is kept
+    CHECK(r.events.empty());
+    p.feed("\n+IPD,2,1:x"sv, r);
+    REQUIRE(r.events.size() == 1);
+    CHECK(r.events[0].payload == "hello");
+    p.feed("0,CL"sv, r);  // NONOS: a report glued to the payload, split too
+    CHECK(r.events.size() == 1);
+    p.feed("OSED\r\n"sv, r);
+    CHECK(kinds(r.events) == std::vector{event_kind::ipd, event_kind::ipd, event_kind::closed});
+    CHECK(p.idle());
+}
+
+TEST_CASE("parser: a held frame released on silence is still judged by what comes later")
+{
+    parser p;
+    espat::test::recorder r;
+    p.feed("+IPD,2,5,\"10.0.0.7\",80:hello"sv, r);
+    p.release_held_frame(r);  // the line went quiet (the session's frame hold time)
+    REQUIRE(r.events.size() == 1);
+    CHECK(r.events[0].payload == "hello");
+    CHECK(r.events[0].remote_host == "10.0.0.7");
+    CHECK_FALSE(p.frame_held());
+    p.release_held_frame(r);  // once only
+    CHECK(r.events.size() == 1);
+    p.feed("o+IPD,2,1:x\r\n"sv, r);  // the payload had one more byte: late, but not silent
+    REQUIRE(kinds(r.events) == std::vector{event_kind::ipd, event_kind::protocol_error, event_kind::protocol_error});
+    CHECK(r.events[1].value == reason(protocol_error_reason::frame_trailer));
+    CHECK(r.events[1].link == 2);
+    CHECK(r.events[2].value == reason(protocol_error_reason::damaged_frame));  // "o+IPD..." lost a frame
+}
+
+TEST_CASE("parser: what is left of a damaged +IPD header is a protocol error, not text")
+{
+    for (const char* damaged : {"IPD,0,5:hello", "+PD,0,5:hello", "+ID,0,5:hello", "+IP,0,5:hello", "+IPD0,5:hello",
+                                "++IPD,0,5:hello", "+IIPD,0,5:hello", "+IPPD,0,5:hello", "+IPDD,0,5:hello"}) {
+        INFO(damaged);
+        auto ev = parse("\r\n"s + damaged + "\r\nOK\r\n");
+        REQUIRE(kinds(ev) == std::vector{event_kind::protocol_error, event_kind::ok});
+        CHECK(ev[0].value == reason(protocol_error_reason::damaged_frame));
+        CHECK(ev[0].link == -1);
+    }
+    // Text that merely names a command is text.
+    CHECK(kinds(parse("AT version:2.2.0.0 +CIPDINFO\r\n")) == std::vector{event_kind::text});
+}
+
+TEST_CASE("parser: a lost LF before a frame leaves a lone CR, which starts nothing")
+{
+    auto ev = parse("OK\r\n\r+IPD,0,3:abc\r\n\r\r\nOK\r\n");
+    CHECK(kinds(ev) == std::vector{event_kind::ok, event_kind::ipd, event_kind::ok});
+}
+
+TEST_CASE("parser: a bad header is attributed to its link unless it swallowed another frame")
+{
+    auto ev = parse("+IPD,1,5hello\r\n+IPD,2,5hello+IPD,3,2:ab\r\n+IPD,4,5:hello");
+    REQUIRE(ev.size() >= 2);
+    CHECK(ev[0].kind == event_kind::protocol_error);
+    CHECK(ev[0].link == 1);
+    CHECK(ev[1].kind == event_kind::protocol_error);
+    CHECK(ev[1].link == -1);  // link 3's frame went into link 2's broken header
+    // The bytes a bad header's resynchronisation drops are searched for frames too.
+    auto dropped = parse("+IPD,1,x:ab+IPD,3,2:ab\r\nOK\r\n");
+    REQUIRE_FALSE(dropped.empty());
+    CHECK(std::any_of(dropped.begin(), dropped.end(), [](const owned_event& e) {
+        return e.kind == event_kind::protocol_error && e.value == reason(protocol_error_reason::damaged_frame);
+    }));
+}
+
+TEST_CASE("parser: the rest of an echo may follow a +IPD payload printed inside it")
+{
+    parser p;
+    espat::test::recorder r;
+    const std::string line = "AT+CIPSEND=0,5";
+    p.feed("AT+CIP\r\n+IPD,1,2:ab"sv, r);
+    p.expect_echo_rest(std::string_view(line).substr(6));
+    p.feed("SEND=0,5\r\n"sv, r);
+    CHECK(kinds(r.events) == std::vector{event_kind::echo, event_kind::ipd, event_kind::text});
 }

@@ -420,6 +420,9 @@ TEST_CASE("transcripts: every sample's events are what its '=' lines say, in ord
         for (const auto& line : s.lines) {
             if (line.dir == dir::device) p.feed(line.bytes, r);
             if (line.dir != dir::expect) continue;
+            // A description follows the bytes it reads: a +IPD frame with nothing after it yet
+            // (NONOS prints no line end) is handed out as after the line went quiet.
+            p.release_held_frame(r);
             ++descriptions;
             const reading rd = read_description(line.bytes);
             if (!rd.known) {
@@ -428,6 +431,8 @@ TEST_CASE("transcripts: every sample's events are what its '=' lines say, in ord
                 break;
             }
             if (rd.expected) expected.push_back(*rd.expected);
+            // A +CIPRECVDATA frame is judged by the CR LF after it, in the next line's bytes.
+            if (p.awaiting_trailer()) continue;
             if (in_step && r.events.size() != expected.size()) {  // the first place they part
                 check_same_events(r.events, expected, "events up to '= " + line.bytes + "'");
                 in_step = false;

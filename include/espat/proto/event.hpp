@@ -57,7 +57,9 @@ enum class event_kind : std::uint8_t {
     recv_data,   // +CIPRECVDATA:<len>,[<ip>,<port>,]<payload> and NONOS +CIPRECVDATA,<len>:<payload>
     raw_data,    // bytes received in passthrough mode
 
-    protocol_error,  // input the parser had to drop (value: a protocol_error_reason)
+    // Input the parser had to drop (value: a protocol_error_reason). For a frame, `name` is
+    // its prefix ("IPD", "CIPRECVDATA") and `link` its link id where the header gave one.
+    protocol_error,
 };
 
 inline constexpr int event_kind_count = static_cast<int>(event_kind::protocol_error) + 1;
@@ -67,6 +69,13 @@ enum class protocol_error_reason : std::uint8_t {
     line_too_long = 1,     // a line exceeded parser_limits::max_line
     bad_frame_header = 2,  // +IPD / +CIPRECVDATA header that does not parse
     frame_too_long = 3,    // a frame length over the limit for its kind
+    // A payload not followed by what must follow it (CR LF, or the start of a line the module
+    // prints): its length was wrong, a byte was lost or doubled inside the frame. The frame
+    // is dropped (or, released unverified after the line went quiet, reported late).
+    frame_trailer = 4,
+    // A line holding what a lost or doubled byte left of a +IPD header ("IPD,0,5:...",
+    // "+IPPD,..."): a frame was lost, for a link the line cannot say.
+    damaged_frame = 5,
 };
 
 // One thing the module said. Views point into the chunk passed to feed() or into the
@@ -165,6 +174,8 @@ struct owned_event {
     case protocol_error_reason::line_too_long: return "line_too_long";
     case protocol_error_reason::bad_frame_header: return "bad_frame_header";
     case protocol_error_reason::frame_too_long: return "frame_too_long";
+    case protocol_error_reason::frame_trailer: return "frame_trailer";
+    case protocol_error_reason::damaged_frame: return "damaged_frame";
     }
     return "unknown";
 }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 namespace espat::proto {
 
@@ -65,13 +66,8 @@ public:
             case state::ipd_header: p = on_ipd_header(p, end, on_event); break;
             case state::recv_header: p = on_recv_header(p, end, on_event); break;
             case state::payload: p = on_payload(p, end, on_event); break;
-            case state::discard: {
-                const char* nl = find_nl(p, end);
-                if (nl == nullptr) return;
-                p = nl + 1;
-                state_ = state::line;
-                break;
-            }
+            case state::trailer: p = on_trailer(p, end, on_event); break;
+            case state::discard: p = on_discard(p, end, on_event); break;
             case state::passthrough: {
                 event e;
                 e.kind = event_kind::raw_data;
@@ -98,6 +94,10 @@ public:
         echo_len_ = 0;
         echo_pending_ = false;
         recv_request_ = 0;
+        look_len_ = 0;
+        released_ = false;
+        discard_tail_ = 0;
+        discard_reported_ = false;
     }
 
     // In passthrough (transparent) mode every byte is data: raw_data events until turned off.
@@ -115,6 +115,33 @@ public:
     // protocol error. The request is forgotten once that frame starts.
     void expect_recv_data(std::size_t requested) noexcept { recv_request_ = requested; }
 
+    // The rest of an echo the session saw begin (a frame printed while the module echoed a
+    // command ends the echo's line early): what follows a +IPD payload may be it. A view into
+    // the session's command line, kept until it is cleared with an empty view.
+    void expect_echo_rest(std::string_view rest) noexcept { echo_rest_ = rest; }
+
+    // A +IPD frame whose payload is complete but whose chunk ended before what follows it: it
+    // is handed out once the next bytes show where it ends (CR LF, or the start of a line).
+    [[nodiscard]] bool frame_held() const noexcept
+    {
+        return state_ == state::trailer && !released_ && frame_.kind == event_kind::ipd;
+    }
+
+    // A frame (+IPD or +CIPRECVDATA) whose payload is complete waits for what follows it.
+    [[nodiscard]] bool awaiting_trailer() const noexcept { return state_ == state::trailer && !released_; }
+
+    // Firmware that prints nothing after a +IPD payload (NONOS, ESP32 1.x) may fall silent
+    // after it: the session calls this once the line has been quiet for a while, and the held
+    // frame is handed out unverified. The bytes that come next are still judged: if they
+    // show that its length was wrong, a frame_trailer protocol error for its link follows.
+    template <class Handler>
+    void release_held_frame(Handler&& on_event)
+    {
+        if (!frame_held()) return;
+        released_ = true;
+        on_event(static_cast<const event&>(frame_));
+    }
+
     // True when no partial line, header or payload is pending, and no echo is held back
     // waiting for the rest a report interrupted.
     [[nodiscard]] bool idle() const noexcept
@@ -129,6 +156,7 @@ public:
     template <class Handler>
     void flush(Handler&& on_event)
     {
+        release_held_frame(on_event);  // the end of the input: nothing more will follow it
         if (!echo_pending_) return;
         if (state_ == state::held_echo) state_ = state::line;
         release_echo(on_event);
@@ -138,7 +166,9 @@ public:
 
 private:
     // held_echo: at a line start, with an echo a report interrupted held for its rest.
-    enum class state : std::uint8_t { line, held_echo, after_prompt, ipd_header, recv_header, payload, discard, passthrough };
+    // trailer: a frame's payload is complete; what follows it is judged before it is handed out.
+    enum class state : std::uint8_t { line, held_echo, after_prompt, ipd_header, recv_header, payload, trailer, discard, passthrough };
+    enum class verdict : std::uint8_t { accept, reject, undecided };
     enum class prefix : std::uint8_t { none, partial, ipd, recv_colon, recv_comma };
     enum class recv_phase : std::uint8_t { length, nonos_length, remote_or_data, remote_host, remote_port };
 
@@ -245,7 +275,7 @@ private:
             // A byte-at-a-time reader: a byte that neither ends the line, nor overflows it,
             // nor may complete a frame prefix is only appended.
             if (end - p == 1 && *p != '\n' && line_len_ < limits_.max_line &&
-                (line_len_ >= frame_prefix_len || line_buf_[0] != '+')) {
+                (line_len_ >= frame_prefix_len || (line_buf_[0] != '+' && line_buf_[0] != '\r'))) {
                 line_buf_[line_len_++] = *p;
                 return end;
             }
@@ -265,6 +295,12 @@ private:
             // '?' are '+', '>' and the digits of "<id>,CONNECT" (and bytes >= 0x80 where char
             // is signed, which pass through harmlessly).
             if (c < '?') {
+                // A lone CR at a line start (the LF of the line end before it was lost on the
+                // wire) starts nothing: skip it, so a frame header behind it is still one.
+                if (c == '\r' && end - p >= 2) {
+                    ++p;
+                    continue;
+                }
                 // A prompt or a frame ends an echo that a report interrupted.
                 if constexpr (Held)
                     if (echo_pending_ && (c == '+' || c == '>')) release_echo(h);
@@ -317,6 +353,10 @@ private:
     template <class H>
     const char* on_partial_line(const char* p, const char* end, H& h)
     {
+        if (line_len_ == 1 && line_buf_[0] == '\r' && *p != '\n') {  // a lone CR (see on_line)
+            line_len_ = 0;
+            return p;
+        }
         if (line_buf_[0] == '+' && line_len_ < frame_prefix_len) {
             // A gathered "+..." may still become a frame header: decide byte by byte.
             while (p != end) {
@@ -391,7 +431,20 @@ private:
         line = std::string_view(line.data(), n);
         if (echo_pending_ || e.kind == event_kind::echo || e.kind == event_kind::noise) [[unlikely]]
             return finish_special_line(line, h);
+        if (e.kind == event_kind::text && holds_frame_remnant(line)) [[unlikely]]
+            return protocol_error(protocol_error_reason::damaged_frame, h);
         h(static_cast<const event&>(e));
+    }
+
+    // Whether bytes hold what a lost or doubled byte leaves of "+IPD,": every such variant
+    // ("IPD,", "+PD,", "+ID,", "+IP,", "+IPD<digit>", "++IPD,", "+IPPD,", ...) holds one of
+    // these. "CIPD" (AT+CIPDINFO) is not one. Only lines that are nothing else are asked.
+    static bool holds_frame_remnant(std::string_view s) noexcept
+    {
+        for (std::size_t i = s.find("IPD"); i != std::string_view::npos; i = s.find("IPD", i + 1))
+            if (i == 0 || s[i - 1] != 'C') return true;
+        return s.find("+IP") != std::string_view::npos || s.find("+PD,") != std::string_view::npos ||
+               s.find("+ID,") != std::string_view::npos;
     }
 
     // The rare lines: an echo, the rest of an echo a report interrupted, and noise that may
@@ -427,6 +480,8 @@ private:
             detail_classify::classify_into(line.data(), line.size() - 5, e);
             h(static_cast<const event&>(e));
             detail_classify::classify_into(line.data() + line.size() - 5, 5, e);
+        } else if (e.kind == event_kind::noise && holds_frame_remnant(line)) {
+            return protocol_error(protocol_error_reason::damaged_frame, h);
         }
         h(static_cast<const event&>(e));
     }
@@ -447,8 +502,10 @@ private:
         h(static_cast<const event&>(e));
     }
 
+    // `frame`: the prefix name ("IPD", "CIPRECVDATA") when the error concerns a frame; `link`
+    // its link id where the header gave one, so the session and the links know whose it is.
     template <class H>
-    void protocol_error(protocol_error_reason why, H& h)
+    void protocol_error(protocol_error_reason why, H& h, std::string_view frame = {}, int link = -1)
     {
         // Whatever was dropped, it was not the rest of a held echo: the echo ends here, at the
         // same point however the input was split.
@@ -458,15 +515,28 @@ private:
         e.kind = event_kind::protocol_error;
         e.value = static_cast<std::uint32_t>(why);
         e.text = to_string(why);
+        e.name = frame;
+        e.link = static_cast<std::int8_t>(link);
         h(static_cast<const event&>(e));
     }
 
     // A bad header: report it and resynchronise at the next line (which may be this one's end).
     template <class H>
-    void bad_header(protocol_error_reason why, bool at_line_end, H& h)
+    void bad_header(protocol_error_reason why, bool at_line_end, H& h, std::string_view frame, int link = -1)
     {
         state_ = at_line_end ? state::line : state::discard;
-        protocol_error(why, h);
+        discard_tail_ = 0;
+        discard_reported_ = false;
+        protocol_error(why, h, frame, link);
+    }
+
+    // The link id a +IPD header begins with ("<id>,..."), if it does: a header broken further
+    // on is still that link's. -1 when it cannot say, or when the bytes taken for the header
+    // hold the start of another frame (NONOS prints frames back to back): that one is lost too.
+    static int header_link(std::string_view hv) noexcept
+    {
+        if (holds_frame_remnant(hv)) return -1;
+        return hv.size() >= 3 && espat::detail::is_digit(hv[0]) && hv[1] == ',' && espat::detail::is_digit(hv[2]) ? hv[0] - '0' : -1;
     }
 
     // After "+IPD,": the usual headers ("<id>,<len>:", "<len>:", and either with
@@ -520,8 +590,7 @@ private:
         ++q;
         if (static_cast<std::size_t>(end - q) >= len) {  // payload here too: hand it out in place
             e.payload = std::string_view(q, len);
-            h(static_cast<const event&>(e));
-            return q + len;
+            return end_of_frame(q + len, end, h);
         }
         if (!e.remote_host.empty()) {  // the frame outlives this chunk: keep the host
             std::memcpy(header_.data(), e.remote_host.data(), e.remote_host.size());
@@ -550,7 +619,8 @@ private:
             }
             if (c == '"') in_quotes_ = !in_quotes_;
             if (header_len_ == max_header) {
-                bad_header(protocol_error_reason::bad_frame_header, false, h);
+                bad_header(protocol_error_reason::bad_frame_header, false, h, "IPD",
+                           header_link(std::string_view(header_.data(), header_len_)));
                 return p;
             }
             header_[header_len_++] = c;
@@ -565,15 +635,16 @@ private:
         while (!with_data && !hv.empty() && hv.back() == '\r') hv.remove_suffix(1);
         event e;
         e.kind = with_data ? event_kind::ipd : event_kind::ipd_notify;
-        if (!parse_ipd_fields(hv, e)) return bad_header(protocol_error_reason::bad_frame_header, !with_data, h);
+        if (!parse_ipd_fields(hv, e))
+            return bad_header(protocol_error_reason::bad_frame_header, !with_data, h, "IPD", header_link(hv));
         if (!with_data) {
             state_ = state::line;
             h(static_cast<const event&>(e));
             return;
         }
         if (e.value > limits_.max_ipd_payload)
-            return bad_header(protocol_error_reason::frame_too_long, false, h);
-        begin_payload(e, h);
+            return bad_header(protocol_error_reason::frame_too_long, false, h, "IPD", e.link);
+        begin_payload(e);
     }
 
     // [<id>,]<len>[,<ip>,<port>]: one, two, three or four fields.
@@ -635,7 +706,7 @@ private:
                 const char stop = phase_ == recv_phase::length ? ',' : ':';
                 if (c != stop) {
                     if (!espat::detail::is_digit(c) || header_len_ == 10) {
-                        bad_header(protocol_error_reason::bad_frame_header, c == '\n', h);
+                        bad_header(protocol_error_reason::bad_frame_header, c == '\n', h, "CIPRECVDATA");
                         return p;
                     }
                     header_[header_len_++] = c;
@@ -646,18 +717,18 @@ private:
                     recv_request_ != 0 ? std::min(recv_request_, limits_.max_recv_payload) : limits_.max_recv_payload;
                 recv_request_ = 0;
                 if (!len) {
-                    bad_header(protocol_error_reason::bad_frame_header, false, h);
+                    bad_header(protocol_error_reason::bad_frame_header, false, h, "CIPRECVDATA");
                     return p;
                 }
                 if (*len > limit) {
-                    bad_header(protocol_error_reason::frame_too_long, false, h);
+                    bad_header(protocol_error_reason::frame_too_long, false, h, "CIPRECVDATA");
                     return p;
                 }
                 frame_ = event{};
                 frame_.kind = event_kind::recv_data;
                 frame_.value = *len;
                 header_len_ = 0;
-                if (phase_ == recv_phase::nonos_length) return begin_payload(frame_, h), p;
+                if (phase_ == recv_phase::nonos_length) return begin_payload(frame_), p;
                 phase_ = recv_phase::remote_or_data;
                 break;
             }
@@ -668,7 +739,7 @@ private:
                     port_digits_ = 0;
                     break;
                 }
-                return begin_payload(frame_, h), p;
+                return begin_payload(frame_), p;
             case recv_phase::remote_host:
                 ++p;
                 if (c == ',' && !in_quotes_) {
@@ -677,7 +748,7 @@ private:
                 }
                 if (c == '"') in_quotes_ = !in_quotes_;
                 if (c == '\n' || header_len_ == max_header) {
-                    bad_header(protocol_error_reason::bad_frame_header, c == '\n', h);
+                    bad_header(protocol_error_reason::bad_frame_header, c == '\n', h, "CIPRECVDATA");
                     return p;
                 }
                 header_[header_len_++] = c;
@@ -688,14 +759,14 @@ private:
                     const std::string_view host(header_.data(), header_len_);
                     const std::string_view port(header_.data() + header_len_, port_digits_);
                     if (!parse_remote(host, port, frame_)) {
-                        bad_header(protocol_error_reason::bad_frame_header, false, h);
+                        bad_header(protocol_error_reason::bad_frame_header, false, h, "CIPRECVDATA");
                         return p;
                     }
-                    return begin_payload(frame_, h), p;
+                    return begin_payload(frame_), p;
                 }
                 if (!espat::detail::is_digit(c) || port_digits_ == 5 ||
                     header_len_ + port_digits_ == max_header) {
-                    bad_header(protocol_error_reason::bad_frame_header, c == '\n', h);
+                    bad_header(protocol_error_reason::bad_frame_header, c == '\n', h, "CIPRECVDATA");
                     return p;
                 }
                 header_[header_len_ + port_digits_++] = c;
@@ -705,17 +776,11 @@ private:
         return end;
     }
 
-    template <class H>
-    void begin_payload(const event& e, H& h)
+    void begin_payload(const event& e) noexcept
     {
         frame_ = e;
         frame_have_ = 0;
-        if (e.value == 0) {  // nothing to count: the frame is complete already
-            state_ = state::line;
-            h(static_cast<const event&>(frame_));
-            return;
-        }
-        state_ = state::payload;
+        state_ = state::payload;  // a zero-length frame is complete at once (on_payload)
     }
 
     // Counts payload bytes, never scans them: they may hold "\r\n", "OK", "+IPD" or anything.
@@ -726,19 +791,187 @@ private:
         const std::size_t need = frame_.value - frame_have_;
         if (frame_have_ == 0 && avail >= need) {  // all of it here: hand it out in place
             frame_.payload = std::string_view(p, need);
-            state_ = state::line;
-            h(static_cast<const event&>(frame_));
-            return p + need;
+            return end_of_frame(p + need, end, h);
         }
         const std::size_t take = std::min(avail, need);
         copy_small(frame_buf_.get() + frame_have_, p, take);
         frame_have_ += take;
         if (frame_have_ == frame_.value) {
             frame_.payload = std::string_view(frame_buf_.get(), frame_have_);
-            state_ = state::line;
-            h(static_cast<const event&>(frame_));
+            return end_of_frame(p + take, end, h);
         }
         return p + take;
+    }
+
+    // ---- what follows a payload ----
+    //
+    // ESP-AT's framing has no checksum, but a length-framed payload must be followed by
+    // something: CR LF after +CIPRECVDATA (and after +IPD on ESP-AT 2.x), or, where the
+    // firmware prints nothing after +IPD (NONOS, ESP32 1.x), the start of a line it prints
+    // unprompted. A byte lost or doubled inside the payload shifts that by one, so a frame is
+    // handed out only once what follows it checks out; otherwise it is dropped with a
+    // frame_trailer protocol error for its link. The bytes judged are parsed as usual after.
+
+    // The payload is complete (frame_.payload, in the chunk or in frame_buf_); p is the byte
+    // after it.
+    template <class H>
+    const char* end_of_frame(const char* p, const char* end, H& h)
+    {
+        state_ = state::line;
+        if (end - p >= 2 && p[0] == '\r' && p[1] == '\n') {  // the usual: CR LF follows
+            h(static_cast<const event&>(frame_));
+            return p;
+        }
+        released_ = false;
+        look_len_ = 0;
+        return on_trailer(p, end, h);
+    }
+
+    template <class H>
+    const char* on_trailer(const char* p, const char* end, H& h)
+    {
+        if (look_len_ == 0) {  // judged in place: the bytes stay in the chunk and are parsed from p
+            const verdict v = judge(p, static_cast<std::size_t>(end - p));
+            if (v != verdict::undecided) {
+                state_ = state::line;
+                settle(v, h);
+                return p;
+            }
+            // The chunk ends before the verdict: keep the frame and those bytes (shorter than
+            // the longest start judged) until the next chunk.
+            hold_frame();
+            look_len_ = static_cast<std::size_t>(end - p);
+            std::memcpy(look_.data(), p, look_len_);
+            state_ = state::trailer;
+            return end;
+        }
+        while (p != end) {
+            look_[look_len_++] = *p++;
+            const verdict v = judge(look_.data(), look_len_);
+            if (v == verdict::undecided) continue;
+            // The gathered bytes were taken from the chunks: parse them now, as a chunk of their own.
+            std::array<char, look_size> again;
+            const std::size_t n = std::exchange(look_len_, 0);
+            std::memcpy(again.data(), look_.data(), n);
+            state_ = state::line;
+            settle(v, h);
+            feed(std::string_view(again.data(), n), h);
+            return p;
+        }
+        return end;
+    }
+
+    template <class H>
+    void settle(verdict v, H& h)
+    {
+        const bool released = std::exchange(released_, false);
+        if (v == verdict::accept) {
+            if (!released) h(static_cast<const event&>(frame_));
+            return;
+        }
+        protocol_error(protocol_error_reason::frame_trailer, h, frame_.kind == event_kind::ipd ? "IPD" : "CIPRECVDATA",
+                       frame_.link);
+    }
+
+    // A frame waits for the next chunk: its payload and remote address move out of this one.
+    void hold_frame() noexcept
+    {
+        if (frame_.payload.data() != frame_buf_.get()) {
+            copy_small(frame_buf_.get(), frame_.payload.data(), frame_.payload.size());
+            frame_.payload = std::string_view(frame_buf_.get(), frame_.payload.size());
+        }
+        if (!frame_.remote_host.empty() && frame_.remote_host.data() != header_.data()) {
+            std::memcpy(header_.data(), frame_.remote_host.data(), frame_.remote_host.size());
+            frame_.remote_host = std::string_view(header_.data(), frame_.remote_host.size());
+        }
+    }
+
+    // Whether s (n >= 1 bytes after a payload) is what may follow it; undecided while s is
+    // a strict prefix of something that may.
+    [[nodiscard]] verdict judge(const char* s, std::size_t n) const noexcept
+    {
+        if (n == 0) return verdict::undecided;
+        if (frame_.kind == event_kind::recv_data) return starts(s, n, "\r\n");  // then its OK
+        bool open = false;
+        auto with = [&](std::string_view w) {
+            const verdict v = starts(s, n, w);
+            if (v == verdict::undecided) open = true;
+            return v == verdict::accept;
+        };
+        switch (s[0]) {
+        case '\r': if (with("\r\n")) return verdict::accept; break;
+        case '+':
+            for (std::string_view w : {"+IPD,", "+CIPRECVDATA", "+LINK_CONN:", "+STA_CONNECTED:", "+STA_DISCONNECTED:",
+                                       "+DIST_STA_IP:", "+TIME_UPDATED"})
+                if (with(w)) return verdict::accept;
+            break;
+        case 'C':
+            for (std::string_view w : {"CLOSED\r\n", "CONNECT\r\n", "CONNECT FAIL\r\n"})
+                if (with(w)) return verdict::accept;
+            break;
+        case 'W':
+            for (std::string_view w : {"WIFI CONNECTED\r\n", "WIFI GOT IP\r\n", "WIFI DISCONNECT\r\n"})
+                if (with(w)) return verdict::accept;
+            break;
+        case 'r': if (with("ready\r\n")) return verdict::accept; break;
+        case 'b': if (with("busy ")) return verdict::accept; break;
+        case 'A':  // an echo of a command the host sent meanwhile
+            if (n == 1 || (n == 2 && s[1] == 'T')) open = true;
+            else if (s[1] == 'T' && (s[2] == '+' || s[2] == '&' || s[2] == '\r' || (s[2] >= 'A' && s[2] <= 'Z')))
+                return verdict::accept;
+            break;
+        default:
+            if (espat::detail::is_digit(s[0])) {  // <id>,CLOSED and friends
+                if (n == 1) return verdict::undecided;
+                for (std::string_view w : {",CLOSED\r\n", ",CONNECT\r\n", ",CONNECT FAIL\r\n"}) {
+                    const verdict v = starts(s + 1, n - 1, w);
+                    if (v == verdict::accept) return v;
+                    if (v == verdict::undecided) open = true;
+                }
+            }
+            break;
+        }
+        // The rest of an echo that this frame was printed inside of.
+        if (!echo_rest_.empty() && with(echo_rest_.substr(0, look_size - 1))) return verdict::accept;
+        return open ? verdict::undecided : verdict::reject;
+    }
+
+    static verdict starts(const char* s, std::size_t n, std::string_view w) noexcept
+    {
+        const std::size_t k = std::min(n, w.size());
+        if (std::memcmp(s, w.data(), k) != 0) return verdict::reject;
+        return n >= w.size() ? verdict::accept : verdict::undecided;
+    }
+
+    // After a bad header: the bytes up to the next line end are dropped. A frame's header among
+    // them (NONOS prints none between frames) would be lost with them, so they are searched
+    // for one, intact or damaged, and that is reported: some link lost data.
+    template <class H>
+    const char* on_discard(const char* p, const char* end, H& h)
+    {
+        const char* nl = find_nl(p, end);
+        const char* stop = nl != nullptr ? nl : end;
+        if (!discard_reported_ && stop != p) {
+            const std::string_view span(p, static_cast<std::size_t>(stop - p));
+            // The last bytes of the span before and the first of this one: a header a chunk's end cut.
+            std::array<char, 6> seam;
+            const std::size_t first = std::min<std::size_t>(3, span.size());
+            std::memcpy(seam.data(), discard_last_.data(), discard_tail_);
+            std::memcpy(seam.data() + discard_tail_, span.data(), first);
+            if (holds_frame_remnant(std::string_view(seam.data(), discard_tail_ + first)) || holds_frame_remnant(span)) {
+                discard_reported_ = true;
+                protocol_error(protocol_error_reason::damaged_frame, h);
+            }
+            // Keep the last three bytes dropped so far.
+            const std::size_t last = std::min<std::size_t>(3, span.size());
+            std::memcpy(seam.data() + discard_tail_, span.data() + span.size() - last, last);
+            const std::size_t total = discard_tail_ + last;
+            discard_tail_ = std::min<std::size_t>(3, total);
+            std::memcpy(discard_last_.data(), seam.data() + total - discard_tail_, discard_tail_);
+        }
+        if (nl == nullptr) return end;
+        state_ = state::line;
+        return nl + 1;
     }
 
     parser_limits limits_;
@@ -751,6 +984,12 @@ private:
     std::size_t echo_len_ = 0;
     std::size_t frame_have_ = 0;
     std::size_t recv_request_ = 0;
+    static constexpr std::size_t look_size = 24;  // longer than any start judge() knows
+    std::array<char, look_size> look_{};           // bytes after a held frame's payload
+    std::size_t look_len_ = 0;
+    std::string_view echo_rest_;                   // see expect_echo_rest()
+    std::array<char, 3> discard_last_{};           // the last bytes on_discard dropped
+    std::size_t discard_tail_ = 0;
     event frame_{};  // the frame being counted; remote_host points into header_
     event line_event_{};  // the event of the line being classified; only classify_into writes it, so its
                           // remote_host and payload stay empty (see classify_into)
@@ -760,6 +999,8 @@ private:
     std::uint8_t port_digits_ = 0;
     bool in_quotes_ = false;
     bool echo_pending_ = false;
+    bool released_ = false;          // the held frame was handed out unverified (release_held_frame)
+    bool discard_reported_ = false;  // on_discard found a lost header already
 };
 
 }  // namespace espat::proto
