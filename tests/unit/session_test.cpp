@@ -329,7 +329,7 @@ TEST_CASE("session: a report sink gets the reports as views, in order, before th
         &sl);
     const auto id = h.submit("AT+CWJAP=\"a\",\"b\"\r\n");
     h.take();
-    h.feed("WIFI CONNECTED\r\n+IPD,1,3:abc\r\n\r\nOK\r\n+IPD,2,2:xy");
+    h.feed("WIFI CONNECTED\r\n+IPD,1,3:abc\r\n\r\nOK\r\n+IPD,2,2:xy\r\n");
     CHECK(sl.seen == strings{"wifi_connected -1  done=0", "ipd 1 abc done=0", "ipd 2 xy done=0"});
     CHECK(h.take() == strings{"done 1 ok [ok]", "timer off"});  // no report actions
     CHECK(h.results.count(id) == 1);
@@ -840,4 +840,202 @@ TEST_CASE("session: the sample transcripts replay, fed whole and byte by byte")
         ++n;
     }
     CHECK(n >= 9);
+}
+
+// ---- a wire that loses or doubles bytes -----------------------------------------------------
+
+namespace {
+// What the command layer gives a send: the length in "AT+CIPSEND=<id>,<n>" (the last number).
+std::optional<std::size_t> send_length_of(std::string_view echoed)
+{
+    if (!echoed.starts_with("AT+CIPSEND=")) return std::nullopt;
+    const auto comma = echoed.rfind(',');
+    if (comma == std::string_view::npos || comma + 1 == echoed.size()) return std::nullopt;
+    std::size_t n = 0;
+    for (char c : echoed.substr(comma + 1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        n = n * 10 + static_cast<std::size_t>(c - '0');
+    }
+    return n;
+}
+command send_command(std::string line, std::string payload, int link)
+{
+    return command{.line = std::move(line), .payload = std::move(payload), .link = link, .data_length = &send_length_of};
+}
+}  // namespace
+
+TEST_CASE("session: with echo, a command's answer is what follows the echo of its line")
+{
+    harness h;
+    h.s.set_echo(true);
+    const auto id = h.submit("AT+CWMODE?\r\n");
+    h.take();
+    h.feed("+CWMODE:3\r\n\r\nOK\r\n");  // an earlier exchange's, printed before the echo
+    CHECK(h.take().empty());
+    h.feed("AT+CWMODE?\r\n+CWMODE:1\r\n\r\nOK\r\n", true);
+    CHECK(h.take() == strings{"done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].lines == std::vector<owned_line>{{"CWMODE", "1"}});
+    CHECK(h.s.stats().stray_lines == 2);
+}
+
+TEST_CASE("session: an echo that is not the line written fails the command, whatever the module answers")
+{
+    harness h;
+    h.s.set_echo(true);
+    const auto a = h.submit("AT+CWMODE=1\r\n");
+    h.feed("AT+CWMODE=11\r\n\r\nERROR\r\n");  // a doubled byte on the way in
+    CHECK(h.results[a].ec == errc::protocol_error);
+    const auto b = h.submit("AT+CWMODE=3\r\n");
+    h.feed("AT+CWMODE=\r\n\r\nOK\r\n");  // a lost one, and an answer that looks fine
+    CHECK(h.results[b].ec == errc::protocol_error);
+    CHECK(h.s.stats().garbled_echoes == 2);
+    const auto c = h.submit("AT+CWMODE=3\r\n");
+    h.feed("AT+CWMODE=3\r\n\r\nOK\r\n");
+    CHECK(h.results[c].ec == std::error_code{});
+}
+
+TEST_CASE("session: a send whose echo shows another length never gives the module more of the caller's bytes")
+{
+    harness h;
+    h.s.set_echo(true);
+    SUBCASE("the module took a shorter length: the data's first bytes, then zeros")
+    {
+        const auto id = h.submit(send_command("AT+CIPSEND=0,10\r\n", "0123456789", 0));
+        h.feed("AT+CIPSEND=0,1\r\n\r\nOK\r\n\r\n>");
+        CHECK(h.take().back() == "write 0\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00");
+        h.feed("\r\nRecv 1 bytes\r\n\r\nSEND OK\r\n");
+        CHECK(h.results[id].ec == errc::protocol_error);
+    }
+    SUBCASE("a longer one: all the data, then zeros up to it")
+    {
+        const auto id = h.submit(send_command("AT+CIPSEND=0,2\r\n", "ab", 0));
+        h.feed("AT+CIPSEND=0,22\r\n\r\nOK\r\n\r\n>");
+        CHECK(h.written.ends_with("ab" + std::string(20, '\0')));
+        h.feed("\r\nRecv 22 bytes\r\n\r\nSEND OK\r\n");
+        CHECK(h.results[id].ec == errc::protocol_error);
+    }
+    SUBCASE("an echo nobody can read, and a prompt: zeros only")
+    {
+        const auto id = h.submit(send_command("AT+CIPSEND=0,3\r\n", "abc", 0));
+        h.feed("T+CIPSEND=0,3\r\n\r\nOK\r\n\r\n>");
+        CHECK(h.written.ends_with(std::string(3, '\0')));
+        CHECK(h.written.find("abc") == std::string::npos);
+        h.feed("\r\nRecv 3 bytes\r\n\r\nSEND OK\r\n");
+        CHECK(h.results[id].ec == errc::protocol_error);
+    }
+    SUBCASE("a doubled link id is the same send")
+    {
+        const auto id = h.submit(send_command("AT+CIPSEND=0,3\r\n", "abc", 0));
+        h.feed("AT+CIPSEND=00,3\r\n\r\nOK\r\n\r\n>");
+        CHECK(h.written.ends_with("abc"));
+        h.feed("\r\nRecv 3 bytes\r\n\r\nSEND OK\r\n");
+        CHECK(h.results[id].ec == std::error_code{});
+    }
+}
+
+TEST_CASE("session: stray bytes echoed before a line blame the send before it")
+{
+    harness h;
+    h.s.set_echo(true);
+    std::vector<owned_event> seen;
+    h.s.set_report_sink([](void* ctx, const event& e) { static_cast<std::vector<owned_event>*>(ctx)->emplace_back(e); }, &seen);
+    const auto send = h.submit(send_command("AT+CIPSEND=3,4\r\n", "abcd", 3));
+    h.feed("AT+CIPSEND=3,4\r\n\r\nOK\r\n\r\n>");
+    h.feed("\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n");
+    CHECK(h.results[send].ec == std::error_code{});  // the module took 4 bytes; one of them twice
+    const auto next = h.submit("AT+CIPSTATUS\r\n");
+    h.feed("dAT+CIPSTATUS\r\n\r\nERROR\r\n");
+    CHECK(h.results[next].ec == errc::protocol_error);
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].kind == event_kind::protocol_error);
+    CHECK(seen[0].value == static_cast<std::uint32_t>(protocol_error_reason::send_corrupted));
+    CHECK(seen[0].link == 3);
+    // A clean echo clears the suspicion: stray bytes later are no send's.
+    h.submit("AT\r\n");
+    h.feed("AT\r\n\r\nOK\r\n");
+    h.submit("AT\r\n");
+    h.feed("\x01AT\r\n\r\nERROR\r\n");
+    CHECK(seen.size() == 1);
+}
+
+TEST_CASE("session: an echo a +IPD frame cut short is joined with its rest")
+{
+    for (const char* between : {"\r\n+IPD,1,2:ab\r\n", "\r\n+IPD,1,2:ab"}) {  // 2.x, and NONOS (nothing after)
+        INFO(escape_transcript_bytes(between));
+        harness h;
+        h.s.set_echo(true);
+        const auto id = h.submit("AT+CIPSTATUS\r\n");
+        h.take();
+        h.feed("AT+CIPS" + std::string(between) + "TATUS\r\nSTATUS:2\r\n\r\nOK\r\n", true);
+        strings log = h.take();
+        std::erase_if(log, [](const std::string& l) { return l.starts_with("timer"); });  // byte by byte: frame holds
+        CHECK(log == strings{"report ipd 1 ab", "done 1 ok [ok]"});
+        CHECK(h.results[id].ec == std::error_code{});
+    }
+}
+
+TEST_CASE("session: ATE0 and ATE1 that succeed turn echo off and on; a reset forgets it")
+{
+    harness h;
+    h.submit("ATE1\r\n");
+    h.feed("\r\nOK\r\n");
+    CHECK(h.s.echo());
+    h.submit("ATE0\r\n");
+    h.feed("ATE0\r\n\r\nOK\r\n");
+    CHECK_FALSE(h.s.echo());
+    h.s.set_echo(true);
+    h.feed("ready\r\n");
+    CHECK_FALSE(h.s.echo());
+}
+
+TEST_CASE("session: with echo, the probe is ATE1 and its OK counts only after its echo")
+{
+    harness h;
+    h.s.set_echo(true);
+    const auto id = h.submit("AT+CWMODE?\r\n");
+    h.fire();
+    CHECK(h.results[id].ec == errc::timeout);
+    CHECK(h.take() == strings{"write AT+CWMODE?\\r\\n", "timer +1000", "done 1 timeout", "write ATE1\\r\\n", "timer +1000"});
+    h.feed("AT+CWMODE?\r\n+CWMODE:1\r\n\r\nOK\r\n");  // the old command's answer: not the probe's
+    CHECK(h.take().empty());
+    h.feed("ATE1\r\n\r\nOK\r\n");
+    CHECK(h.take() == strings{"timer +50"});
+}
+
+TEST_CASE("session: a +IPD frame that ends a read is held for frame_hold, then handed out")
+{
+    harness h;
+    h.feed("+IPD,1,3:abc");
+    CHECK(h.take() == strings{"timer +20"});
+    h.advance(milliseconds{19});
+    CHECK(h.take().empty());
+    h.advance(milliseconds{1});
+    CHECK(h.take() == strings{"report ipd 1 abc"});  // the timer that fired is not armed again
+    CHECK(h.s.stats().frames_released == 1);
+    h.feed("+IPD,1,3:def");  // what follows comes in time: no release, no timer left
+    h.feed("\r\n");
+    CHECK(h.take() == strings{"timer +20", "report ipd 1 def", "timer off"});
+}
+
+TEST_CASE("session: AT+CIPRECVDATA fails on a damaged frame, a stray line or a second frame")
+{
+    for (const char* answer : {"+CIPRECVDATA:5,abccde\r\nOK\r\n", "+CIPRECVDATA:5,abce\r\nOK\r\n",
+                               "+CIPRECVDATA:4,abcd\r\nxyz\r\nOK\r\n", "+CIPRECVDATA:2,ab\r\n+CIPRECVDATA:2,cd\r\nOK\r\n",
+                               "CIPRECVDATA:4,abcd\r\nOK\r\n"}) {
+        INFO(escape_transcript_bytes(answer));
+        harness h;
+        const auto id = h.submit(command{.line = "AT+CIPRECVDATA=0,8\r\n", .recv_request = 8});
+        h.feed(answer);
+        CHECK(h.results[id].ec == errc::protocol_error);
+    }
+}
+
+TEST_CASE("session: a +IPD frame's protocol error goes to the links even while a command is in flight")
+{
+    harness h;
+    const auto id = h.submit("AT+CIPSTATUS\r\n");
+    h.take();
+    h.feed("\r\n+IPD,2,5:abccde\r\nSTATUS:2\r\n\r\nOK\r\n");
+    CHECK(h.take() == strings{"report protocol_error 2", "done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].ec == std::error_code{});  // the stray "e" line is the command's: harmless text
 }

@@ -76,6 +76,10 @@ enum class protocol_error_reason : std::uint8_t {
     // A line holding what a lost or doubled byte left of a +IPD header ("IPD,0,5:...",
     // "+IPPD,..."): a frame was lost, for a link the line cannot say.
     damaged_frame = 5,
+    // Not the parser's: the session saw stray bytes before a command line in its echo, left
+    // over from the send before it (a doubled byte in its data), so what the peer got of that
+    // send is not what was sent (`link`: that send's).
+    send_corrupted = 6,
 };
 
 // One thing the module said. Views point into the chunk passed to feed() or into the
@@ -176,6 +180,7 @@ struct owned_event {
     case protocol_error_reason::frame_too_long: return "frame_too_long";
     case protocol_error_reason::frame_trailer: return "frame_trailer";
     case protocol_error_reason::damaged_frame: return "damaged_frame";
+    case protocol_error_reason::send_corrupted: return "send_corrupted";
     }
     return "unknown";
 }

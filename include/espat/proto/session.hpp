@@ -35,6 +35,12 @@ struct command {
     // No line: silence, "+++" alone, silence (the guards), then done. Start-up sends it to a
     // module that may have booted into passthrough (AT+SAVETRANSLINK) and hears lines as data.
     bool escape = false;
+    // A send's link (for attribution: see protocol_error_reason::send_corrupted); -1 if none.
+    int link = -1;
+    // A send: the data length the module takes from a command line it echoed, for an echo
+    // that is not the line written (a byte lost or doubled on the way); nullopt if that line
+    // is no send. See session_options::echo.
+    std::optional<std::size_t> (*data_length)(std::string_view echoed_line) = nullptr;
 };
 
 struct command_result {
@@ -79,6 +85,9 @@ struct session_options {
     // drained to its final result as usual, fails with errc::response_too_large, so memory
     // stays bounded whatever the module sends and however long a busy command is extended.
     std::size_t max_response_bytes = 64 * 1024;
+    // How long a +IPD frame whose payload ended a read waits for what follows it before it is
+    // handed out unverified (firmware that prints nothing after a payload may go quiet).
+    std::chrono::milliseconds frame_hold{20};
 };
 
 // What the session dropped or recovered from; for logs and tests.
@@ -92,6 +101,8 @@ struct session_stats {
     std::size_t resyncs = 0;
     std::size_t resync_failures = 0;     // probes exhausted
     std::size_t resets = 0;
+    std::size_t garbled_echoes = 0;      // a command line the module echoed otherwise than written
+    std::size_t frames_released = 0;     // +IPD frames handed out unverified after frame_hold
 };
 
 class session {
@@ -128,8 +139,20 @@ public:
     {
         if (state_ == state::quiet) deadline_ = now + opt_.quiet;
         parser_.feed(bytes, [&](const event& e) { on_event(e, now); });
+        // A +IPD frame that ended the read waits for what follows it, boundedly (frame_hold).
+        if (!parser_.frame_held()) hold_until_ = never;
+        else if (hold_until_ == never) hold_until_ = now + opt_.frame_hold;
         sync_timer();
     }
+
+    // Whether the module echoes command lines (ATE1). With echo, a command's answer is what
+    // follows the echo of its line: whatever comes before belongs to an earlier exchange, and
+    // an echo that is not the line written shows that the module did not get that line (a
+    // byte lost or doubled on the way), so the command fails with errc::protocol_error instead
+    // of being taken for what it was not. The session also follows ATE0 / ATE1 it runs, and
+    // forgets on a reset (the client's start-up turns it on).
+    void set_echo(bool on) noexcept { echo_ = on; }
+    [[nodiscard]] bool echo() const noexcept { return echo_; }
 
     // A completed response's lines, read and done with: their memory holds the next
     // command's lines, so a command in steady state allocates nothing for them.
@@ -144,6 +167,11 @@ public:
     {
         if (armed_ == never || now < armed_) return;  // a stale timer
         armed_ = never;
+        if (now >= hold_until_) {
+            hold_until_ = never;
+            if (parser_.frame_held()) ++stats_.frames_released;
+            parser_.release_held_frame([&](const event& e) { on_event(e, now); });
+        }
         if (now >= deadline_) on_deadline(now);
         sync_timer();
     }
@@ -228,6 +256,17 @@ private:
 
     enum class write_tag : std::uint8_t { line, payload, probe, plus, raw };
 
+    // Where a command stands with the echo of its line (session_options... set_echo()).
+    enum class echo_state : std::uint8_t {
+        none,      // no echo expected (echo off, or no line)
+        awaiting,  // the line is out; everything before its echo is an earlier exchange's
+        partial,   // the echo began and was cut by a frame (the rest follows as a line)
+        verified,  // the echo was the line written
+        garbled,   // the module got another line: the command fails whatever it answers
+        leftover,  // the module got stray bytes and then the line: the same, and the send
+                   // before left those bytes (see protocol_error_reason::send_corrupted)
+    };
+
     struct entry {
         command_id id;
         command cmd;
@@ -244,6 +283,11 @@ private:
         std::optional<errc> status{};              // ALREADY CONNECTED, link is not valid, DNS Fail
         std::size_t kept_bytes = 0;                // of res, against max_response_bytes
         bool overflowed = false;                   // some of the response was dropped
+        echo_state echo = echo_state::none;
+        std::size_t echo_have = 0;                 // partial: how much of the line was echoed
+        std::optional<std::size_t> echoed_length{};  // garbled send: what the module takes as data
+        bool damaged = false;                      // the answer broke: fails with protocol_error
+        bool frame_seen = false;                   // AT+CIPRECVDATA: its one frame came
     };
 
     // ---- writes: exactly one outstanding ----
@@ -258,7 +302,15 @@ private:
     {
         if (write_busy_ || unsent_.empty()) return;
         writing_ = unsent_.front().first;
-        if (writing_ == write_tag::line) current_->line_out = true;
+        if (writing_ == write_tag::line) {
+            current_->line_out = true;
+            current_->echo = echo_ ? echo_state::awaiting : echo_state::none;
+            current_->echo_have = 0;
+        } else if (writing_ == write_tag::probe) {
+            probe_echoed_ = !echo_;
+        } else if (writing_ == write_tag::payload && current_) {
+            last_send_link_ = current_->cmd.link;
+        }
         actions_.emplace_back(write_bytes{std::move(unsent_.front().second)});
         unsent_.erase(unsent_.begin());
         write_busy_ = true;
@@ -274,9 +326,10 @@ private:
 
     void sync_timer()
     {
-        if (deadline_ == armed_) return;
-        armed_ = deadline_;
-        actions_.emplace_back(arm_timer{deadline_});
+        const clock::time_point wanted = std::min(deadline_, hold_until_);
+        if (wanted == armed_) return;
+        armed_ = wanted;
+        actions_.emplace_back(arm_timer{wanted});
     }
 
     void emit_completion(command_id id, std::error_code ec, command_result res = {})
@@ -301,6 +354,10 @@ private:
     {
         entry& c = *current_;
         c.busy = c.busy_pair = c.recv_seen = c.recv_mismatch = c.line_out = false;
+        c.damaged = c.frame_seen = false;
+        c.echo = echo_state::none;
+        c.echo_have = 0;
+        c.echoed_length.reset();
         c.attempt_err.reset();
         c.status.reset();
         c.res.lines.clear();  // a re-send answers afresh
@@ -323,6 +380,7 @@ private:
     {
         state_ = state::idle;
         deadline_ = never;
+        expect_echo_rest({});
         start_next(now);
     }
 
@@ -330,6 +388,17 @@ private:
     {
         entry c = std::move(*current_);
         current_.reset();
+        if (!ec && (final_result == event_kind::ok) && c.echo != echo_state::garbled && c.echo != echo_state::leftover) {
+            if (c.cmd.line == "ATE0\r\n") echo_ = false;
+            if (c.cmd.line == "ATE1\r\n") echo_ = true;
+        }
+        if (c.damaged && !c.abandoned) {
+            // Whatever it answered: the module did not get the command, or its answer broke.
+            if (ec != errc::device_reset) ec = errc::protocol_error;
+            c.res.diagnostics.push_back(c.echo == echo_state::garbled || c.echo == echo_state::leftover
+                                            ? "the module echoed another line than the one written: it did not get the command"
+                                            : "the response was damaged (see the protocol errors above)");
+        }
         if (c.overflowed) {
             if (!ec) ec = errc::response_too_large;  // an ERROR or a timeout says more
             c.res.diagnostics.push_back("the response exceeded max_response_bytes (" + std::to_string(opt_.max_response_bytes) +
@@ -347,20 +416,29 @@ private:
     void on_event(const event& e, clock::time_point now)
     {
         if (e.kind == event_kind::ready) return on_reset(now);
+        // A line not yet handed out cannot have been answered; with echo, nothing before the
+        // line's echo is its answer either.
+        const bool commanded = (state_ == state::wait_result || state_ == state::wait_prompt || state_ == state::wait_send) &&
+                               current_->line_out;
+        const bool anchored = commanded && current_->echo != echo_state::awaiting && current_->echo != echo_state::partial;
+        if (e.kind == event_kind::protocol_error) {
+            ++stats_.protocol_errors;
+            // A broken +CIPRECVDATA, or a line too long inside an answer, is the answer's;
+            // anything else (a +IPD frame, what is left of one) is the links' business.
+            const bool answer = e.name == "CIPRECVDATA" ||
+                                e.value == static_cast<std::uint32_t>(protocol_error_reason::line_too_long);
+            if (anchored && answer) return on_command_event(e, now);
+            return to_sink(e);
+        }
+        // +CIPRECVDATA answers the command in flight; every other report goes to subscribers,
+        // and so does a +CIPRECVDATA frame no command can own (an earlier exchange's: lost data).
+        if (is_report(e.kind) && !(e.kind == event_kind::recv_data && anchored)) return to_sink(e);
+        // Before the echo (noise too: stray bytes the module got come back in it, not printable).
+        if (commanded && !anchored) return on_echo_wait(e, now);
         if (e.kind == event_kind::noise) {
             ++stats_.noise;
             return;
         }
-        // A line not yet handed out cannot have been answered.
-        const bool commanded = (state_ == state::wait_result || state_ == state::wait_prompt || state_ == state::wait_send) &&
-                               current_->line_out;
-        // +CIPRECVDATA answers the command in flight; every other report goes to subscribers.
-        if (is_report(e.kind) && !(e.kind == event_kind::recv_data && commanded)) {
-            if (sink_) sink_(sink_context_, e);
-            else actions_.emplace_back(report{owned_event(e)});
-            return;
-        }
-        if (e.kind == event_kind::protocol_error) ++stats_.protocol_errors;
         if (commanded) return on_command_event(e, now);
         if (state_ == state::probing || state_ == state::quiet) return on_resync_event(e, now);
         if (e.kind == event_kind::send_ok || e.kind == event_kind::send_fail) {
@@ -371,6 +449,103 @@ private:
         ++stats_.stray_lines;
     }
 
+    void to_sink(const event& e)
+    {
+        if (sink_) sink_(sink_context_, e);
+        else actions_.emplace_back(report{owned_event(e)});
+    }
+
+    // The command's line is out and its echo has not come (whole): an echo, or what the
+    // module made of the line, decides; anything else is an earlier exchange's and dropped.
+    void on_echo_wait(const event& e, clock::time_point now)
+    {
+        entry& c = *current_;
+        std::string_view line = c.cmd.line;
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
+        const std::string_view t = e.text;
+        const bool echo_like = e.kind == event_kind::echo || e.kind == event_kind::text || e.kind == event_kind::noise;
+        if (c.echo == echo_state::partial) {
+            // The rest of an echo a frame cut short comes as a line of its own; anything else
+            // means the echo ended where it did: a byte was lost from the line.
+            const std::string_view rest = line.substr(c.echo_have);
+            if (echo_like && t == rest) return echo_verified(c);
+            if (echo_like && t.size() < rest.size() && rest.starts_with(t)) {
+                c.echo_have += t.size();
+                return expect_echo_rest(line.substr(c.echo_have));
+            }
+            if (echo_like) return echo_garbled(c, std::string(line.substr(0, c.echo_have)) + std::string(t));
+            echo_garbled(c, std::string(line.substr(0, c.echo_have)));
+            return on_command_event(e, now);
+        }
+        if (e.kind == event_kind::echo) {
+            if (t == line) return echo_verified(c);
+            if (!t.empty() && t.size() < line.size() && line.starts_with(t)) {
+                c.echo = echo_state::partial;
+                c.echo_have = t.size();
+                return expect_echo_rest(line.substr(c.echo_have));
+            }
+        }
+        if (echo_like && t.size() > line.size() && t.ends_with(line)) {
+            // Stray bytes, then the line: the module answers the whole (with ERROR). They were
+            // the end of the send before, one byte longer than it said: a doubled byte.
+            ++stats_.garbled_echoes;
+            c.echo = echo_state::leftover;
+            c.damaged = true;
+            if (last_send_link_ >= 0) {
+                event lost;
+                lost.kind = event_kind::protocol_error;
+                lost.value = static_cast<std::uint32_t>(protocol_error_reason::send_corrupted);
+                lost.text = to_string(protocol_error_reason::send_corrupted);
+                lost.name = "CIPSEND";
+                lost.link = static_cast<std::int8_t>(last_send_link_);
+                last_send_link_ = -1;
+                to_sink(lost);
+            }
+            return;
+        }
+        if (e.kind == event_kind::echo) return echo_garbled(c, std::string(t));
+        // A busy line or an ERR CODE comes whether or not the echo did: it extends the deadline.
+        if (e.kind == event_kind::busy || e.kind == event_kind::err_code) return on_command_event(e, now);
+        if (e.kind == event_kind::prompt && (c.cmd.payload || c.cmd.passthrough)) {
+            // The module wants data after a line whose echo was lost beyond recognition: it
+            // took some send, of a length nobody can tell. It gets zeros, never the caller's
+            // bytes (they would reach its command interpreter if it wanted fewer).
+            ++stats_.garbled_echoes;
+            c.echo = echo_state::garbled;
+            c.damaged = !c.cmd.passthrough;
+            return on_command_event(e, now);
+        }
+        ++stats_.stray_lines;
+    }
+
+    void echo_verified(entry& c)
+    {
+        c.echo = echo_state::verified;
+        last_send_link_ = -1;  // bytes left over by a send would have come before this line
+        expect_echo_rest({});
+    }
+
+    void echo_garbled(entry& c, std::string echoed)
+    {
+        ++stats_.garbled_echoes;
+        expect_echo_rest({});
+        c.echo = echo_state::garbled;
+        c.damaged = true;
+        if (c.cmd.data_length) c.echoed_length = c.cmd.data_length(echoed);
+        // The same send after all (a doubled link id "00", say): nothing is wrong with it.
+        if (c.echoed_length && c.cmd.payload && *c.echoed_length == c.cmd.payload->size()) {
+            c.echo = echo_state::verified;
+            c.damaged = false;
+        }
+    }
+
+    // The parser may take the rest of a cut echo for what follows a +IPD payload.
+    void expect_echo_rest(std::string_view rest)
+    {
+        echo_rest_.assign(rest);
+        parser_.expect_echo_rest(echo_rest_);
+    }
+
     void on_command_event(const event& e, clock::time_point now)
     {
         entry& c = *current_;
@@ -379,15 +554,22 @@ private:
         switch (e.kind) {
         case event_kind::echo: return;
         case event_kind::info:
+            // AT+CIPRECVDATA answers with its frame and OK only: any line means damage.
+            if (c.cmd.recv_request != 0) c.damaged = true;
             if (keep(c, e.name.size() + e.args.size())) r.lines.push_back(e.name, e.args);
             return;
         case event_kind::text:
+            if (c.cmd.recv_request != 0) c.damaged = true;
             if (keep(c, e.text.size())) r.lines.push_back({}, e.text);
             return;
         case event_kind::recv_data:
+            // One frame answers AT+CIPRECVDATA; a second is an earlier exchange's or a fake.
+            if (c.frame_seen) c.damaged = true;
+            c.frame_seen = true;
             if (keep(c, e.payload.size())) r.frames.emplace_back(e.payload);
             return;
         case event_kind::protocol_error:
+            c.damaged = true;
             if (keep(c, e.text.size())) r.diagnostics.push_back("protocol error: " + std::string(e.text));
             return;
         case event_kind::err_code:
@@ -454,6 +636,7 @@ private:
         if (c.cmd.passthrough) {
             entry done = std::move(c);
             current_.reset();
+            expect_echo_rest({});
             state_ = state::passthrough;  // the queue waits for leave_passthrough()
             deadline_ = never;
             parser_.set_passthrough(true);
@@ -463,9 +646,25 @@ private:
             return;
         }
         // Even for an abandoned send: the module now takes the next bytes as data.
-        write(write_tag::payload, *c.cmd.payload);
+        write(write_tag::payload, data_to_send(c));
         state_ = state::wait_send;
         deadline_ = now + c.cmd.timeout;
+    }
+
+    // What a send's prompt gets: its data, unless the module did not echo the line written.
+    // Then it wants some other length m (from the echo) or one nobody knows: it gets the first
+    // min(m, n) bytes of the data and zeros up to max(m, n), or n zeros, so however many it
+    // takes, no byte of the caller's reaches its command interpreter. The send fails.
+    static std::string data_to_send(const entry& c)
+    {
+        const std::string& data = *c.cmd.payload;
+        if (c.echo != echo_state::garbled && c.echo != echo_state::leftover) return data;
+        if (!c.echoed_length || c.echo == echo_state::leftover) return std::string(data.size(), '\0');
+        constexpr std::size_t most = 8192;  // no firmware takes more after one prompt
+        const std::size_t m = std::min(*c.echoed_length, most);
+        std::string out = data.substr(0, std::min(m, data.size()));
+        out.resize(std::max(m, data.size()), '\0');
+        return out;
     }
 
     void on_final(event_kind k, clock::time_point now)
@@ -524,6 +723,9 @@ private:
             write(write_tag::payload, std::move(*late_payload_));
             late_payload_.reset();
             probe_refused_ = true;
+        } else if (!probe_echoed_) {
+            // With echo, the probe's answer follows its echo; what comes before is older.
+            if (e.kind == event_kind::echo && e.text == "ATE1") probe_echoed_ = true;
         } else if (is_final(e.kind)) {
             if (e.kind == event_kind::ok && !probe_refused_) {
                 state_ = state::quiet;
@@ -543,7 +745,8 @@ private:
             ++stats_.timeouts;
             entry c = std::move(*current_);
             current_.reset();
-            if (c.cmd.payload && state_ != state::wait_send) late_payload_ = std::move(c.cmd.payload);
+            if (c.cmd.payload && state_ != state::wait_send) late_payload_ = data_to_send(c);
+            expect_echo_rest({});
             if (!c.abandoned) emit_completion(c.id, c.busy ? errc::busy : errc::timeout, std::move(c.res));
             ++stats_.resyncs;
             probes_ = 0;
@@ -582,7 +785,9 @@ private:
         probe_refused_ = false;
         state_ = state::probing;
         deadline_ = now + opt_.probe_timeout;
-        write(write_tag::probe, "AT\r\n");
+        // With echo the probe is ATE1: its echo anchors its OK, and it turns echo back on for
+        // a module that lost it (a reset whose "ready" was lost on the wire).
+        write(write_tag::probe, echo_ ? "ATE1\r\n" : "AT\r\n");
     }
 
     // "ready": the module rebooted. Everything pending fails; nothing old is written to it.
@@ -596,7 +801,11 @@ private:
         unsent_.clear();  // a write already handed out stays outstanding until on_write_done
         late_payload_.reset();
         late_send_ok_ = false;
+        echo_ = false;  // until the start-up's ATE1
+        last_send_link_ = -1;
+        hold_until_ = never;
         parser_.reset();  // at a line boundary: only the CIPRECVDATA request is forgotten
+        expect_echo_rest({});
         actions_.emplace_back(module_reset{});
         become_idle(now);
     }
@@ -617,12 +826,17 @@ private:
     void* sink_context_ = nullptr;
     command_id next_id_ = 1;
     clock::time_point deadline_ = never;  // what the state wants
+    clock::time_point hold_until_ = never;  // a held +IPD frame is released then (frame_hold)
     clock::time_point armed_ = never;     // what the driver's timer is set to
+    std::string echo_rest_;               // the rest of a cut echo (the parser holds a view)
+    int last_send_link_ = -1;             // the link of the last send's data, until a line echoes clean
     state state_ = state::idle;
     write_tag writing_ = write_tag::line;
     int probes_ = 0;
     bool write_busy_ = false;
     bool probe_refused_ = false;
+    bool probe_echoed_ = true;   // the probe's echo came (or none is expected)
+    bool echo_ = false;          // see set_echo()
     bool late_send_ok_ = false;  // a SEND FAIL was seen; its SEND OK may still come
 };
 
