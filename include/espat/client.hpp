@@ -181,7 +181,10 @@ public:
 
     // ---- the raw escape hatch and the data paths (for the links layer) ----
 
-    // Any command, as the session runs it: the whole result (lines, diagnostics, frames).
+    // Any command, as the session runs it: the whole result (lines, diagnostics, frames). A line
+    // that is not one command line ("...\r\n", no CR, LF or NUL before its end, at most 256
+    // bytes: commands::sendable_line) is refused with errc::invalid_argument, nothing sent: a
+    // raw line built from user data cannot inject a second command.
     template <class Token = default_token>
     auto async_send_command(proto::command command, Token&& token = {})
     {
@@ -189,10 +192,15 @@ public:
             [this](auto handler, proto::command c) {
                 auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
                                                                             strand_, arena_);
-                post_op(op_request{std::move(c), std::move(done)});
+                const std::error_code refused = c.escape || commands::sendable_line(c.line)
+                                                    ? std::error_code{}
+                                                    : make_error_code(errc::invalid_argument);
+                post_op(op_request{std::move(c), std::move(done), refused});
             },
             token, std::move(command));
     }
+    // The same for a line given without its "\r\n" (one is added; a line that already ends in
+    // one is taken as it is).
     template <class Token = default_token>
     auto async_send_command(std::string line, std::chrono::milliseconds timeout, Token&& token = {})
     {
@@ -210,7 +218,8 @@ public:
         const auto length = send_length::checked(static_cast<std::int64_t>(data.size()));
         if (length) ec = commands::encode_set<commands::cipsend>(line, cipsend_request{link, *length});
         const std::size_t n = data.size();
-        return async_send_payload<commands::cipsend>(std::move(line), ec, std::move(data), n, o, std::forward<Token>(token));
+        return async_send_payload<commands::cipsend>(std::move(line), ec, std::move(data), n, link, o,
+                                                     std::forward<Token>(token));
     }
 
     // AT+CIPSENDEX=[<link>,]<n>[,<remote IP>,<remote port>], the data after '>', SEND OK: the
@@ -232,8 +241,23 @@ public:
                 line, cipsendex_udp_request{link, *length, to->address(), to->port()});
         else if (length)
             ec = commands::encode_set<commands::cipsendex>(line, cipsendex_request{link, *length});
-        return async_send_payload<commands::cipsendex>(std::move(line), ec, std::move(wire), data.size(), o,
+        return async_send_payload<commands::cipsendex>(std::move(line), ec, std::move(wire), data.size(), link, o,
                                                        std::forward<Token>(token));
+    }
+
+    // The data length the module takes after a send line it echoed (AT+CIPSEND, AT+CIPSENDEX,
+    // their UDP forms), read with the command table as the simulator reads it; nullopt for
+    // any other line. The session needs it when the echo is not the line written.
+    static std::optional<std::size_t> echoed_send_length(std::string_view echoed)
+    {
+        using sends = commands::device_request<commands::cipsend, commands::cipsend_udp, commands::cipsendex,
+                                               commands::cipsendex_udp>;
+        const auto request = commands::decode_request<sends>(echoed);
+        if (!request) return std::nullopt;
+        return request->visit([](const auto& r) -> std::optional<std::size_t> {
+            if constexpr (requires { r.params.length; }) return static_cast<std::size_t>(r.params.length.value());
+            else return std::nullopt;
+        });
     }
 
     // AT+CIPRECVDATA=[<link>,]<n> in passive receive mode: up to n bytes (fewer when fewer are
@@ -274,7 +298,7 @@ public:
     void write_raw(std::string bytes)
     {
         asio::post(strand_, [this, b = std::move(bytes)]() mutable {
-            session_.write_raw(std::move(b));
+            session_.write_raw(std::move(b), now());
             pump();
         });
     }
@@ -477,10 +501,11 @@ private:
     // the caller's byte count, at SEND OK.
     template <class C, class Token>
     auto async_send_payload(std::string line, std::error_code refused, std::string payload, std::size_t n,
-                            const call_options& o, Token&& token)
+                            std::optional<link_id> link, const call_options& o, Token&& token)
     {
         proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .payload = std::move(payload),
-                         .busy_retries = o.busy_retries};
+                         .busy_retries = o.busy_retries, .link = link ? static_cast<int>(link->value()) : 0,
+                         .data_length = &basic_client::echoed_send_length};
         return async_initiate_result<std::size_t>(
             std::move(c), refused, {}, version_range{}, n,
             [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },
@@ -938,8 +963,10 @@ private:
         }
         if (!alive) co_return tl::make_unexpected(probe_error);
 
-        proto::command_result echo_off = co_await internal_command("ATE0\r\n", milliseconds{commands::ate0::timeout_ms});
-        if (echo_off.ec) co_return tl::make_unexpected(echo_off.ec);
+        // Echo on: the session takes a command's answer from after the echo of its line, and an
+        // echo that is not the line written tells that the line was damaged on the way.
+        proto::command_result echo_on = co_await internal_command("ATE1\r\n", milliseconds{commands::ate1::timeout_ms});
+        if (echo_on.ec) co_return tl::make_unexpected(echo_on.ec);
 
         proto::command_result gmr = co_await internal_command("AT+GMR\r\n", milliseconds{commands::gmr::timeout_ms});
         if (gmr.ec) co_return tl::make_unexpected(gmr.ec);

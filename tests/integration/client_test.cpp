@@ -105,12 +105,14 @@ TEST_CASE("client: start-up through boot noise and echo, firmware 2.x")
         CHECK(t.esp.firmware()->info.bin_version == "2.2.0(WROOM-32)");
         CHECK(t.esp.supports<espat::commands::cipstatus>());
         CHECK_FALSE(t.esp.supports<espat::commands::cipstate>());
-        // Start-up's order: AT until OK, then echo off, version, error codes.
-        const auto ate0 = t.module.index_of("ATE0");
-        REQUIRE(ate0 < t.module.lines.size());
-        CHECK(t.module.lines[ate0 - 1] == "AT");
-        CHECK(t.module.index_of("AT+GMR") == ate0 + 1);
-        CHECK(t.module.index_of("AT+SYSLOG=1") == ate0 + 2);
+        // Start-up's order: AT until OK, then echo on (answers are anchored to it), version,
+        // error codes.
+        const auto ate1 = t.module.index_of("ATE1");
+        REQUIRE(ate1 < t.module.lines.size());
+        CHECK(t.module.lines[ate1 - 1] == "AT");
+        CHECK(t.module.index_of("AT+GMR") == ate1 + 1);
+        CHECK(t.module.index_of("AT+SYSLOG=1") == ate1 + 2);
+        CHECK(t.module.echo);
         CHECK(t.esp.stats().starts == 1);
     });
 }
@@ -328,9 +330,9 @@ TEST_CASE("client: a timeout, the resynchronisation, then a command that succeed
         const auto after = t.esp.stats();
         CHECK(after.session.timeouts == before.session.timeouts + 1);
         CHECK(after.session.resyncs == before.session.resyncs + 1);
-        // The probe came between the two commands.
+        // The probe came between the two commands (ATE1: with echo on, its echo anchors its OK).
         const auto mute_at = t.module.index_of("AT+CIPDOMAIN=\"mute\"");
-        CHECK(t.module.lines.at(mute_at + 1) == "AT");
+        CHECK(t.module.lines.at(mute_at + 1) == "ATE1");
         CHECK(t.module.lines.at(mute_at + 2) == "AT+CWMODE?");
     });
 }
@@ -360,7 +362,7 @@ TEST_CASE("client: a reset mid-command fails it with device_reset, tells listene
         // Issued at once: it waits for the start-up sequence that the reset set off.
         auto mode = co_await t.esp.cwmode.query();
         REQUIRE(mode);
-        CHECK(t.module.count("ATE0") == 2);
+        CHECK(t.module.count("ATE1") == 2);
         CHECK(t.module.count("AT+SYSLOG=1") == 2);
         const auto second_syslog = t.module.index_of("AT+SYSLOG=1", t.module.index_of("AT+CIPDOMAIN=\"boom\""));
         CHECK(t.module.index_of("AT+CWMODE?") > second_syslog);

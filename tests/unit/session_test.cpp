@@ -1039,3 +1039,104 @@ TEST_CASE("session: a +IPD frame's protocol error goes to the links even while a
     CHECK(h.take() == strings{"report protocol_error 2", "done 1 ok [ok]", "timer off"});
     CHECK(h.results[id].ec == std::error_code{});  // the stray "e" line is the command's: harmless text
 }
+
+// ---- passthrough: application bytes never form a lone "+++" ---------------------------------
+
+namespace {
+void enter_passthrough(harness& h)
+{
+    h.submit(command{.line = "AT+CIPSEND\r\n", .passthrough = true});
+    h.feed("\r\nOK\r\n\r\n>");
+    REQUIRE(h.s.current_state() == session::state::passthrough);
+    h.take();
+}
+void raw(harness& h, std::string bytes)
+{
+    h.s.write_raw(std::move(bytes), h.now);
+    h.pump();
+}
+}  // namespace
+
+TEST_CASE("session: passthrough: a third '+' waits for more data or goes alone after silence")
+{
+    harness h;
+    enter_passthrough(h);
+    SUBCASE("\"+++\" alone: two now, the third after plus_gap of silence")
+    {
+        raw(h, "+++");
+        CHECK(h.take() == strings{"write ++", "timer +60"});
+        CHECK(h.s.held_plus() == 1);
+        h.advance(milliseconds{59});
+        CHECK(h.take().empty());
+        h.advance(milliseconds{1});
+        CHECK(h.take() == strings{"write +"});
+        CHECK(h.s.held_plus() == 0);
+    }
+    SUBCASE("held '+' go with the data that follows")
+    {
+        raw(h, "abc+++");
+        CHECK(h.take() == strings{"write abc++", "timer +60"});
+        h.advance(milliseconds{10});
+        raw(h, "def");
+        CHECK(h.take() == strings{"write +def", "timer off"});
+        CHECK(h.written.ends_with("abc+++def"));
+    }
+    SUBCASE("a long run goes two at a time, each after silence")
+    {
+        raw(h, "x++++++");
+        CHECK(h.take().front() == "write x++");
+        for (int i = 0; i < 2; ++i) {
+            h.advance(milliseconds{60});
+            CHECK(h.take().front() == "write ++");
+        }
+        CHECK(h.s.held_plus() == 0);
+        CHECK(h.written.ends_with("x++++++"));
+    }
+    SUBCASE("'+' split across writes count together")
+    {
+        raw(h, "a+");
+        raw(h, "+");
+        raw(h, "+");  // the third: held
+        CHECK(h.s.held_plus() == 1);
+        CHECK(h.written.ends_with("a++"));
+    }
+    SUBCASE("leaving sends the held '+' first, then the escape")
+    {
+        raw(h, "+++");
+        h.s.leave_passthrough(h.now);
+        h.pump();
+        h.take();
+        h.advance(milliseconds{60});
+        CHECK(h.take().front() == "write +");
+        h.fire();  // guard_before
+        CHECK(h.take().front() == "write +++");
+    }
+}
+
+TEST_CASE("session: passthrough: the module's command-mode answer after a line ending in \"+++\" is not the peer's data")
+{
+    session_options o;
+    o.passthrough_guard = false;  // what the guard prevents
+    harness h(o);
+    enter_passthrough(h);
+    raw(h, "+++");
+    CHECK(h.written.ends_with("+++"));
+    h.advance(milliseconds{100});
+    raw(h, "hello\r\n");  // the module is in command mode now: this is a line to it
+    h.take();
+    h.feed("hello\r\n\r\nERROR\r\n");
+    CHECK(h.take() == strings{"report protocol_error"});
+    CHECK(h.reports.back().value == static_cast<std::uint32_t>(protocol_error_reason::passthrough_left));
+    CHECK(h.s.current_state() == session::state::idle);
+    const auto id = h.submit("AT\r\n");  // commands work again
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[id].ec == std::error_code{});
+    // Without a "+++" at the end of the line, such bytes are the peer's.
+    harness g(o);
+    enter_passthrough(g);
+    g.s.write_raw("abc", g.now);
+    g.pump();
+    g.take();
+    g.feed("hello\r\n\r\nERROR\r\n");
+    CHECK(g.take() == strings{"report raw_data hello\\r\\n\\r\\nERROR\\r\\n"});
+}

@@ -23,6 +23,15 @@ inline constexpr std::size_t max_command_line = 256;
     return true;
 }
 
+// Whether `line` can go to the module as one command line: "...\r\n", nothing before that
+// line end that would end it early (CR, LF) or inside the module (NUL), and at most
+// max_command_line bytes with the line end. A raw line built from user data must pass this.
+[[nodiscard]] constexpr bool sendable_line(std::string_view line) noexcept
+{
+    return line.size() > 2 && line.size() <= max_command_line && line.ends_with("\r\n") &&
+           sendable(line.substr(0, line.size() - 2));
+}
+
 // Appends s as a quoted string parameter, with ',' '"' '\' escaped as "\," "\"" "\\".
 inline void append_quoted(std::string& out, std::string_view s)
 {

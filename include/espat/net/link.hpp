@@ -123,20 +123,28 @@ private:
         MutableBuffers buffers;
         int step = 0;
         std::size_t fetch_wakeups = 0;
+        bool waited = false;
 
         template <class Self>
-        void operator()(Self& self, std::error_code = {})
+        void operator()(Self& self, std::error_code ec = {})
         {
             const bool initiating = step++ == 0;
             if (initiating && !net->begin_on_client(self)) return;
             if (!s) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_invalid), 0);
+            // The wait ran out with nothing arriving (a notification wakes it early): ask the
+            // module, in case a notification or a CLOSED was lost on the wire.
+            if (std::exchange(waited, false) && !ec && !life.expired()) net->reconcile();
             if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
                 return basic_network<Client>::finish_step(self, initiating, asio::error::operation_aborted, 0);
             const std::size_t want = asio::buffer_size(buffers);
             if (want == 0) return basic_network<Client>::finish_step(self, initiating, std::error_code{}, 0);
             // Passive data still announced by a link that lost its id can no longer be asked
-            // for; the module sends CLOSED only after it was read, so none is left.
-            if (!s->attached && s->rx.mode() == receive_mode::passive) s->rx.on_module_buffered(0);
+            // for; the module sends CLOSED only after it was read, so none is left. A link
+            // without its id receives nothing more: eof once its data is read.
+            if (!s->attached) {
+                if (s->rx.mode() == receive_mode::passive) s->rx.on_module_buffered(0);
+                s->rx.on_closed();
+            }
             switch (s->rx.next(want)) {
             case receive_state::step::copy: return basic_network<Client>::finish_step(self, initiating, std::error_code{}, s->rx.read_into(buffers));
             case receive_state::step::eof: return basic_network<Client>::finish_step(self, initiating, asio::error::eof, 0);
@@ -148,7 +156,8 @@ private:
                 break;
             case receive_state::step::wait: break;
             }
-            s->wake.async_wait(net->on_client(std::move(self)));
+            waited = true;
+            net->wait_on_link(s, std::move(self));
         }
     };
 
@@ -163,7 +172,7 @@ private:
         [[nodiscard]] std::error_code refusal() const
         {
             if (!s) return make_error_code(errc::link_invalid);
-            if (s->rx.failure()) return s->rx.failure();
+            if (s->rx.write_refusal()) return s->rx.write_refusal();
             if (!s->attached || s->rx.peer_closed()) return make_error_code(errc::link_closed);
             return {};
         }
@@ -207,12 +216,15 @@ private:
             net->send_done();
             if (r) return basic_network<Client>::complete_on_caller(self, std::error_code{}, *r);
             const std::error_code ec = r.error();
-            if (ec == make_error_code(errc::send_failed) || ec == make_error_code(errc::cancelled) ||
-                ec == make_error_code(errc::timeout) || ec == make_error_code(errc::busy) ||
-                ec == make_error_code(errc::protocol_error)) {
-                // A hole in the stream, a send whose fate is unknown (busy: the module may still
-                // take the data when its late prompt comes), or a "Recv <n> bytes" that did not
-                // match what was written: the link is finished.
+            if (ec == make_error_code(errc::send_failed)) {
+                // A hole in the stream: the link ends, after what it received before.
+                net->end_after_send_failure(s, ec);
+            } else if (ec == make_error_code(errc::cancelled) || ec == make_error_code(errc::timeout) ||
+                       ec == make_error_code(errc::busy) || ec == make_error_code(errc::protocol_error)) {
+                // A send whose fate is unknown (busy: the module may still take the data when
+                // its late prompt comes), or one the module did not take as written (a "Recv
+                // <n> bytes" that did not match, an echo that was not the line): the link is
+                // finished.
                 s->rx.fail(ec);
                 net->close_in_background(s);
             }

@@ -55,7 +55,9 @@ struct link_state {
     std::size_t datagram_bytes = 0;     // what `datagrams` holds, bounded by rx.capacity()
     std::size_t datagrams_dropped = 0;  // UDP over capacity is dropped, as the module does
     bool attached = true;               // still owns its id in the table
+    bool established = false;           // opened (or accepted): the module lists it from now on
     bool fetching = false;              // passive mode: an AT+CIPRECVDATA is in flight
+    bool close_when_drained = false;    // passive, after SEND FAIL: closed once the module holds nothing
     asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor> wake;
     std::size_t wakeups = 0;
 
@@ -137,6 +139,9 @@ public:
     // What the server's links are (an SSL server's: ssl).
     void set_incoming_type(link_type type) noexcept { incoming_type_ = type; }
 
+    // Called with the id of +IPD data for an id no link owns (see on_ipd).
+    void set_stray_data_handler(std::function<void(int)> handler) { stray_data_ = std::move(handler); }
+
     // Routes one report of the module. Returns true if it concerned a link.
     bool on_report(const proto::event& e)
     {
@@ -187,7 +192,12 @@ private:
     void on_ipd(const proto::event& e)
     {
         auto s = at(e.link);
-        if (!s) return;  // data for a link nobody owns (already given up): nothing can read it
+        if (!s) {
+            // Data for a link nobody owns: one given up (closed), or one whose CONNECT was lost
+            // on the wire, whose reader would get a stream with a hole. The network decides.
+            if (stray_data_ && e.link >= 0 && e.link < max_links) stray_data_(e.link);
+            return;
+        }
         if (s->type == link_type::udp) {
             if (s->datagram_bytes + e.payload.size() > s->rx.capacity()) {
                 ++s->datagrams_dropped;  // a datagram socket drops what it cannot hold
@@ -215,6 +225,7 @@ private:
     link_type incoming_type_ = link_type::tcp;
     std::size_t incoming_capacity_ = 16 * 1024;
     std::function<void()> incoming_waker_;
+    std::function<void(int)> stray_data_;
 };
 
 }  // namespace espat::net

@@ -17,7 +17,9 @@
 #include <asio/awaitable.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/dispatch.hpp>
+#include <asio/co_spawn.hpp>
 #include <asio/compose.hpp>
+#include <asio/detached.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
@@ -25,6 +27,7 @@
 
 #include <tl/expected.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cassert>
 #include <chrono>
@@ -46,6 +49,20 @@ struct network_options {
     std::size_t receive_buffer = 16 * 1024;
     // The most one AT+CIPRECVDATA asks for (the parser's max_recv_payload bounds it too).
     std::size_t fetch_limit = 8192;
+    // A read that has waited this long with nothing arriving asks the module how the links
+    // stand (AT+CIPSTATUS or AT+CIPSTATE?, and AT+CIPRECVLEN? for passive links), so a CLOSED
+    // or a passive notification lost on the wire cannot leave it waiting for good. 0: never.
+    std::chrono::milliseconds reconcile_after{3000};
+};
+
+// What the network noticed on the wire and did about it; for logs and tests.
+struct network_stats {
+    std::size_t anomalies = 0;          // protocol errors reported for links (frames, lost bytes)
+    std::size_t links_failed = 0;       // stream links failed by one (errc::protocol_error)
+    std::size_t datagrams_lost = 0;     // UDP datagrams a broken frame may have held
+    std::size_t reconciles = 0;         // link lists read because a read waited reconcile_after
+    std::size_t closes_found = 0;       // links the module no longer listed: their CLOSED was lost
+    std::size_t strays_closed = 0;      // module links nobody owned that sent data, closed
 };
 
 // AT+CIPSTART's <UDP mode> needs <local port>. A remote address of 255.255.255.255 makes the
@@ -134,8 +151,10 @@ public:
                 passthrough_->wake.cancel();
                 return;
             }
+            if (e.kind == proto::event_kind::protocol_error) return on_anomaly(e);
             table_.on_report(e);
         });
+        table_.set_stray_data_handler([this](int id) { on_stray_data(id); });
         table_.set_incoming(options_.stream_receive, options_.receive_buffer, [this] {
             ++incoming_wakeups_;
             incoming_wake_.cancel();
@@ -156,6 +175,7 @@ public:
     // hold this and, expired, touch nothing of the network and end with operation_aborted.
     [[nodiscard]] std::weak_ptr<void> lifetime() const noexcept { return alive_; }
     [[nodiscard]] const network_options& options() const noexcept { return options_; }
+    [[nodiscard]] const network_stats& stats() const noexcept { return stats_; }
     [[nodiscard]] std::size_t max_send_length() const noexcept
     {
         const auto& fw = client_.firmware();
@@ -242,6 +262,7 @@ public:
             co_return tl::make_unexpected(started.error());
         }
         if (auto ec = co_await set_link_mode(state, receive_mode::active)) co_return tl::make_unexpected(ec);
+        state->established = true;
         co_return udp_link{this, std::move(state)};
     }
 
@@ -285,19 +306,22 @@ public:
         if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
         if (passthrough_ || server_open_ || any_attached())
             co_return tl::make_unexpected(make_error_code(errc::already_connected));
+        // Everything is checked before anything is sent: a host that cannot be sent must not
+        // leave the module in single-link passthrough mode.
+        const cipstart_tcp_request r{std::nullopt, std::move(host), port, std::nullopt, std::nullopt};
+        if (auto ec = usable<commands::cipstart_tcp>(r)) co_return tl::make_unexpected(ec);
         const cipmux_request single{mux_mode::single};
         if (auto m = co_await client_.template async_set<commands::cipmux>(single); !m) co_return tl::make_unexpected(m.error());
         const cipmode_request transparent{transfer_mode::passthrough};
         if (auto m = co_await client_.template async_set<commands::cipmode>(transparent); !m)
-            co_return tl::make_unexpected(co_await restore_multiple(m.error()));
-        const cipstart_tcp_request r{std::nullopt, std::move(host), port, std::nullopt, std::nullopt};
+            co_return tl::make_unexpected(co_await undo_passthrough(m.error(), true, false));
         if (auto m = co_await client_.template async_set<commands::cipstart_tcp>(r); !m)
-            co_return tl::make_unexpected(co_await restore_multiple(m.error()));
+            co_return tl::make_unexpected(co_await undo_passthrough(m.error(), true, outcome_unknown(m.error())));
         auto state = std::make_shared<detail::passthrough_state<executor_type>>(client_.get_executor(), options_.receive_buffer);
         passthrough_ = state;
         if (auto entered = co_await client_.async_enter_passthrough(); !entered) {
             passthrough_.reset();
-            co_return tl::make_unexpected(co_await restore_multiple(entered.error()));
+            co_return tl::make_unexpected(co_await undo_passthrough(entered.error(), true, true));
         }
         co_return passthrough{this, std::move(state)};
     }
@@ -345,6 +369,7 @@ public:
     {
         // The module's mode for an incoming link is its default; ask for ours.
         if (auto ec = co_await set_link_mode(s, options_.stream_receive)) co_return tl::make_unexpected(ec);
+        s->established = true;
         co_return link{this, std::move(s)};
     }
     asio::awaitable<result<void>> stop_server(bool close_links)
@@ -462,6 +487,169 @@ public:
         });
     }
 
+    // ---- a wire that loses or doubles bytes ----
+
+    // A link's reader waits for data, a notification or a close; after reconcile_after with
+    // none it asks the module how the links stand (reconcile), then waits again.
+    template <class Self>
+    void wait_on_link(const typename link_table<executor_type>::state_ptr& s, Self&& self)
+    {
+        if (options_.reconcile_after.count() > 0 && s->established && s->attached)
+            s->wake.expires_after(options_.reconcile_after);
+        else
+            s->wake.expires_at(asio::steady_timer::time_point::max());
+        s->wake.async_wait(on_client(std::forward<Self>(self)));
+    }
+
+    // Reads the module's list of links, once for every reader that waited out reconcile_after.
+    // A link it no longer lists is closed (its CLOSED was lost on the wire): its reader gets
+    // what it received, then eof. A passive link's buffered length is read again (its "+IPD"
+    // notification may have been lost).
+    void reconcile()
+    {
+        if (reconciling_) return;
+        reconciling_ = true;
+        ++stats_.reconciles;
+        const auto& fw = client_.firmware();
+        if (fw && fw->has_cipstate) {
+            client_.template async_query<commands::cipstate>(
+                call_options{}, asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<std::vector<link_status>> r) {
+                    if (life.expired()) return;
+                    on_link_list(r ? &*r : nullptr);
+                }));
+        } else {
+            client_.template async_execute<commands::cipstatus>(
+                call_options{}, asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<connection_status> r) {
+                    if (life.expired()) return;
+                    on_link_list(r ? &r->links : nullptr);
+                }));
+        }
+    }
+
+    // SEND FAIL: the stream the peer gets has a hole, so the link ends, with send_failed after
+    // what it received before: active data still arriving before the close is taken; a passive
+    // link's data still on the module is fetched first (as far as the host buffer takes it).
+    void end_after_send_failure(const typename link_table<executor_type>::state_ptr& s, std::error_code ec)
+    {
+        s->rx.end_with(ec);
+        s->notify();
+        if (s->rx.mode() == receive_mode::passive && s->attached && !s->close_when_drained) {
+            s->close_when_drained = true;
+            asio::co_spawn(client_.get_executor(), drain_then_close(s, lifetime()), asio::detached);
+            return;
+        }
+        close_in_background(s);
+    }
+
+private:
+    // A protocol error the session reported for the links: a +IPD frame that broke (its link,
+    // if the header said), what is left of a lost header (no link), stray bytes a send left on
+    // the module (send_corrupted: that send's link). Nothing received after a hole is handed
+    // out: an active stream link that may have lost data fails with errc::protocol_error and
+    // is closed; a UDP link counts a datagram lost (datagrams may be); a passive link lost at
+    // most a notification, so its buffered length is read again. Links that cannot have been
+    // touched go on.
+    void on_anomaly(const proto::event& e)
+    {
+        ++stats_.anomalies;
+        if (e.value == static_cast<std::uint32_t>(proto::protocol_error_reason::passthrough_left)) {
+            // The module took the line's "+++" for its escape: what it prints now is its own.
+            if (passthrough_) {
+                passthrough_->rx.fail(make_error_code(errc::protocol_error));
+                passthrough_->open = false;
+                passthrough_->wake.cancel();
+            }
+            return;
+        }
+        if (e.name == "CIPRECVDATA") return;  // an answer nobody waits for: its fetch failed already
+        const bool send = e.value == static_cast<std::uint32_t>(proto::protocol_error_reason::send_corrupted);
+        if (auto s = table_.at(e.link); s && e.link >= 0) return damage(s, send);
+        if (send) return;  // that send's link is gone already
+        for (int i = 0; i < max_links; ++i)
+            if (auto s = table_.at(i)) damage(s, send);
+    }
+
+    void damage(const typename link_table<executor_type>::state_ptr& s, bool send)
+    {
+        if (s->type == link_type::udp && !send) {
+            ++s->datagrams_dropped;
+            ++stats_.datagrams_lost;
+            return;
+        }
+        if (s->rx.mode() == receive_mode::passive && !send) {
+            query_buffered(s);
+            return;
+        }
+        if (s->rx.failure()) return;
+        ++stats_.links_failed;
+        s->rx.fail(make_error_code(errc::protocol_error));
+        s->notify();
+        close_in_background(s);
+    }
+
+    // +IPD data for an id no link owns. With a server listening it is a link whose CONNECT was
+    // lost: nobody can read it whole, so it is closed (its peer sees the close). Otherwise it is
+    // a link given up, whose close is under way.
+    void on_stray_data(int id)
+    {
+        if (!server_open_ || (stray_closing_ >> id & 1u) != 0) return;
+        stray_closing_ |= 1u << id;
+        ++stats_.strays_closed;
+        client_.template async_set<commands::cipclose>(
+            cipclose_request{close_link_id::checked(id).value()}, call_options{},
+            asio::bind_executor(client_.get_executor(), [this, life = lifetime(), id](result<commands::nothing>) {
+                if (!life.expired()) stray_closing_ &= ~(1u << id);
+            }));
+    }
+
+    void on_link_list(const std::vector<link_status>* listed)
+    {
+        reconciling_ = false;
+        for (int i = 0; i < max_links; ++i) {
+            auto s = table_.at(i);
+            if (!s || !s->established) continue;
+            if (!listed) {  // the list could not be read: the readers wait (and ask) again
+                s->notify();
+                continue;
+            }
+            const bool open = std::any_of(listed->begin(), listed->end(), [i](const link_status& l) { return l.link.value() == i; });
+            if (!open) {
+                ++stats_.closes_found;
+                s->rx.on_closed();
+                table_.detach(i);
+                continue;
+            }
+            if (s->rx.mode() == receive_mode::passive) query_buffered(s);
+            else s->notify();
+        }
+    }
+
+    asio::awaitable<void> drain_then_close(typename link_table<executor_type>::state_ptr s, std::weak_ptr<void> life)
+    {
+        // What the module holds now is what came before the failure. (Arguments named: g++ 12
+        // and temporaries in co_await expressions, see client.hpp.)
+        const call_options defaults{};
+        auto lengths = co_await client_.template async_query<commands::ciprecvlen>(defaults, asio::use_awaitable);
+        if (life.expired()) co_return;
+        std::size_t left = 0;
+        if (lengths && static_cast<std::size_t>(s->id) < lengths->size()) left = (*lengths)[static_cast<std::size_t>(s->id)].value_or(0);
+        while (left > 0 && s->attached && s->rx.room() > 0 && !s->rx.failure() && !s->fetching) {
+            const std::size_t n = std::min({left, s->rx.room(), options_.fetch_limit});
+            s->fetching = true;
+            const auto id = link_id::checked(s->id);
+            auto got = co_await client_.async_recv_data(id, n, defaults, asio::use_awaitable);
+            s->fetching = false;
+            if (life.expired()) co_return;
+            if (!got || got->empty()) break;
+            left -= std::min(left, got->size());
+            s->rx.on_data(*got);
+            s->notify();
+        }
+        s->rx.on_module_buffered(0);
+        close_in_background(s);
+        s->notify();
+    }
+
 private:
     struct send_turn_op {
         basic_network* net;
@@ -504,6 +692,24 @@ private:
         for (int i = 0; i < max_links; ++i)
             if (table_.at(i)) return true;
         return false;
+    }
+
+    // A passthrough attempt failed after it changed the module's modes: back to normal mode in
+    // the order the firmware takes (AT+CIPMUX=1 is refused while AT+CIPMODE=1 lasts or a link is
+    // open): AT+CIPMODE=0, AT+CIPCLOSE for a link that may have opened, AT+CIPMUX=1. Returns
+    // `first`, the failure that started it.
+    asio::awaitable<std::error_code> undo_passthrough(std::error_code first, bool mode_set, bool maybe_connected)
+    {
+        if (mode_set) {
+            const cipmode_request normal{transfer_mode::normal};
+            auto m = co_await client_.template async_set<commands::cipmode>(normal);
+            (void)m;
+        }
+        if (maybe_connected) {
+            auto c = co_await client_.template async_execute<commands::cipclose>();
+            (void)c;  // ERROR when it never opened
+        }
+        co_return co_await restore_multiple(first);
     }
 
     // Back to AT+CIPMUX=1 after passthrough (or a failed attempt); returns `first` if set, else
@@ -692,6 +898,7 @@ private:
             co_return tl::make_unexpected(started.error());
         }
         if (auto ec = co_await set_link_mode(state, mode)) co_return tl::make_unexpected(ec);
+        state->established = true;
         co_return link{this, std::move(state)};
     }
 
@@ -766,6 +973,9 @@ private:
     bool send_busy_ = false;
     std::deque<std::uint64_t> send_queue_;
     std::uint64_t next_send_ticket_ = 0;
+    network_stats stats_;
+    bool reconciling_ = false;
+    unsigned stray_closing_ = 0;  // ids whose stray close is under way, a bit each
     std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // see lifetime()
 };
 

@@ -36,7 +36,10 @@ public:
     // Passive mode: what the module holds for this link, as far as the host knows.
     [[nodiscard]] std::size_t module_buffered() const noexcept { return module_buffered_; }
     [[nodiscard]] bool peer_closed() const noexcept { return peer_closed_; }
-    [[nodiscard]] std::error_code failure() const noexcept { return failure_; }
+    // Why a reader gets step::error: the failure, or the error the link ends with.
+    [[nodiscard]] std::error_code failure() const noexcept { return failure_ ? failure_ : ending_; }
+    // Whether writes are refused, and with what: a failure, or a send that failed (end_with).
+    [[nodiscard]] std::error_code write_refusal() const noexcept { return failure_ ? failure_ : ending_; }
 
     // Payload bytes for this link: an +IPD frame (active) or an AT+CIPRECVDATA answer
     // (passive). Active data that does not fit fails the link with receive_overflow: losing
@@ -58,6 +61,14 @@ public:
 
     // <id>,CLOSED: the peer (or the module) ended the link. What was received stays readable.
     void on_closed() noexcept { peer_closed_ = true; }
+
+    // The link is to end with `ec` instead of eof (a SEND FAIL: what the peer got has a hole),
+    // once everything it received before its close has been read: data still arriving until
+    // then is taken, as a socket keeps delivering what came before its error.
+    void end_with(std::error_code ec) noexcept
+    {
+        if (!ending_ && !failure_) ending_ = ec;
+    }
 
     // The link ends with an error: a reset, a SEND FAIL, an overflow. What was buffered came
     // before the failure and is contiguous, so it is still handed out; the error follows it,
@@ -84,7 +95,7 @@ public:
         if (size_ > 0) return step::copy;
         if (failure_) return step::error;
         if (mode_ == receive_mode::passive && module_buffered_ > 0 && want > 0) return step::fetch;
-        if (peer_closed_) return step::eof;
+        if (peer_closed_) return ending_ ? step::error : step::eof;
         return step::wait;
     }
 
@@ -141,6 +152,7 @@ private:
     std::size_t module_buffered_ = 0;
     bool peer_closed_ = false;
     std::error_code failure_;
+    std::error_code ending_;  // see end_with()
 };
 
 }  // namespace espat::net

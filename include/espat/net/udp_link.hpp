@@ -165,7 +165,7 @@ private:
             }
             size = data.size();
             proto::command c{.line = std::move(line), .timeout = std::chrono::milliseconds{commands::cipsend::timeout_ms},
-                             .payload = std::move(data)};
+                             .payload = std::move(data), .link = s->id, .data_length = &Client::echoed_send_length};
             auto* network = net;  // read before `self` (which holds this op) is moved
             network->client().async_send_command(
                 std::move(c), asio::bind_cancellation_slot(asio::cancellation_slot(), network->on_client(std::move(self))));
@@ -187,9 +187,10 @@ private:
         MutableBuffers buffers;
         endpoint_type* from;
         int step = 0;
+        bool waited = false;
 
         template <class Self>
-        void operator()(Self& self, std::error_code = {})
+        void operator()(Self& self, std::error_code ec = {})
         {
             const bool initiating = step++ == 0;
             if (initiating && !net->begin_on_client(self)) return;
@@ -206,7 +207,10 @@ private:
             }
             if (s->rx.failure()) return basic_network<Client>::finish_step(self, initiating, s->rx.failure(), 0);
             if (!s->attached) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_closed), 0);
-            s->wake.async_wait(net->on_client(std::move(self)));
+            if (std::exchange(waited, false) && !ec) net->reconcile();  // see basic_link's read
+            if (!s->attached) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_closed), 0);
+            waited = true;
+            net->wait_on_link(s, std::move(self));
         }
     };
 

@@ -80,6 +80,9 @@ enum class protocol_error_reason : std::uint8_t {
     // over from the send before it (a doubled byte in its data), so what the peer got of that
     // send is not what was sent (`link`: that send's).
     send_corrupted = 6,
+    // Not the parser's: in passthrough, the module answered as in command mode after the line
+    // ended in "+++": it took them for its escape, and what follows is not the peer's data.
+    passthrough_left = 7,
 };
 
 // One thing the module said. Views point into the chunk passed to feed() or into the
@@ -181,6 +184,7 @@ struct owned_event {
     case protocol_error_reason::frame_trailer: return "frame_trailer";
     case protocol_error_reason::damaged_frame: return "damaged_frame";
     case protocol_error_reason::send_corrupted: return "send_corrupted";
+    case protocol_error_reason::passthrough_left: return "passthrough_left";
     }
     return "unknown";
 }

@@ -88,6 +88,14 @@ struct session_options {
     // How long a +IPD frame whose payload ended a read waits for what follows it before it is
     // handed out unverified (firmware that prints nothing after a payload may go quiet).
     std::chrono::milliseconds frame_hold{20};
+    // Passthrough: the module leaves it on a packet of exactly "+++" (a packet ends after 20 ms
+    // of silence, or at 2048 bytes), so the line never goes quiet after application bytes that
+    // end in three '+': the third and later are held until more data follows, or sent a
+    // separate packet or two at most two at a time, each after plus_gap of silence. The gap
+    // must reach the module as silence: longer than 20 ms, and than what the UART still has
+    // to send of the bytes before it. Turning the guard off is for tests.
+    bool passthrough_guard = true;
+    std::chrono::milliseconds plus_gap{60};
 };
 
 // What the session dropped or recovered from; for logs and tests.
@@ -172,6 +180,7 @@ public:
             if (parser_.frame_held()) ++stats_.frames_released;
             parser_.release_held_frame([&](const event& e) { on_event(e, now); });
         }
+        if (now >= release_at_) release_plus(now);
         if (now >= deadline_) on_deadline(now);
         sync_timer();
     }
@@ -180,6 +189,15 @@ public:
     void on_write_done(clock::time_point now)
     {
         write_busy_ = false;
+        if (writing_ == write_tag::raw) {
+            last_raw_done_ = now;
+            // A write that left the line ending in "+++" (the guard off, or its release after
+            // all): should the module take them for its escape, its answers must not pass for
+            // the peer's bytes (see on_event's raw_data).
+            if (plus_run_ >= 3 || (released_ && plus_run_ > 0)) watch_until_ = now + opt_.guard_after;
+            released_ = false;
+            schedule_release(now);
+        }
         // A send's time runs from when its data is out: 8 KiB take 0.7 s at 115200 baud.
         if (writing_ == write_tag::payload && state_ == state::wait_send) deadline_ = now + current_->cmd.timeout;
         if (writing_ == write_tag::plus && state_ == state::leaving_wait) deadline_ = now + opt_.guard_after;
@@ -208,20 +226,54 @@ public:
         sync_timer();
     }
 
-    // Passthrough mode: bytes for the link, written as they are.
-    void write_raw(std::string bytes)
+    // Passthrough mode: bytes for the link, written as they are, except that they never leave
+    // the line quiet after a lone "+++" (session_options::passthrough_guard).
+    void write_raw(std::string bytes, clock::time_point now)
     {
-        if (state_ == state::passthrough) write(write_tag::raw, std::move(bytes));
+        if (state_ != state::passthrough) return;
+        if (!opt_.passthrough_guard) {
+            std::size_t tail = 0;
+            while (tail < bytes.size() && bytes[bytes.size() - 1 - tail] == '+') ++tail;
+            plus_run_ = tail == bytes.size() ? plus_run_ + tail : tail;
+            if (!bytes.empty()) write(write_tag::raw, std::move(bytes));
+            return;
+        }
+        if (held_plus_ > 0) {
+            bytes.insert(0, held_plus_, '+');
+            held_plus_ = 0;
+            release_at_ = never;
+        }
+        // The '+' at the end, and how many '+' the line would end in after it.
+        std::size_t tail = 0;
+        while (tail < bytes.size() && bytes[bytes.size() - 1 - tail] == '+') ++tail;
+        const bool all_plus = tail == bytes.size();
+        const std::size_t run = all_plus ? plus_run_ + tail : tail;
+        if (run >= 3) {
+            const std::size_t may = all_plus ? (plus_run_ < 2 ? 2 - plus_run_ : 0) : 2;  // '+' of the tail that may go
+            held_plus_ = tail - std::min(tail, may);
+            bytes.resize(bytes.size() - held_plus_);
+        }
+        plus_run_ = all_plus ? plus_run_ + bytes.size() : std::min<std::size_t>(tail, 2);
+        if (!bytes.empty()) write(write_tag::raw, std::move(bytes));
+        schedule_release(now);
+        sync_timer();
     }
 
-    // Leaves passthrough: silence, "+++", silence, then the queue continues.
+    // Leaves passthrough: silence, "+++", silence, then the queue continues. '+' bytes held by
+    // the guard go first.
     void leave_passthrough(clock::time_point now)
     {
         if (state_ != state::passthrough) return;
+        if (held_plus_ > 0) {
+            leave_after_release_ = true;
+            return;
+        }
         state_ = state::leaving_guard;
         deadline_ = write_busy_ ? never : now + opt_.guard_before;
         sync_timer();
     }
+    // '+' bytes of the application the passthrough guard holds back.
+    [[nodiscard]] std::size_t held_plus() const noexcept { return held_plus_; }
 
     [[nodiscard]] std::optional<action> next_action()
     {
@@ -324,9 +376,35 @@ private:
         return true;
     }
 
+    // Held '+' go out after plus_gap of silence since the last raw write (and none pending).
+    void schedule_release(clock::time_point now)
+    {
+        if (held_plus_ == 0 || state_ != state::passthrough) {
+            release_at_ = never;
+            return;
+        }
+        release_at_ = write_busy_ ? never : std::max(now, last_raw_done_ + opt_.plus_gap);
+    }
+
+    void release_plus(clock::time_point now)
+    {
+        release_at_ = never;
+        if (held_plus_ == 0 || state_ != state::passthrough || write_busy_) return;
+        // The silence before makes these a packet of their own: at most two '+' in it.
+        const std::size_t n = std::min<std::size_t>(held_plus_, 2);
+        held_plus_ -= n;
+        plus_run_ = n;
+        released_ = true;
+        write(write_tag::raw, std::string(n, '+'));
+        if (held_plus_ == 0 && leave_after_release_) {
+            leave_after_release_ = false;
+            leave_passthrough(now);
+        }
+    }
+
     void sync_timer()
     {
-        const clock::time_point wanted = std::min(deadline_, hold_until_);
+        const clock::time_point wanted = std::min({deadline_, hold_until_, release_at_});
         if (wanted == armed_) return;
         armed_ = wanted;
         actions_.emplace_back(arm_timer{wanted});
@@ -416,6 +494,7 @@ private:
     void on_event(const event& e, clock::time_point now)
     {
         if (e.kind == event_kind::ready) return on_reset(now);
+        if (e.kind == event_kind::raw_data && now < watch_until_ && module_answers(e.payload)) return on_passthrough_lost(now);
         // A line not yet handed out cannot have been answered; with echo, nothing before the
         // line's echo is its answer either.
         const bool commanded = (state_ == state::wait_result || state_ == state::wait_prompt || state_ == state::wait_send) &&
@@ -447,6 +526,35 @@ private:
             return;
         }
         ++stats_.stray_lines;
+    }
+
+    // What a module prints in command mode, right after it took "+++" for its escape: its quit
+    // message (AT+SYSMSG), or the answer to the next bytes (application data, now commands).
+    static bool module_answers(std::string_view data) noexcept
+    {
+        const std::string_view head = data.substr(0, 512);
+        return head.starts_with("+QUITT") || head.find("\r\n+QUITT\r\n") != std::string_view::npos ||
+               head.find("\r\nERROR\r\n") != std::string_view::npos || head.starts_with("ERROR\r\n") ||
+               head.find("\r\nOK\r\n") != std::string_view::npos || head.find("busy p...") != std::string_view::npos;
+    }
+
+    // The module left passthrough after the application's bytes: its output is not the peer's.
+    // The stream fails (a passthrough_left protocol error for the network); the module is in
+    // command mode (with AT+CIPMODE=1), and so is the session.
+    void on_passthrough_lost(clock::time_point now)
+    {
+        watch_until_ = {};
+        held_plus_ = 0;
+        release_at_ = never;
+        leave_after_release_ = false;
+        parser_.set_passthrough(false);
+        event lost;
+        lost.kind = event_kind::protocol_error;
+        lost.value = static_cast<std::uint32_t>(protocol_error_reason::passthrough_left);
+        lost.text = to_string(protocol_error_reason::passthrough_left);
+        ++stats_.protocol_errors;
+        to_sink(lost);
+        if (state_ == state::passthrough) become_idle(now);
     }
 
     void to_sink(const event& e)
@@ -640,6 +748,10 @@ private:
             state_ = state::passthrough;  // the queue waits for leave_passthrough()
             deadline_ = never;
             parser_.set_passthrough(true);
+            plus_run_ = 0;
+            held_plus_ = 0;
+            released_ = false;
+            watch_until_ = {};
             if (done.abandoned) return leave_passthrough(now);
             done.res.final_result = event_kind::prompt;
             emit_completion(done.id, {}, std::move(done.res));
@@ -827,6 +939,11 @@ private:
     command_id next_id_ = 1;
     clock::time_point deadline_ = never;  // what the state wants
     clock::time_point hold_until_ = never;  // a held +IPD frame is released then (frame_hold)
+    clock::time_point release_at_ = never;  // held '+' go out then (passthrough_guard)
+    clock::time_point last_raw_done_{};     // the last passthrough write completed then
+    clock::time_point watch_until_{};       // until then the module's answers are looked for
+    std::size_t plus_run_ = 0;              // '+' the line ends in since a forced silence
+    std::size_t held_plus_ = 0;             // '+' of the application held back
     clock::time_point armed_ = never;     // what the driver's timer is set to
     std::string echo_rest_;               // the rest of a cut echo (the parser holds a view)
     int last_send_link_ = -1;             // the link of the last send's data, until a line echoes clean
@@ -836,6 +953,8 @@ private:
     bool write_busy_ = false;
     bool probe_refused_ = false;
     bool probe_echoed_ = true;   // the probe's echo came (or none is expected)
+    bool released_ = false;      // the raw write in flight is held '+' let go
+    bool leave_after_release_ = false;
     bool echo_ = false;          // see set_echo()
     bool late_send_ok_ = false;  // a SEND FAIL was seen; its SEND OK may still come
 };
