@@ -206,7 +206,7 @@ private:
             auto& client = net->client();
             const auto id = link_id::checked(s->id);
             auto* network = net;
-            client.async_send_data(id, std::move(data), call_options{},
+            client.async_send_data(id, std::move(data), network->link_call(),
                                    asio::bind_cancellation_slot(asio::cancellation_slot(), network->on_client(std::move(self))));
         }
         template <class Self>
@@ -242,18 +242,28 @@ private:
         {
             const bool initiating = step++ == 0;
             if (initiating && !net->begin_on_client(self)) return;
-            if (!s || !s->attached) return basic_network<Client>::finish_step(self, initiating, std::error_code{});
+            if (!s || !s->attached) return basic_network<Client>::finish_step(self, initiating, damage());
             cipclose_request r{close_link_id::checked(s->id).value()};
             auto* network = net;  // read before `self` (which holds this op) is moved
-            network->client().template async_set<commands::cipclose>(r, call_options{}, network->on_client(std::move(self)));
+            network->client().template async_set<commands::cipclose>(r, network->link_call(), network->on_client(std::move(self)));
         }
         template <class Self>
         void operator()(Self& self, tl::expected<commands::nothing, std::error_code> r)
         {
             if (!life.expired() && s->attached) net->table().detach(s->id);
+            if (auto damaged = damage()) return basic_network<Client>::complete_on_caller(self, damaged);
             // "link is not valid": the module had closed it already; closed is what was asked.
             if (!r && r.error() != make_error_code(errc::link_invalid)) return basic_network<Client>::complete_on_caller(self, r.error());
             basic_network<Client>::complete_on_caller(self, std::error_code{});
+        }
+
+        // A link found damaged (protocol_error: what it received or sent may not be what was
+        // meant, e.g. stray bytes a send left on the module) is closed with that error: its
+        // reader may have read everything before the damage was found, and the close is the
+        // caller's last operation on it.
+        [[nodiscard]] std::error_code damage() const
+        {
+            return s && s->rx.failure() == make_error_code(errc::protocol_error) ? s->rx.failure() : std::error_code{};
         }
     };
 

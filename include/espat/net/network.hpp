@@ -53,6 +53,9 @@ struct network_options {
     // stand (AT+CIPSTATUS or AT+CIPSTATE?, and AT+CIPRECVLEN? for passive links), so a CLOSED
     // or a passive notification lost on the wire cannot leave it waiting for good. 0: never.
     std::chrono::milliseconds reconcile_after{3000};
+    // The timeout of the commands links run on their own (a write's AT+CIPSEND, a passive
+    // read's AT+CIPRECVDATA, closes, the link list and lengths): the command table's unless set.
+    std::optional<std::chrono::milliseconds> link_timeout{};
 };
 
 // What the network noticed on the wire and did about it; for logs and tests.
@@ -105,6 +108,8 @@ struct tcp_options {
 };
 
 struct connect_options {
+    // AT+CIPSTART's timeout (DNS and the handshake): the command table's (10 s) unless set.
+    std::optional<std::chrono::milliseconds> timeout{};
     // Per link where the firmware has AT+CIPRECVTYPE (3.3+); older firmware has one mode for
     // every link, set by start() from network_options.
     std::optional<receive_mode> receive{};
@@ -176,6 +181,8 @@ public:
     [[nodiscard]] std::weak_ptr<void> lifetime() const noexcept { return alive_; }
     [[nodiscard]] const network_options& options() const noexcept { return options_; }
     [[nodiscard]] const network_stats& stats() const noexcept { return stats_; }
+    // The options of the commands links run on their own (network_options::link_timeout).
+    [[nodiscard]] call_options link_call() const noexcept { return call_options{options_.link_timeout}; }
     [[nodiscard]] std::size_t max_send_length() const noexcept
     {
         const auto& fw = client_.firmware();
@@ -391,7 +398,7 @@ public:
         const std::size_t n = s->rx.fetch_size(want, options_.fetch_limit);
         if (n == 0) return;
         s->fetching = true;
-        client_.async_recv_data(link_id::checked(s->id), n, call_options{},
+        client_.async_recv_data(link_id::checked(s->id), n, link_call(),
                                 asio::bind_executor(client_.get_executor(), [this, life = lifetime(), s, n](result<std::string> r) {
                                     s->fetching = false;
                                     if (life.expired()) return;
@@ -480,7 +487,7 @@ public:
             const int id = s->id;
             const std::uint32_t generation = s->generation;
             client_.template async_set<commands::cipclose>(
-                cipclose_request{close_link_id::checked(id).value()}, call_options{},
+                cipclose_request{close_link_id::checked(id).value()}, link_call(),
                 asio::bind_executor(client_.get_executor(), [this, life, id, generation](result<commands::nothing>) {
                     if (!life.expired() && table_.current(link_handle{id, generation})) table_.detach(id);
                 }));
@@ -513,13 +520,13 @@ public:
         const auto& fw = client_.firmware();
         if (fw && fw->has_cipstate) {
             client_.template async_query<commands::cipstate>(
-                call_options{}, asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<std::vector<link_status>> r) {
+                link_call(), asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<std::vector<link_status>> r) {
                     if (life.expired()) return;
                     on_link_list(r ? &*r : nullptr);
                 }));
         } else {
             client_.template async_execute<commands::cipstatus>(
-                call_options{}, asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<connection_status> r) {
+                link_call(), asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<connection_status> r) {
                     if (life.expired()) return;
                     on_link_list(r ? &r->links : nullptr);
                 }));
@@ -596,7 +603,7 @@ private:
         stray_closing_ |= 1u << id;
         ++stats_.strays_closed;
         client_.template async_set<commands::cipclose>(
-            cipclose_request{close_link_id::checked(id).value()}, call_options{},
+            cipclose_request{close_link_id::checked(id).value()}, link_call(),
             asio::bind_executor(client_.get_executor(), [this, life = lifetime(), id](result<commands::nothing>) {
                 if (!life.expired()) stray_closing_ &= ~(1u << id);
             }));
@@ -628,7 +635,7 @@ private:
     {
         // What the module holds now is what came before the failure. (Arguments named: g++ 12
         // and temporaries in co_await expressions, see client.hpp.)
-        const call_options defaults{};
+        const call_options defaults = link_call();
         auto lengths = co_await client_.template async_query<commands::ciprecvlen>(defaults, asio::use_awaitable);
         if (life.expired()) co_return;
         std::size_t left = 0;
@@ -890,8 +897,9 @@ private:
             co_return tl::make_unexpected(ec);
         }
         result<commands::nothing> started;
-        if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(plan->start);
-        else started = co_await client_.template async_set<commands::cipstart_tcp>(plan->start);
+        const call_options start_call{o.timeout};
+        if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(plan->start, start_call);
+        else started = co_await client_.template async_set<commands::cipstart_tcp>(plan->start, start_call);
         if (!started) {
             if (outcome_unknown(started.error())) close_in_background(state);
             else give_up();
@@ -944,7 +952,7 @@ private:
     void query_buffered(const typename link_table<executor_type>::state_ptr& s)
     {
         client_.template async_query<commands::ciprecvlen>(
-            call_options{}, asio::bind_executor(client_.get_executor(), [s](result<receive_lengths> r) {
+            link_call(), asio::bind_executor(client_.get_executor(), [s](result<receive_lengths> r) {
                 if (r && static_cast<std::size_t>(s->id) < r->size()) {
                     const auto& len = (*r)[static_cast<std::size_t>(s->id)];
                     if (len && *len > 0) {

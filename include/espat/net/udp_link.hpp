@@ -164,7 +164,8 @@ private:
                 return basic_network<Client>::complete_on_caller(self, refused, 0);
             }
             size = data.size();
-            proto::command c{.line = std::move(line), .timeout = std::chrono::milliseconds{commands::cipsend::timeout_ms},
+            proto::command c{.line = std::move(line),
+                             .timeout = net->link_call().timeout.value_or(std::chrono::milliseconds{commands::cipsend::timeout_ms}),
                              .payload = std::move(data), .link = s->id, .data_length = &Client::echoed_send_length};
             auto* network = net;  // read before `self` (which holds this op) is moved
             network->client().async_send_command(

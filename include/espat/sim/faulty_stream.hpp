@@ -1,6 +1,7 @@
-// espat/sim/faulty_stream.hpp — byte-level fault injection on a simulated module's output:
-// bytes dropped or doubled, writes split into small pieces, writes held back, as a noisy or
-// overrun UART shows them. Reads pass through unchanged.
+// espat/sim/faulty_stream.hpp — byte-level fault injection on what is written through it:
+// bytes dropped, doubled or changed, writes split into small pieces, writes held back, as a
+// noisy or overrun UART shows them. Reads pass through unchanged. Around a simulated module's
+// stream it damages the module's output; as a client's stream (it has close()), the host's.
 //
 // Every fault is off by default and drawn from a std::mt19937 seeded from the options, so a
 // failing test replays exactly; counters say what was injected, so a test can assert that a
@@ -22,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <random>
 #include <system_error>
 #include <type_traits>
@@ -34,6 +36,13 @@ struct byte_fault_options {
     std::uint32_t seed = 1;
     double drop_probability = 0;       // each output byte is lost
     double duplicate_probability = 0;  // each output byte is sent twice
+    double change_probability = 0;     // each output byte is sent with its bits flipped (lengths kept)
+    // Lost, doubled and changed bytes are at least this many bytes apart (0: independent). A
+    // lost and a doubled byte inside one payload keep its length, as a changed byte does, and
+    // ESP-AT's framing cannot show either: a gap longer than any frame keeps them apart.
+    std::size_t min_fault_gap = 0;
+    // The byte at this position (0: the first written after set_options) is changed, once.
+    std::optional<std::uint64_t> change_at{};
     // Each write is cut short to 1..max_split_bytes bytes (a short write: the caller's
     // async_write sends the rest in further writes, which the reader sees as separate reads).
     double split_probability = 0;
@@ -43,7 +52,8 @@ struct byte_fault_options {
 
     [[nodiscard]] bool any() const noexcept
     {
-        return drop_probability > 0 || duplicate_probability > 0 || split_probability > 0 || delay_probability > 0;
+        return drop_probability > 0 || duplicate_probability > 0 || change_probability > 0 || split_probability > 0 ||
+               delay_probability > 0 || change_at.has_value();
     }
 };
 
@@ -51,13 +61,14 @@ struct byte_fault_options {
 struct byte_fault_counters {
     std::uint64_t bytes_dropped = 0;
     std::uint64_t bytes_duplicated = 0;
+    std::uint64_t bytes_changed = 0;
     std::uint64_t writes_split = 0;
     std::uint64_t writes_delayed = 0;
     std::chrono::microseconds total_delay{0};
 
     [[nodiscard]] bool any() const noexcept
     {
-        return bytes_dropped != 0 || bytes_duplicated != 0 || writes_split != 0 || writes_delayed != 0;
+        return bytes_dropped != 0 || bytes_duplicated != 0 || bytes_changed != 0 || writes_split != 0 || writes_delayed != 0;
     }
     friend bool operator==(const byte_fault_counters&, const byte_fault_counters&) = default;
 };
@@ -91,6 +102,8 @@ public:
         state_->options = options;
         state_->rng.seed(options.seed);
         state_->counters = {};
+        state_->since_fault = static_cast<std::size_t>(-1) / 2;
+        state_->position = 0;
     }
 
     // Wakes a delayed write with operation_aborted, and cancels the next layer.
@@ -98,6 +111,21 @@ public:
     {
         state_->timer.cancel();
         if constexpr (requires(next_layer_type & s) { s.cancel(); }) next_.cancel();
+    }
+
+    // Closes the next layer (as a client closes its stream when it shuts down); a delayed write
+    // ends with operation_aborted.
+    void close(std::error_code& ec)
+    {
+        state_->timer.cancel();
+        ec = {};
+        if constexpr (requires(next_layer_type & s, std::error_code & e) { s.close(e); }) next_.close(ec);
+        else next_.close();
+    }
+    void close()
+    {
+        std::error_code ignored;
+        close(ignored);
     }
 
     template <class MutableBuffers, class Token>
@@ -122,6 +150,8 @@ private:
         byte_fault_options options;
         byte_fault_counters counters;
         std::mt19937 rng;
+        std::size_t since_fault = static_cast<std::size_t>(-1) / 2;  // bytes since the last byte fault
+        std::uint64_t position = 0;                                    // bytes taken since set_options
         std::vector<unsigned char> out;  // the faulted bytes of the write in progress
 
         bool chance(double p) { return p > 0 && std::bernoulli_distribution(std::min(p, 1.0))(rng); }
@@ -192,14 +222,27 @@ private:
             st->out.clear();
             const auto* bytes = static_cast<const unsigned char*>(buffer.data());
             for (std::size_t i = 0; i < consumed; ++i) {
-                if (st->chance(o.drop_probability)) {
+                const bool may = ++st->since_fault > o.min_fault_gap;
+                if (may && st->chance(o.drop_probability)) {
                     ++st->counters.bytes_dropped;
+                    st->since_fault = 0;
                     continue;
                 }
-                st->out.push_back(bytes[i]);
-                if (st->chance(o.duplicate_probability)) {
+                unsigned char b = bytes[i];
+                if (o.change_at && st->position++ == *o.change_at) {
+                    ++st->counters.bytes_changed;
+                    b = static_cast<unsigned char>(b ^ 0x20);
+                }
+                if (may && st->chance(o.change_probability)) {
+                    ++st->counters.bytes_changed;
+                    st->since_fault = 0;
+                    b = static_cast<unsigned char>(b ^ (1u + std::uniform_int_distribution<unsigned>(0, 254)(st->rng)));
+                }
+                st->out.push_back(b);
+                if (may && st->since_fault != 0 && st->chance(o.duplicate_probability)) {
                     ++st->counters.bytes_duplicated;
-                    st->out.push_back(bytes[i]);
+                    st->since_fault = 0;
+                    st->out.push_back(b);
                 }
             }
         }
