@@ -1,16 +1,19 @@
 // espat/sim/links.hpp — the simulated module's links (link ids 0..4), each backed by a real
 // socket of the host: TCP (opened by AT+CIPSTART or accepted by AT+CIPSERVER) and UDP. A link
 // reads and writes through two virtual coroutines; an "SSL" link (tls_link, AT+CIPSTART="SSL"
-// or a client of AT+CIPSERVER's SSL server) is a TCP socket under asio::ssl::stream.
+// or a client of AT+CIPSERVER's SSL server) is a TCP socket under asio::ssl::stream. A UDP link
+// exchanges datagrams only with the networks it may reach (module_options::allowed_networks).
 #pragma once
 
 #include <espat/config.hpp>
 
 #include <espat/commands/tcpip.hpp>
+#include <espat/sim/networks.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/multicast.hpp>
 #include <asio/ip/tcp.hpp>
@@ -29,6 +32,8 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace espat::sim {
 
@@ -139,8 +144,8 @@ public:
     return a.is_multicast() || is_broadcast(a);
 }
 
-// Readies an open UDP socket for a group remote, before it is bound (to the wildcard address:
-// a socket bound to a unicast address receives no group datagrams). Broadcast: SO_BROADCAST,
+// Readies an open UDP socket for a group remote, before it is bound (to the group address or
+// the wildcard: a socket bound to a unicast address receives no group datagrams). Broadcast: SO_BROADCAST,
 // without which Linux refuses the send (EACCES). Multicast: joins the group on `interface`
 // (AT+CIPSTART's <local IP>; the kernel's choice when absent), sends through it, and loops
 // its own datagrams back as the module's lwIP does.
@@ -167,21 +172,30 @@ inline std::error_code prepare_group_socket(asio::ip::udp::socket& s, const asio
 
 class udp_link final : public link {
 public:
-    udp_link(const asio::any_io_executor& ex, std::uint8_t id, udp_mode peer_mode)
-        : link(ex, id, link_type::udp, link_role::client), socket(ex), peer_mode(peer_mode)
+    udp_link(const asio::any_io_executor& ex, std::uint8_t id, udp_mode peer_mode,
+             std::vector<network_prefix> allowed_networks = {})
+        : link(ex, id, link_type::udp, link_role::client), socket(ex), peer_mode(peer_mode),
+          allowed_(std::move(allowed_networks))
     {
     }
 
+    // A datagram from a network the link may not reach is dropped unheard: it neither reaches
+    // the host nor moves the remote of a changeable link.
     asio::awaitable<received> receive(asio::mutable_buffer into) override
     {
-        asio::ip::udp::endpoint from;
-        auto [ec, n] = co_await socket.async_receive_from(into, from, use_tuple);
-        if (!ec) follow_sender(from);
-        co_return received{ec, n, from.address(), from.port()};
+        for (;;) {
+            asio::ip::udp::endpoint from;
+            auto [ec, n] = co_await socket.async_receive_from(into, from, use_tuple);
+            if (!ec && !allows(allowed_, from.address())) continue;
+            if (!ec) follow_sender(from);
+            co_return received{ec, n, from.address(), from.port()};
+        }
     }
+    // A datagram for a network the link may not reach is not sent: network_unreachable.
     asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint> to) override
     {
         const asio::ip::udp::endpoint target = to ? *to : asio::ip::udp::endpoint(remote_ip, remote_port);
+        if (!allows(allowed_, target.address())) co_return make_error_code(asio::error::network_unreachable);
         if (is_broadcast(target.address())) {  // AT+CIPSEND=<id>,<len>,"x.x.x.255",<port>
             std::error_code ignored;
             socket.set_option(asio::socket_base::broadcast(true), ignored);
@@ -205,6 +219,8 @@ public:
     bool changed_once = false;
 
 private:
+    std::vector<network_prefix> allowed_;  // empty: every network
+
     // <UDP mode> 1: the remote may change once, 2: it follows whoever sent last; 0: fixed.
     void follow_sender(const asio::ip::udp::endpoint& from)
     {
