@@ -360,6 +360,7 @@ private:
         line_.clear();
         line_overflow_ = false;
         busy_ = false;
+        uart_ = {};  // AT+UART_CUR lasts until a reset (AT+UART_DEF, which is not simulated, would not)
     }
 
     [[nodiscard]] bool station_enabled() const
@@ -845,8 +846,13 @@ private:
     asio::awaitable<void> handle(const query_of<cmd::uart_cur>&) { reply<cmd::uart_cur::query>(uart_); ok(); co_return; }
     asio::awaitable<void> handle(const set_of<cmd::uart_cur>& r)
     {
-        // Remembered and reported; pacing the output at the rate is the transport's business.
+        // Remembered and reported until a reset; pacing the output at the rate (and honouring
+        // RTS/CTS) is the transport's business.
         const auto& p = r.params;
+        if (p.flow_control.value != uart_flow_control::none && !opts_.uart_flow_control) {
+            error();  // no RTS/CTS pins: the UART keeps its settings
+            co_return;
+        }
         uart_ = {p.baud_rate.value(), p.data_bits.value, p.stop_bits.value, p.parity.value, p.flow_control.value};
         ok();
         co_return;
@@ -2251,10 +2257,10 @@ private:
     std::uint8_t server_max_conn_ = 5;
     std::chrono::seconds server_timeout_{180};
     bool any_link_closed_ = false;
+    uart_config uart_{};
 
     // Settings that survive a reset (flash, or the Wi-Fi driver's own state).
     bool store_ = true;
-    uart_config uart_{};
     wifi_mode wifi_mode_ = wifi_mode::station;
     std::optional<std::size_t> joined_;  // index into opts_.access_points
     std::string last_ssid_, last_password_;

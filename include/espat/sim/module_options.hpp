@@ -83,6 +83,10 @@ struct module_options {
     // server_port()). Unset: the port asked for (AT+CIPSERVER=1,0 also means any free port).
     std::optional<std::uint16_t> server_port_override{};
     std::size_t output_limit = 64 * 1024;  // link readers wait while this much output is queued
+    // AT+UART_CUR takes a flow-control setting (the module's RTS/CTS pins are wired). False: any
+    // flow control but 0 is answered ERROR, as by a module without those pins, and the UART
+    // keeps its settings.
+    bool uart_flow_control = true;
     fault_options faults{};
     // The module's flashed TLS partitions: AT+CIPSSLCCONF's <pki_number> and <ca_number> index
     // this list; the SSL server uses the first entry (certificate, key, and CA for clients).
