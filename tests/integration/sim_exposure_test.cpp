@@ -43,9 +43,13 @@ sim::module_options only_127_0_0_1()
     return o;
 }
 
-// The address a UDP socket of this process with local port `port` is bound to, found among
-// the process's descriptors (the simulator's sockets are this test's).
-std::optional<asio::ip::address> bound_udp_address(std::uint16_t port)
+// A UDP socket of this process with local port `port`, found among the process's
+// descriptors (the simulator's sockets are this test's): its descriptor and bound address.
+struct bound_socket {
+    int fd = -1;
+    asio::ip::address address;
+};
+std::optional<bound_socket> find_udp_socket(std::uint16_t port)
 {
     for (int fd = 0; fd < 4096; ++fd) {
         int type = 0;
@@ -56,16 +60,29 @@ std::optional<asio::ip::address> bound_udp_address(std::uint16_t port)
         if (::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &size) != 0) continue;
         if (a.ss_family == AF_INET) {
             const auto* in = reinterpret_cast<const sockaddr_in*>(&a);
-            if (ntohs(in->sin_port) == port) return asio::ip::address_v4(ntohl(in->sin_addr.s_addr));
+            if (ntohs(in->sin_port) == port) return bound_socket{fd, asio::ip::address_v4(ntohl(in->sin_addr.s_addr))};
         } else if (a.ss_family == AF_INET6) {
             const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&a);
             if (ntohs(in6->sin6_port) != port) continue;
             asio::ip::address_v6::bytes_type bytes;
             std::memcpy(bytes.data(), in6->sin6_addr.s6_addr, bytes.size());
-            return asio::ip::address_v6(bytes);
+            return bound_socket{fd, asio::ip::address_v6(bytes)};
         }
     }
     return std::nullopt;
+}
+std::optional<asio::ip::address> bound_udp_address(std::uint16_t port)
+{
+    if (auto s = find_udp_socket(port)) return s->address;
+    return std::nullopt;
+}
+// The interface a socket is tied to (SO_BINDTODEVICE); empty when none.
+std::string device_of(int fd)
+{
+    char name[64] = {};
+    socklen_t size = sizeof name;
+    if (::getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, &size) != 0) return {};
+    return std::string(name);
 }
 
 // One datagram on `s` and its sender, or nothing when none came within the limit.
@@ -186,6 +203,23 @@ TEST_CASE("UDP links to an IPv6 remote bind to ::1 when the bind address is loop
     REQUIRE(got);
     CHECK(got->data == "ping");
     CHECK(bound_udp_address(got->from.port()) == std::optional<asio::ip::address>(asio::ip::address_v6::loopback()));
+}
+
+TEST_CASE("a UDP link to a broadcast address hears unicast replies to its port, tied to the loopback interface")
+{
+    sim_harness h(quiet());
+    udp::socket peer(h.io, {allowed_host, 0});
+    const std::uint16_t local = free_udp_port(h.io);
+    CHECK(h.command("AT+CIPSTART=\"UDP\",\"127.255.255.255\"," + std::to_string(peer.local_endpoint().port()) + "," +
+                    std::to_string(local) + ",0") == "CONNECT\r\n\r\nOK\r\n");
+    const auto s = find_udp_socket(local);
+    REQUIRE(s);
+    // It must hear the group and unicast replies: the wildcard address, on the loopback
+    // interface alone. (Where a socket cannot be tied to an interface it is bound to the group.)
+    CHECK(s->address == asio::ip::address(asio::ip::address_v4::any()));
+    CHECK(device_of(s->fd) == "lo");
+    peer.send_to(asio::buffer(std::string_view("reply")), udp::endpoint(allowed_host, local));
+    CHECK(h.until("reply\r\n") == "\r\n+IPD,5:reply\r\n");
 }
 
 TEST_CASE("a bind address of 0.0.0.0, configured, binds UDP links to every interface")

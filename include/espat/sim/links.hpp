@@ -24,8 +24,17 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#if defined(__linux__)
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -144,8 +153,47 @@ public:
     return a.is_multicast() || is_broadcast(a);
 }
 
-// Readies an open UDP socket for a group remote, before it is bound (to the group address or
-// the wildcard: a socket bound to a unicast address receives no group datagrams). Broadcast: SO_BROADCAST,
+// Ties an open socket to the network interface that has address `local` (SO_BINDTODEVICE), the
+// loopback interface for any loopback address: bound to the wildcard address, it then hears
+// only what arrives on that interface. Linux only; elsewhere, or when no interface has the
+// address, operation_not_supported.
+inline std::error_code tie_to_interface_of(asio::ip::udp::socket& s, const asio::ip::address& local)
+{
+#if defined(__linux__) && defined(SO_BINDTODEVICE)
+    ifaddrs* all = nullptr;
+    if (::getifaddrs(&all) != 0) return {errno, std::generic_category()};
+    std::string name;
+    for (const ifaddrs* i = all; i && name.empty(); i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        const int family = i->ifa_addr->sa_family;
+        if ((family == AF_INET || family == AF_INET6) && (family == AF_INET) == local.is_v4() && local.is_loopback() &&
+            (i->ifa_flags & IFF_LOOPBACK) != 0) {
+            name = i->ifa_name;
+        } else if (family == AF_INET && local.is_v4()) {
+            sockaddr_in in{};
+            std::memcpy(&in, i->ifa_addr, sizeof in);
+            if (ntohl(in.sin_addr.s_addr) == local.to_v4().to_uint()) name = i->ifa_name;
+        } else if (family == AF_INET6 && local.is_v6()) {
+            sockaddr_in6 in6{};
+            std::memcpy(&in6, i->ifa_addr, sizeof in6);
+            if (std::memcmp(in6.sin6_addr.s6_addr, local.to_v6().to_bytes().data(), 16) == 0) name = i->ifa_name;
+        }
+    }
+    ::freeifaddrs(all);
+    if (name.empty()) return make_error_code(asio::error::operation_not_supported);
+    if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, name.c_str(), static_cast<socklen_t>(name.size())) != 0)
+        return {errno, std::generic_category()};
+    return {};
+#else
+    (void)s;
+    (void)local;
+    return make_error_code(asio::error::operation_not_supported);
+#endif
+}
+
+// Readies an open UDP socket for a group remote, before it is bound (to the wildcard, tied to
+// an interface, or to the group address: a socket bound to a unicast address receives no group
+// datagrams). Broadcast: SO_BROADCAST,
 // without which Linux refuses the send (EACCES). Multicast: joins the group on `interface`
 // (AT+CIPSTART's <local IP>; the kernel's choice when absent), sends through it, and loops
 // its own datagrams back as the module's lwIP does.

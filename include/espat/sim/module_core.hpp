@@ -419,10 +419,11 @@ private:
         return {};
     }
 
-    // Opens and binds a UDP link's socket for `remote`: to the bind address (or <local IP>); for
-    // a broadcast or multicast remote to the group itself (so it hears only the group), or to
-    // the wildcard when the bind address is one, the group's interface being <local IP> or else
-    // the bind address.
+    // Opens and binds a UDP link's socket for `remote`: to the bind address (or <local IP>). A
+    // broadcast or multicast link must hear both the group and unicast replies to its port, so
+    // it binds to the wildcard: plainly when the bind address is one, else tied to the bind
+    // address's interface (Linux), or where that cannot be done to the group address alone
+    // (the group, no unicast replies). Its group's interface is <local IP>, else the bind address.
     std::error_code open_udp_socket(udp_link& u, const asio::ip::address& remote, const std::optional<asio::ip::address>& local_ip,
                                     std::uint16_t local_port)
     {
@@ -437,7 +438,9 @@ private:
             std::optional<asio::ip::address> interface = local_ip;
             if (!interface && !local->is_unspecified()) interface = *local;
             ec = prepare_group_socket(u.socket, remote, interface);
-            at = local->is_unspecified() ? *local : remote;
+            const asio::ip::address any = remote.is_v4() ? asio::ip::address(asio::ip::address_v4::any())
+                                                         : asio::ip::address(asio::ip::address_v6::any());
+            at = local->is_unspecified() || (!ec && !tie_to_interface_of(u.socket, *local)) ? any : remote;
         }
         if (!ec) u.socket.bind({at, local_port}, ec);
         if (!ec) u.local_port = u.socket.local_endpoint(ec).port();

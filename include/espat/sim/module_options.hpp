@@ -67,8 +67,9 @@ struct module_options {
     // sends to its port), and AT+CIPSTART's <local IP> must be it. For a remote of the other IP
     // family a link takes the same kind of address in that family: loopback 127.0.0.1 <-> ::1,
     // any 0.0.0.0 <-> ::; a specific address has no counterpart, so such a link fails (ERROR).
-    // A UDP link to a broadcast or multicast group binds to the group address itself (it hears
-    // the group, not unicast replies to its port) unless this is an any address. TCP and SSL
+    // A UDP link to a broadcast or multicast group must hear the group and unicast replies to
+    // its port: it binds to the any address, tied to this address's interface (SO_BINDTODEVICE;
+    // where that cannot be done, it binds to the group address and hears the group alone). TCP and SSL
     // client links are not bound: the kernel picks their source address, and a connected socket
     // takes data from its peer alone.
     asio::ip::address bind_address = asio::ip::address_v4::loopback();
