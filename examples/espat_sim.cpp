@@ -3,10 +3,15 @@
 //
 //   espat-sim [--firmware 2|3|4|esp8266|nonos] [--echo on|off] [--ap SSID:PASSWORD]...
 //             [--start joined|not-joined] [--listen HOST:PORT] [--reset-delay MS]
+//             [--bind-address ADDR] [--allow CIDR|any]... [--flow-control on|off]
 //
 // With a pty, the slave's path is the first line of standard output (then e.g.
 // `picocom /dev/pts/7`); with --listen, "listening HOST:PORT" is. It serves until SIGINT or
 // SIGTERM. Over TCP one host is served at a time, each with a fresh module.
+//
+// It is a real network proxy: whoever drives it opens connections and sends datagrams from
+// this host. By default its links reach loopback only (127.0.0.0/8, ::1) and its server and
+// UDP sockets live on 127.0.0.1; --allow and --bind-address widen that, deliberately.
 //
 // Baud-rate pacing and byte faults are stream wrappers around the transport (module::serve
 // takes any Asio stream): wrap `pty.master` or the accepted socket where marked below.
@@ -29,6 +34,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace {
 
@@ -38,15 +44,19 @@ struct options {
     espat::sim::byte_fault_options line_faults;  // what happens to bytes on the wire
     std::optional<std::string> listen_host;
     std::uint16_t listen_port = 0;
+    std::vector<espat::sim::network_prefix> allowed;  // --allow; none given: loopback only
+    bool allow_any = false;                           // --allow any
 };
 
 constexpr const char* usage_text =
     "usage: espat-sim [--firmware 2|3|4|esp8266|nonos] [--echo on|off] [--ap SSID:PASSWORD]...\n"
     "                 [--start joined|not-joined] [--listen HOST:PORT] [--reset-delay MS]\n"
     "                 [--baud N] [--fault NAME=P]... [--seed N]\n"
+    "                 [--bind-address ADDR] [--allow CIDR|any]... [--flow-control on|off]\n"
     "\n"
     "Serves a simulated ESP-AT module on a pseudo-terminal (its path is the first line of\n"
     "standard output) or, with --listen, on a TCP port, until SIGINT or SIGTERM.\n"
+    "It is a real network proxy: its links are connections and datagrams from this host.\n"
     "\n"
     "  --firmware 2        ESP32, ESP-AT 2.2.0 (default): AT+CIPRECVMODE, AT+CIPSTATUS, CIPSEND <= 2048\n"
     "  --firmware 3        ESP32, ESP-AT 3.2.0: what lwESP expects of an ESP32 (>= 3.2.0), CIPSEND <= 8192\n"
@@ -58,6 +68,17 @@ constexpr const char* usage_text =
     "  --start             joined (default): on the first AP with an IP; not-joined: as after AT+RESTORE\n"
     "  --reset-delay MS    OK of AT+RST / AT+RESTORE to \"ready\" (default 50, at least 20: lwESP\n"
     "                      flushes its tty on the OK and would lose an earlier \"ready\")\n"
+    "  --listen HOST:PORT  serve the module on a TCP port instead of a pty; keep HOST a loopback\n"
+    "                      address: whoever connects drives a network proxy on this host\n"
+    "  --bind-address ADDR where AT+CIPSERVER listens and UDP links bind (default 127.0.0.1; ::1\n"
+    "                      or :: for IPv6 remotes when it is loopback or 0.0.0.0); UDP links to\n"
+    "                      other hosts need 0.0.0.0 or this host's address on their network\n"
+    "  --allow CIDR|any    a network links may reach, both ways (repeatable): connects, datagrams,\n"
+    "                      server clients, pings. Default: 127.0.0.0/8 and ::1/128 only; given,\n"
+    "                      exactly the networks listed; any: every network. Outside them the\n"
+    "                      module acts as one that cannot reach the network (ERROR, SEND FAIL)\n"
+    "  --flow-control on|off  AT+UART_CUR accepts RTS/CTS (default on); off: ERROR, as a module\n"
+    "                      without the pins\n"
     "  --baud N            pace the module's output at N baud, 8N1 (default: unpaced)\n"
     "  --fault NAME=P      inject a fault with probability P (0..1) per occasion; repeatable. Module:\n"
     "                      busy, err-code-busy, reset, send-fail, echo-split, report-in-send,\n"
@@ -142,6 +163,21 @@ const char* parse(int argc, char** argv, options& o)
             else if (name == "split") l.split_probability = p;
             else if (name == "delay") l.delay_probability = p;
             else return "--fault: unknown fault name";
+        } else if (flag == "--bind-address") {
+            std::error_code ec;
+            o.module.bind_address = asio::ip::make_address(std::string(value), ec);
+            if (ec) return "--bind-address takes an IPv4 or IPv6 address";
+        } else if (flag == "--allow") {
+            if (value == "any") {
+                o.allow_any = true;
+            } else if (auto n = espat::sim::network_prefix::parse(value)) {
+                o.allowed.push_back(*n);
+            } else {
+                return "--allow takes an address prefix (10.0.0.0/8, ::1/128, an address) or any";
+            }
+        } else if (flag == "--flow-control") {
+            if (value != "on" && value != "off") return "--flow-control takes on or off";
+            o.module.uart_flow_control = value == "on";
         } else if (flag == "--reset-delay") {
             unsigned ms = 0;
             if (!parse_number(value, ms) || ms < 20) return "--reset-delay takes milliseconds, at least 20";
@@ -150,6 +186,10 @@ const char* parse(int argc, char** argv, options& o)
             return "unknown flag";
         }
     }
+    // Loopback unless told otherwise: the module's links are this host's connections.
+    if (o.allow_any) o.module.allowed_networks.clear();
+    else if (o.allowed.empty()) o.module.allowed_networks = espat::sim::loopback_networks();
+    else o.module.allowed_networks = o.allowed;
     return nullptr;
 }
 
@@ -190,7 +230,12 @@ int main(int argc, char** argv)
         asio::signal_set signals(io, SIGINT, SIGTERM);
         signals.async_wait([&](std::error_code, int) { io.stop(); });
         if (o.listen_host) {
-            asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address(*o.listen_host), o.listen_port});
+            const auto host = asio::ip::make_address(*o.listen_host);
+            if (!host.is_loopback())
+                std::fprintf(stderr, "espat-sim: warning: listening on %s, not a loopback address: whoever reaches it "
+                                     "can open connections from this host through the module\n",
+                             o.listen_host->c_str());
+            asio::ip::tcp::acceptor acceptor(io, {host, o.listen_port});
             std::printf("listening %s:%u\n", o.listen_host->c_str(), unsigned(acceptor.local_endpoint().port()));
             std::fflush(stdout);
             asio::co_spawn(io, serve_tcp(acceptor, o), asio::detached);

@@ -69,6 +69,10 @@
 #include <utility>
 #include <vector>
 
+#if !defined(_WIN32)
+#include <termios.h>  // tcflush
+#endif
+
 namespace espat {
 
 // Per call: the descriptor's timeout unless given; busy extensions and re-sends.
@@ -80,6 +84,18 @@ struct call_options {
 using listener_id = std::uint64_t;
 
 namespace detail {
+// A serial port: its line settings can be read and changed (asio::basic_serial_port on any
+// executor, or a stream wrapping one). Start-up applies client_options::baud_rate and rts_cts
+// to such a stream.
+template <class S>
+concept serial_line = requires(S& s, asio::serial_port_base::baud_rate& rate, asio::serial_port_base::flow_control& flow,
+                               std::error_code& ec) {
+    s.set_option(rate, ec);
+    s.get_option(rate, ec);
+    s.set_option(flow, ec);
+    s.get_option(flow, ec);
+};
+
 // AT+CIPSEND and AT+CIPRECVDATA carry data beside their line: they have their own operations.
 template <class C>
 inline constexpr bool carries_data_v =
@@ -120,7 +136,7 @@ public:
     // AT until OK (boot noise and echo tolerated; no answer: "+++" in case the module booted
     // into passthrough, see client_options::passthrough_escape_after), ATE0, AT+GMR (the firmware profile),
     // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
-    // baud change. Other operations wait until it is done. After an unexpected "ready" it runs
+    // line settings (client_options::baud_rate, rts_cts). Other operations wait until it is done. After an unexpected "ready" it runs
     // again by itself (client_options::restart_after_reset). A start while one runs (that
     // restart, say) waits for it and completes with its result. The token's signature is co_spawn's:
     // void(std::exception_ptr, result<firmware_profile>).
@@ -813,6 +829,7 @@ private:
 
     void on_module_reset()
     {
+        module_uart_reset_ = true;  // AT+UART_CUR lasts until a reset
         proto::event ready;
         ready.kind = proto::event_kind::ready;
         ready.text = "ready";
@@ -939,6 +956,11 @@ private:
     asio::awaitable<result<firmware_profile>> start_steps()
     {
         using std::chrono::milliseconds;
+        // The module's UART is back at its defaults after a reset: so is the port, before the
+        // probes (the line settings step below sets both again).
+        if constexpr (detail::serial_line<AsyncStream>) {
+            if (std::exchange(module_uart_reset_, false)) restore_port();
+        }
         // AT until OK: a booting module is silent or prints noise; a stray byte before "AT"
         // makes it answer ERROR. Echo (ATE1) is fine: the parser knows echoes.
         std::error_code probe_error = make_error_code(errc::timeout);
@@ -978,47 +1000,185 @@ private:
         proto::command_result syslog = co_await internal_command("AT+SYSLOG=1\r\n", milliseconds{commands::syslog::timeout_ms});
         if (syslog.ec == errc::device_reset || syslog.ec == errc::timeout) co_return tl::make_unexpected(syslog.ec);
 
-        if constexpr (std::is_same_v<AsyncStream, asio::serial_port>) {
-            if (options_.baud_rate) {
-                std::error_code baud = co_await change_baud_rate(*options_.baud_rate);
-                if (baud) co_return tl::make_unexpected(baud);
-            }
+        std::optional<line_settings> line;
+        if constexpr (detail::serial_line<AsyncStream>) {
+            result<line_settings> applied = co_await apply_line_settings();
+            if (!applied) co_return tl::make_unexpected(applied.error());
+            line = *applied;
         }
         profile_ = firmware_profile::of(std::move(*info));
         profile_->left_passthrough = left_passthrough;
+        profile_->line = line;
         co_return *profile_;
     }
 
-    // AT+UART_CUR, then the port's rate, then AT at the new rate; back to the old rate when
-    // the module does not answer (it may not have switched).
-    asio::awaitable<std::error_code> change_baud_rate(std::uint32_t rate)
+    // ---- the serial line (for a serial_line stream) ----
+
+    using serial_base = asio::serial_port_base;
+    struct port_settings {
+        serial_base::baud_rate rate;
+        serial_base::flow_control flow;
+    };
+
+    // client_options::baud_rate and rts_cts on both sides, so that they never disagree:
+    // 1. RTS/CTS asked for: can the port keep flow_control::hardware? (set, read back, and set
+    //    back: a port that waits for CTS the module does not drive yet would send nothing);
+    // 2. AT+UART_CUR=<rate>,8,1,0,<3 or 0>; ERROR to 3 means no flow control, and with a rate
+    //    to change it is sent again with 0;
+    // 3. the module switched after its OK: the port takes the rate and flow control;
+    // 4. verified: "AT" answers, and AT+UART_CUR? (where the firmware answers it) shows 3.
+    // When 3 or 4 fails with flow control, it goes off on both sides at the new rate (AT+UART_CUR
+    // with 0, "AT" again); when that fails too, or without flow control, the port goes back to
+    // its old settings, and the result is an error if a rate change was asked for or the line
+    // does not answer even then.
+    asio::awaitable<result<line_settings>> apply_line_settings()
     {
+        serial_base::baud_rate old_rate;
+        serial_base::flow_control old_flow;
+        std::error_code rate_ec, flow_ec;
+        stream_.get_option(old_rate, rate_ec);
+        stream_.get_option(old_flow, flow_ec);
+        const std::uint32_t old = rate_ec ? 0 : old_rate.value();
+        if (!options_.baud_rate && !options_.rts_cts)  // nothing asked: the line as the port has it
+            co_return line_settings{old, !flow_ec && old_flow.value() == serial_base::flow_control::hardware,
+                                    flow_control_refusal::none};
+
+        const auto refused = [old](flow_control_refusal why) -> result<line_settings> {
+            return line_settings{old, false, why};
+        };
+        // A port whose settings cannot be read cannot be changed in step with the module.
+        if (rate_ec || flow_ec) {
+            if (options_.baud_rate) co_return tl::make_unexpected(rate_ec ? rate_ec : flow_ec);
+            co_return refused(flow_control_refusal::port);
+        }
+        const std::uint32_t rate = options_.baud_rate.value_or(old);
         const auto checked = uart_baud_rate::checked(rate);
-        if (!checked) co_return make_error_code(errc::invalid_argument);
-        asio::serial_port::baud_rate old_rate;
-        std::error_code ec;
-        stream_.get_option(old_rate, ec);
-        if (ec) co_return ec;
-        std::string line;
-        ec = commands::encode_set<commands::uart_cur>(
-            line, uart_cur_request{*checked, uart_data_bits::eight, uart_stop_bits::one, uart_parity::none,
-                                   uart_flow_control::none});
-        if (ec) co_return ec;
-        proto::command_result set = co_await internal_command(line, std::chrono::milliseconds{commands::uart_cur::timeout_ms});
-        if (set.ec) co_return set.ec;
-        stream_.set_option(asio::serial_port::baud_rate(rate), ec);
-        if (!ec) {
-            for (int attempt = 0; attempt < options_.baud_verify_attempts; ++attempt) {
-                proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
-                if (!probe.ec) co_return std::error_code{};
+        if (!checked) {
+            if (options_.baud_rate) co_return tl::make_unexpected(make_error_code(errc::invalid_argument));
+            co_return refused(flow_control_refusal::port);  // the port's rate is none AT+UART_CUR can carry
+        }
+        if (!port_before_) port_before_ = port_settings{old_rate, old_flow};
+
+        bool flow = options_.rts_cts;
+        flow_control_refusal why = flow_control_refusal::none;
+        if (flow) {
+            std::error_code probe_ec;
+            set_port_flow(true, probe_ec);
+            std::error_code ignored;
+            stream_.set_option(old_flow, ignored);
+            if (probe_ec) {
+                flow = false;
+                why = flow_control_refusal::port;
+                if (!options_.baud_rate) co_return refused(why);  // the module is told nothing
             }
+        }
+
+        proto::command_result set = co_await send_uart_cur(*checked, flow);
+        if (set.ec && flow && set.final_result == proto::event_kind::error) {
+            flow = false;  // the module has no RTS/CTS (or will not use them): it keeps its settings
+            why = flow_control_refusal::module;
+            if (!options_.baud_rate) co_return refused(why);
+            set = co_await send_uart_cur(*checked, false);
+        }
+        if (set.ec) co_return tl::make_unexpected(set.ec);
+
+        // The module switched after its OK: the port follows.
+        std::error_code ec;
+        stream_.set_option(serial_base::baud_rate(rate), ec);
+        if (!ec) set_port_flow(flow, ec);
+        const bool port_set = !ec;
+        if (port_set) {
+            const bool works = co_await line_verified(flow);
+            if (works) co_return line_settings{rate, flow, why};
             ec = make_error_code(errc::timeout);
         }
+
+        if (flow) {
+            // Off again on both sides, at the new rate. Probes still waiting in the port for a
+            // CTS that never came must not reach the module later, as answers to nothing.
+            why = port_set ? flow_control_refusal::verification : flow_control_refusal::port;
+            discard_output();
+            std::error_code ignored;
+            set_port_flow(false, ignored);
+            proto::command_result off = co_await send_uart_cur(*checked, false);
+            if (!off.ec) {
+                const bool works = co_await line_verified(false);
+                if (works) co_return line_settings{rate, false, why};
+            }
+        }
+
+        // The port as it was: the module may not have switched at all.
         std::error_code ignored;
+        discard_output();
         stream_.set_option(old_rate, ignored);
+        stream_.set_option(old_flow, ignored);
         proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
-        (void)probe;
-        co_return ec;
+        if (!options_.baud_rate && !probe.ec) co_return refused(why);
+        co_return tl::make_unexpected(ec);
+    }
+
+    // AT+UART_CUR=<rate>,8,1,0,<3 or 0>: the module answers at its old settings, then switches.
+    asio::awaitable<proto::command_result> send_uart_cur(uart_baud_rate rate, bool rts_cts)
+    {
+        std::string line;
+        const std::error_code ec = commands::encode_set<commands::uart_cur>(
+            line, uart_cur_request{rate, uart_data_bits::eight, uart_stop_bits::one, uart_parity::none,
+                                   rts_cts ? uart_flow_control::rts_cts : uart_flow_control::none});
+        if (ec) {
+            proto::command_result refused;
+            refused.ec = ec;
+            co_return refused;
+        }
+        proto::command_result r = co_await internal_command(line, std::chrono::milliseconds{commands::uart_cur::timeout_ms});
+        co_return r;
+    }
+
+    // "AT" answers within client_options::baud_verify_attempts tries; with flow control, the
+    // module also says it uses it (AT+UART_CUR?; firmware that does not answer the query is
+    // taken at its "AT").
+    asio::awaitable<bool> line_verified(bool rts_cts)
+    {
+        bool answered = false;
+        for (int attempt = 0; attempt < options_.baud_verify_attempts && !answered && !fatal_; ++attempt) {
+            proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
+            answered = !probe.ec;
+        }
+        if (!answered || !rts_cts) co_return answered;
+        proto::command_result query = co_await internal_command("AT+UART_CUR?\r\n", std::chrono::milliseconds{commands::uart_cur::timeout_ms});
+        if (query.ec) co_return query.final_result == proto::event_kind::error;
+        auto config = decode_typed<typename commands::uart_cur::query>(std::move(query));
+        co_return config && config->flow_control == uart_flow_control::rts_cts;
+    }
+
+    // The port's flow control set, then read back: `ec` says when the port refused it or did
+    // not keep it (a driver may drop CRTSCTS and still report success).
+    void set_port_flow(bool hardware, std::error_code& ec)
+    {
+        const serial_base::flow_control wanted(hardware ? serial_base::flow_control::hardware : serial_base::flow_control::none);
+        stream_.set_option(wanted, ec);
+        if (ec) return;
+        serial_base::flow_control now;
+        stream_.get_option(now, ec);
+        if (!ec && now.value() != wanted.value()) ec = make_error_code(errc::not_supported);
+    }
+
+    // A module reset put its UART back to its defaults: the port goes back to what it was
+    // before start-up first changed it.
+    void restore_port()
+    {
+        if (!port_before_) return;
+        std::error_code ignored;
+        discard_output();
+        stream_.set_option(port_before_->rate, ignored);
+        stream_.set_option(port_before_->flow, ignored);
+    }
+
+    // Drops bytes written to the port but not yet sent (held back by flow control).
+    void discard_output()
+    {
+#if !defined(_WIN32)
+        if constexpr (requires { stream_.native_handle(); }) ::tcflush(stream_.native_handle(), TCOFLUSH);
+#endif
     }
 
     // First, so it is made before anything that may allocate from it.
@@ -1054,6 +1214,10 @@ private:
     bool started_ = false;
     bool starting_ = false;
     bool gate_closed_ = false;
+    // The serial line (serial_line streams): the port before start-up changed it, and whether
+    // a module reset put the module's UART back to its defaults since the last start-up.
+    std::optional<port_settings> port_before_;
+    bool module_uart_reset_ = false;
 };
 
 // esp.NAME: the forms of one command. esp.cipdomain("example.com") builds the set form's

@@ -765,6 +765,12 @@ struct pty_rig {
         ::tcgetattr(slave_probe, &tio);
         return ::cfgetospeed(&tio);
     }
+    [[nodiscard]] bool host_rts_cts() const
+    {
+        termios tio{};
+        ::tcgetattr(slave_probe, &tio);
+        return (tio.c_cflag & CRTSCTS) != 0;
+    }
 };
 
 }  // namespace
@@ -804,6 +810,80 @@ TEST_CASE("client: baud change on a serial port (a pseudo-terminal): switched an
             CHECK(t.module->count("AT+UART_CUR=921600,8,1,0,0") == 1);
         });
     }
+}
+
+TEST_CASE("client: RTS/CTS that both sides take but the line does not carry (pins not wired) is switched off again on both")
+{
+    auto o = fast_options();
+    o.rts_cts = true;
+    pty_rig t(o);
+    bool module_rts_cts = false;
+    t.module->script = [&](auto& m, const std::string& line) {
+        if (t.host_rts_cts()) return true;  // the host waits for a CTS that never comes: nothing arrives
+        if (line == "AT+UART_CUR=115200,8,1,0,3" || line == "AT+UART_CUR=115200,8,1,0,0") {
+            m.send("\r\nOK\r\n");
+            module_rts_cts = line.ends_with('3');
+            return true;
+        }
+        return false;
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        auto r = co_await t.esp->start();
+        REQUIRE(r);
+        REQUIRE(r->line);
+        CHECK(*r->line == espat::line_settings{115200, false, espat::flow_control_refusal::verification});
+        CHECK_FALSE(t.host_rts_cts());
+        CHECK_FALSE(module_rts_cts);
+        CHECK(t.module->count("AT+UART_CUR=115200,8,1,0,3") == 1);
+        CHECK(t.module->count("AT+UART_CUR=115200,8,1,0,0") == 1);
+        auto at = co_await t.esp->at();
+        CHECK(at);
+    });
+}
+
+TEST_CASE("client: after a module reset the port drops RTS/CTS as the module's UART did, and the restart sets both again")
+{
+    auto o = fast_options();
+    o.rts_cts = true;
+    pty_rig t(o);
+    bool module_rts_cts = false;
+    t.module->script = [&](auto& m, const std::string& line) {
+        if (t.host_rts_cts() && !module_rts_cts) return true;  // the module's RTS does not drive the host's CTS
+        if (line == "AT+UART_CUR=115200,8,1,0,3") {
+            m.send("\r\nOK\r\n");
+            module_rts_cts = true;
+            return true;
+        }
+        if (line == "AT+RST") {
+            m.send("\r\nOK\r\n");
+            module_rts_cts = false;  // AT+UART_CUR lasts until a reset
+            m.send_after(10ms, "\r\nready\r\n");
+            return true;
+        }
+        return false;  // AT+UART_CUR? is ERROR here: firmware without the query, taken at its "AT"
+    };
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        auto r = co_await t.esp->start();
+        REQUIRE(r);
+        CHECK(r->line->rts_cts);
+        CHECK(t.host_rts_cts());
+        auto reset = co_await t.esp->rst();
+        CHECK(reset);
+        asio::steady_timer pause(t.io);
+        while (t.esp->stats().starts < 2) {
+            pause.expires_after(2ms);
+            co_await pause.async_wait(asio::use_awaitable);
+        }
+        co_await t.esp->wait_start_up();
+        CHECK_FALSE(t.esp->last_restart_error());
+        REQUIRE(t.esp->firmware());
+        CHECK(t.esp->firmware()->line == espat::line_settings{115200, true, espat::flow_control_refusal::none});
+        CHECK(t.host_rts_cts());
+        CHECK(module_rts_cts);
+        CHECK(t.module->count("AT+UART_CUR=115200,8,1,0,3") == 2);
+        auto at = co_await t.esp->at();
+        CHECK(at);
+    });
 }
 
 TEST_CASE("client: a command cancelled while it waits for the start-up after a reset is never sent")

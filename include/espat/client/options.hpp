@@ -27,9 +27,20 @@ struct client_options {
     // (AT+SAVETRANSLINK=1) takes "AT" as data for its link and answers only in command mode.
     // 0: never.
     int passthrough_escape_after = 1;
-    // After AT+UART_CUR the module switches rate; "AT" at the new rate is tried this many times.
-    // Only for a basic_client<asio::serial_port>; ignored for other streams.
+    // The serial line, for a client over a serial port (asio::basic_serial_port, or a stream with
+    // its get_option / set_option of baud_rate and flow_control); ignored for other streams.
+    // Start-up's last step sends AT+UART_CUR=<rate>,8,1,0,<flow control>; the module answers at
+    // the old settings and switches, the port follows, and "AT" at the new settings is tried
+    // baud_verify_attempts times. Unset: the port's rate.
     std::optional<std::uint32_t> baud_rate{};
+    // RTS/CTS hardware flow control on both sides: AT+UART_CUR's flow control 3 and the port's
+    // flow_control::hardware, verified after the switch ("AT", and AT+UART_CUR? where the
+    // firmware answers it). For high rates, where the host or the module cannot always empty
+    // its receive FIFO in time; the module's RTS and CTS pins must be wired to the port's CTS and
+    // RTS. When the port refuses it, the module answers ERROR, or the line is silent with it
+    // (pins not wired), start-up goes on with no flow control on both sides and
+    // firmware_profile::line says why (flow_control_refusal); the baud rate change still applies.
+    bool rts_cts = false;
     int baud_verify_attempts = 3;
     // An unexpected "ready" runs the start-up sequence again (if start() ran before).
     bool restart_after_reset = true;
@@ -49,6 +60,24 @@ struct client_stats {
     proto::session_stats session{};  // timeouts, busy re-sends (retries), resyncs, resets, ...
 };
 
+// Why RTS/CTS flow control, asked for with client_options::rts_cts, is not in effect.
+enum class flow_control_refusal : std::uint8_t {
+    none,          // not asked for, or in effect
+    port,          // the serial port refused flow_control::hardware (or did not keep it)
+    module,        // the module answered ERROR to AT+UART_CUR with flow control 3
+    verification,  // both took it, then the line stayed silent (RTS/CTS not wired?) or
+                   // AT+UART_CUR? showed no flow control: switched off again on both sides
+};
+
+// The serial line as start-up left it, the same on both sides.
+struct line_settings {
+    std::uint32_t baud_rate = 0;  // the port's rate (0: the port did not say)
+    bool rts_cts = false;         // RTS/CTS hardware flow control
+    flow_control_refusal refused = flow_control_refusal::none;
+
+    friend bool operator==(const line_settings&, const line_settings&) = default;
+};
+
 // What AT+GMR said and the forms chosen from it (DESIGN.md "Firmware versions").
 struct firmware_profile {
     firmware_info info{};
@@ -59,6 +88,9 @@ struct firmware_profile {
     // AT+SAVETRANSLINK=1, most likely): it is in command mode now, with AT+CIPMODE=1 and its
     // link 0 open, and the saved link is left as it is (AT+SAVETRANSLINK=0,... clears it).
     bool left_passthrough = false;
+    // For a client over a serial port: the line settings in effect (client_options::baud_rate,
+    // rts_cts). When start-up was asked to change none, the port's own.
+    std::optional<line_settings> line{};
 
     [[nodiscard]] static firmware_profile of(firmware_info info)
     {

@@ -1,16 +1,19 @@
 // espat/sim/links.hpp — the simulated module's links (link ids 0..4), each backed by a real
 // socket of the host: TCP (opened by AT+CIPSTART or accepted by AT+CIPSERVER) and UDP. A link
 // reads and writes through two virtual coroutines; an "SSL" link (tls_link, AT+CIPSTART="SSL"
-// or a client of AT+CIPSERVER's SSL server) is a TCP socket under asio::ssl::stream.
+// or a client of AT+CIPSERVER's SSL server) is a TCP socket under asio::ssl::stream. A UDP link
+// exchanges datagrams only with the networks it may reach (module_options::allowed_networks).
 #pragma once
 
 #include <espat/config.hpp>
 
 #include <espat/commands/tcpip.hpp>
+#include <espat/sim/networks.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/multicast.hpp>
 #include <asio/ip/tcp.hpp>
@@ -21,14 +24,25 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
+#if defined(__linux__)
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 namespace espat::sim {
 
@@ -139,8 +153,47 @@ public:
     return a.is_multicast() || is_broadcast(a);
 }
 
-// Readies an open UDP socket for a group remote, before it is bound (to the wildcard address:
-// a socket bound to a unicast address receives no group datagrams). Broadcast: SO_BROADCAST,
+// Ties an open socket to the network interface that has address `local` (SO_BINDTODEVICE), the
+// loopback interface for any loopback address: bound to the wildcard address, it then hears
+// only what arrives on that interface. Linux only; elsewhere, or when no interface has the
+// address, operation_not_supported.
+inline std::error_code tie_to_interface_of(asio::ip::udp::socket& s, const asio::ip::address& local)
+{
+#if defined(__linux__) && defined(SO_BINDTODEVICE)
+    ifaddrs* all = nullptr;
+    if (::getifaddrs(&all) != 0) return {errno, std::generic_category()};
+    std::string name;
+    for (const ifaddrs* i = all; i && name.empty(); i = i->ifa_next) {
+        if (!i->ifa_addr) continue;
+        const int family = i->ifa_addr->sa_family;
+        if ((family == AF_INET || family == AF_INET6) && (family == AF_INET) == local.is_v4() && local.is_loopback() &&
+            (i->ifa_flags & IFF_LOOPBACK) != 0) {
+            name = i->ifa_name;
+        } else if (family == AF_INET && local.is_v4()) {
+            sockaddr_in in{};
+            std::memcpy(&in, i->ifa_addr, sizeof in);
+            if (ntohl(in.sin_addr.s_addr) == local.to_v4().to_uint()) name = i->ifa_name;
+        } else if (family == AF_INET6 && local.is_v6()) {
+            sockaddr_in6 in6{};
+            std::memcpy(&in6, i->ifa_addr, sizeof in6);
+            if (std::memcmp(in6.sin6_addr.s6_addr, local.to_v6().to_bytes().data(), 16) == 0) name = i->ifa_name;
+        }
+    }
+    ::freeifaddrs(all);
+    if (name.empty()) return make_error_code(asio::error::operation_not_supported);
+    if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_BINDTODEVICE, name.c_str(), static_cast<socklen_t>(name.size())) != 0)
+        return {errno, std::generic_category()};
+    return {};
+#else
+    (void)s;
+    (void)local;
+    return make_error_code(asio::error::operation_not_supported);
+#endif
+}
+
+// Readies an open UDP socket for a group remote, before it is bound (to the wildcard, tied to
+// an interface, or to the group address: a socket bound to a unicast address receives no group
+// datagrams). Broadcast: SO_BROADCAST,
 // without which Linux refuses the send (EACCES). Multicast: joins the group on `interface`
 // (AT+CIPSTART's <local IP>; the kernel's choice when absent), sends through it, and loops
 // its own datagrams back as the module's lwIP does.
@@ -167,21 +220,30 @@ inline std::error_code prepare_group_socket(asio::ip::udp::socket& s, const asio
 
 class udp_link final : public link {
 public:
-    udp_link(const asio::any_io_executor& ex, std::uint8_t id, udp_mode peer_mode)
-        : link(ex, id, link_type::udp, link_role::client), socket(ex), peer_mode(peer_mode)
+    udp_link(const asio::any_io_executor& ex, std::uint8_t id, udp_mode peer_mode,
+             std::vector<network_prefix> allowed_networks = {})
+        : link(ex, id, link_type::udp, link_role::client), socket(ex), peer_mode(peer_mode),
+          allowed_(std::move(allowed_networks))
     {
     }
 
+    // A datagram from a network the link may not reach is dropped unheard: it neither reaches
+    // the host nor moves the remote of a changeable link.
     asio::awaitable<received> receive(asio::mutable_buffer into) override
     {
-        asio::ip::udp::endpoint from;
-        auto [ec, n] = co_await socket.async_receive_from(into, from, use_tuple);
-        if (!ec) follow_sender(from);
-        co_return received{ec, n, from.address(), from.port()};
+        for (;;) {
+            asio::ip::udp::endpoint from;
+            auto [ec, n] = co_await socket.async_receive_from(into, from, use_tuple);
+            if (!ec && !allows(allowed_, from.address())) continue;
+            if (!ec) follow_sender(from);
+            co_return received{ec, n, from.address(), from.port()};
+        }
     }
+    // A datagram for a network the link may not reach is not sent: network_unreachable.
     asio::awaitable<std::error_code> send(std::string_view data, std::optional<asio::ip::udp::endpoint> to) override
     {
         const asio::ip::udp::endpoint target = to ? *to : asio::ip::udp::endpoint(remote_ip, remote_port);
+        if (!allows(allowed_, target.address())) co_return make_error_code(asio::error::network_unreachable);
         if (is_broadcast(target.address())) {  // AT+CIPSEND=<id>,<len>,"x.x.x.255",<port>
             std::error_code ignored;
             socket.set_option(asio::socket_base::broadcast(true), ignored);
@@ -205,6 +267,8 @@ public:
     bool changed_once = false;
 
 private:
+    std::vector<network_prefix> allowed_;  // empty: every network
+
     // <UDP mode> 1: the remote may change once, 2: it follows whoever sent last; 0: fixed.
     void follow_sender(const asio::ip::udp::endpoint& from)
     {

@@ -360,6 +360,7 @@ private:
         line_.clear();
         line_overflow_ = false;
         busy_ = false;
+        uart_ = {};  // AT+UART_CUR lasts until a reset (AT+UART_DEF, which is not simulated, would not)
     }
 
     [[nodiscard]] bool station_enabled() const
@@ -384,6 +385,66 @@ private:
         const std::uint8_t i = mux_ ? (id ? id->value() : 0xff) : 0;
         if (i >= links_.size() || (!mux_ && id)) return nullptr;
         return links_[i];
+    }
+
+    // ------------------------------------------------------------------------------------
+    // Where links live and what they may reach (module_options::bind_address, allowed_networks).
+
+    [[nodiscard]] bool may_reach(const asio::ip::address& remote) const { return allows(opts_.allowed_networks, remote); }
+    // An address of this module's (AT+CIPSTART's <local IP>): the bind address, any loopback
+    // address when that is loopback, any address when that is a wildcard.
+    [[nodiscard]] bool own_address(const asio::ip::address& a) const
+    {
+        const auto& b = opts_.bind_address;
+        return b.is_unspecified() || a == b || (b.is_loopback() && a.is_loopback());
+    }
+    // The host address a link to `remote` binds to: the bind address, or the same kind of
+    // address in the remote's family; none for a specific address of the other family.
+    [[nodiscard]] std::optional<asio::ip::address> local_address_for(const asio::ip::address& remote) const
+    {
+        const auto& b = opts_.bind_address;
+        if (b.is_v4() == remote.is_v4()) return b;
+        if (b.is_unspecified())
+            return remote.is_v4() ? asio::ip::address(asio::ip::address_v4::any()) : asio::ip::address(asio::ip::address_v6::any());
+        if (b.is_loopback())
+            return remote.is_v4() ? asio::ip::address(asio::ip::address_v4::loopback())
+                                  : asio::ip::address(asio::ip::address_v6::loopback());
+        return std::nullopt;
+    }
+    // Why a link to `remote` (from `local_ip`, when AT+CIPSTART gave one) may not be opened.
+    [[nodiscard]] std::error_code refusal(const asio::ip::address& remote, const std::optional<asio::ip::address>& local_ip) const
+    {
+        if (!may_reach(remote)) return asio::error::network_unreachable;
+        if (local_ip && !own_address(*local_ip)) return std::make_error_code(std::errc::address_not_available);
+        return {};
+    }
+
+    // Opens and binds a UDP link's socket for `remote`: to the bind address (or <local IP>). A
+    // broadcast or multicast link must hear both the group and unicast replies to its port, so
+    // it binds to the wildcard: plainly when the bind address is one, else tied to the bind
+    // address's interface (Linux), or where that cannot be done to the group address alone
+    // (the group, no unicast replies). Its group's interface is <local IP>, else the bind address.
+    std::error_code open_udp_socket(udp_link& u, const asio::ip::address& remote, const std::optional<asio::ip::address>& local_ip,
+                                    std::uint16_t local_port)
+    {
+        std::error_code ec = refusal(remote, local_ip);
+        const auto local = local_address_for(remote);
+        if (!ec && !local) ec = asio::error::address_family_not_supported;
+        if (!ec) u.socket.open(remote.is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
+        if (ec) return ec;
+        const bool group = is_group_address(remote);
+        asio::ip::address at = local_ip ? *local_ip : *local;
+        if (group) {
+            std::optional<asio::ip::address> interface = local_ip;
+            if (!interface && !local->is_unspecified()) interface = *local;
+            ec = prepare_group_socket(u.socket, remote, interface);
+            const asio::ip::address any = remote.is_v4() ? asio::ip::address(asio::ip::address_v4::any())
+                                                         : asio::ip::address(asio::ip::address_v6::any());
+            at = local->is_unspecified() || (!ec && !tie_to_interface_of(u.socket, *local)) ? any : remote;
+        }
+        if (!ec) u.socket.bind({at, local_port}, ec);
+        if (!ec) u.local_port = u.socket.local_endpoint(ec).port();
+        return ec;
     }
 
     void remove_link(std::uint8_t id, bool report)
@@ -788,8 +849,13 @@ private:
     asio::awaitable<void> handle(const query_of<cmd::uart_cur>&) { reply<cmd::uart_cur::query>(uart_); ok(); co_return; }
     asio::awaitable<void> handle(const set_of<cmd::uart_cur>& r)
     {
-        // Remembered and reported; pacing the output at the rate is the transport's business.
+        // Remembered and reported until a reset; pacing the output at the rate (and honouring
+        // RTS/CTS) is the transport's business.
         const auto& p = r.params;
+        if (p.flow_control.value != uart_flow_control::none && !opts_.uart_flow_control) {
+            error();  // no RTS/CTS pins: the UART keeps its settings
+            co_return;
+        }
         uart_ = {p.baud_rate.value(), p.data_bits.value, p.stop_bits.value, p.parity.value, p.flow_control.value};
         ok();
         co_return;
@@ -1259,7 +1325,7 @@ private:
         auto address = co_await resolve(r.params.host.value);
         if (stopped_) co_return;
         std::optional<std::chrono::milliseconds> rtt;
-        if (address) {
+        if (address && may_reach(*address)) {  // else: as from a module that cannot reach it
             asio::ip::tcp::socket probe(ex_);
             asio::steady_timer limit(ex_, std::chrono::seconds(1));
             limit.async_wait([&probe](std::error_code e) {
@@ -1312,9 +1378,12 @@ private:
         auto address = co_await resolve(p.host.value);
         if (stopped_) co_return;
         std::error_code ec;
-        if (address) {
+        std::optional<asio::ip::address> local_ip;
+        if (p.local_ip) local_ip = *p.local_ip;
+        if (address) ec = refusal(*address, local_ip);  // a network it cannot reach: the connect fails
+        if (address && !ec) {
             l->socket.open(address->is_v4() ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), ec);
-            if (p.local_ip && !ec) l->socket.bind({*p.local_ip, 0}, ec);
+            if (local_ip && !ec) l->socket.bind({*local_ip, 0}, ec);
             if (!ec) {
                 asio::steady_timer limit(ex_, std::chrono::seconds(5));
                 limit.async_wait([l](std::error_code e) {
@@ -1362,26 +1431,17 @@ private:
             error();
             co_return;
         }
-        auto l = std::make_shared<udp_link>(ex_, *id, p.mode.value_or(udp_mode::fixed));
+        auto l = std::make_shared<udp_link>(ex_, *id, p.mode.value_or(udp_mode::fixed), opts_.allowed_networks);
         l->mode = recv_mode_;
         links_[*id] = l;
         auto address = co_await resolve(p.host.value);
         if (stopped_) co_return;
         std::error_code ec;
         if (address) {
-            l->socket.open(address->is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
-            // A broadcast or multicast remote: the socket is bound to the wildcard address and
-            // <local IP> names the interface of the group instead.
-            const bool group = is_group_address(*address);
+            // A broadcast or multicast remote: <local IP> names the interface of the group.
             std::optional<asio::ip::address> local_ip;
             if (p.local_ip) local_ip = *p.local_ip;
-            if (!ec && group) ec = prepare_group_socket(l->socket, *address, local_ip);
-            if (!ec) {
-                const asio::ip::address local = local_ip && !group ? *local_ip
-                                                : address->is_v4() ? asio::ip::address(asio::ip::address_v4::any())
-                                                                   : asio::ip::address(asio::ip::address_v6::any());
-                l->socket.bind({local, p.local_port.value_or(0)}, ec);
-            }
+            ec = open_udp_socket(*l, *address, local_ip, p.local_port.value_or(0));
         }
         if (!address || ec || links_[*id] != l) {
             if (links_[*id] == l) links_[*id].reset();
@@ -1392,7 +1452,6 @@ private:
         }
         l->remote_ip = *address;
         l->remote_port = p.port.value;
-        l->local_port = l->socket.local_endpoint(ec).port();
         report_connect(*l);
         ok();
         start_reader(l);
@@ -1514,14 +1573,8 @@ private:
             co_return;
         }
         const std::uint16_t port = opts_.server_port_override ? *opts_.server_port_override : p.port.value_or(333);
-        auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(ex_);
-        std::error_code ec;
-        const asio::ip::tcp::endpoint at(opts_.server_address, port);
-        acceptor->open(at.protocol(), ec);
-        if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
-        if (!ec) acceptor->bind(at, ec);
-        if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
-        if (ec) {
+        auto acceptor = open_listener(port);
+        if (!acceptor) {
             error();
             co_return;
         }
@@ -1540,7 +1593,7 @@ private:
             const auto clients = std::count_if(links_.begin(), links_.end(),
                                                [](const auto& l) { return l && l->role == link_role::server; });
             const auto id = free_link_id();
-            if (!id || clients >= server_max_conn_) {
+            if (!id || clients >= server_max_conn_ || !from_reachable(socket)) {
                 std::error_code ignored;
                 socket.close(ignored);  // no room: the client sees the connection close
                 continue;
@@ -1553,6 +1606,14 @@ private:
             start_reader(l);
             asio::co_spawn(ex_, expire_idle(shared_from_this(), l), asio::detached);
         }
+    }
+
+    // Whether a server's client comes from a network links may reach.
+    [[nodiscard]] bool from_reachable(const asio::ip::tcp::socket& socket) const
+    {
+        std::error_code ec;
+        const auto peer = socket.remote_endpoint(ec);
+        return !ec && may_reach(peer.address());
     }
 
     // AT+CIPSTO: a server's client that says nothing for the timeout is closed.
@@ -1923,7 +1984,10 @@ private:
         auto address = co_await resolve(p.host.value);
         if (stopped_) co_return;
         std::error_code ec;
-        if (address) ec = co_await connect_tls(l, *address, p.port.value, config, p.host.value, p.local_ip);
+        std::optional<asio::ip::address> local_ip;
+        if (p.local_ip) local_ip = *p.local_ip;
+        if (address) ec = refusal(*address, local_ip);
+        if (address && !ec) ec = co_await connect_tls(l, *address, p.port.value, config, p.host.value, local_ip);
         if (stopped_) co_return;
         if (!address || ec || links_[*id] != l) {
             if (links_[*id] == l) links_[*id].reset();
@@ -1998,7 +2062,7 @@ private:
     {
         auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(ex_);
         std::error_code ec;
-        const asio::ip::tcp::endpoint at(opts_.server_address, port);
+        const asio::ip::tcp::endpoint at(opts_.bind_address, port);
         acceptor->open(at.protocol(), ec);
         if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
         if (!ec) acceptor->bind(at, ec);
@@ -2015,6 +2079,11 @@ private:
             auto [ec, socket] = co_await acceptor->async_accept(use_tuple);
             if (stopped_ || server_ != acceptor) co_return;
             if (ec) continue;
+            if (!from_reachable(socket)) {
+                std::error_code ignored;
+                socket.close(ignored);  // a network the module cannot reach: hung up on, no handshake
+                continue;
+            }
             // Each handshake runs by itself: a slow client does not hold up the next.
             auto admission = admit_tls_client(shared_from_this(), acceptor, context, std::move(socket));
             asio::co_spawn(ex_, std::move(admission), asio::detached);
@@ -2117,17 +2186,13 @@ private:
     asio::awaitable<std::shared_ptr<link>> open_saved_link(const saved_transparent_link& target)
     {
         auto address = co_await resolve(target.host);
-        if (stopped_ || !address) co_return nullptr;
+        // A network it may not reach: tried again later, as an unreachable peer is.
+        if (stopped_ || !address || !may_reach(*address)) co_return nullptr;
         std::shared_ptr<link> opened;
         std::error_code ec;
         if (target.type == link_type::udp) {
-            auto u = std::make_shared<udp_link>(ex_, 0, udp_mode::fixed);
-            u->socket.open(address->is_v4() ? asio::ip::udp::v4() : asio::ip::udp::v6(), ec);
-            if (!ec && is_group_address(*address)) ec = prepare_group_socket(u->socket, *address, std::nullopt);
-            if (!ec) u->socket.bind({address->is_v4() ? asio::ip::address(asio::ip::address_v4::any())
-                                                      : asio::ip::address(asio::ip::address_v6::any()),
-                                     target.local_port.value_or(0)}, ec);
-            if (!ec) u->local_port = u->socket.local_endpoint(ec).port();
+            auto u = std::make_shared<udp_link>(ex_, 0, udp_mode::fixed, opts_.allowed_networks);
+            ec = open_udp_socket(*u, *address, std::nullopt, target.local_port.value_or(0));
             opened = u;
         } else if (target.type == link_type::ssl) {
             // As AT+CIPSTART="SSL" on link 0: its AT+CIPSSLC* settings (kept in NVS), the same
@@ -2195,10 +2260,10 @@ private:
     std::uint8_t server_max_conn_ = 5;
     std::chrono::seconds server_timeout_{180};
     bool any_link_closed_ = false;
+    uart_config uart_{};
 
     // Settings that survive a reset (flash, or the Wi-Fi driver's own state).
     bool store_ = true;
-    uart_config uart_{};
     wifi_mode wifi_mode_ = wifi_mode::station;
     std::optional<std::size_t> joined_;  // index into opts_.access_points
     std::string last_ssid_, last_password_;

@@ -1,11 +1,13 @@
 // espat/sim/module_options.hpp — what a simulated module is configured with: its firmware
-// personality, the access points it sees, its start state, its faults and its certificates.
+// personality, the access points it sees, its start state, where its sockets live and which
+// networks they may reach, its faults and its certificates.
 #pragma once
 
 #include <espat/config.hpp>
 
 #include <espat/commands/values.hpp>
 #include <espat/commands/wifi.hpp>
+#include <espat/sim/networks.hpp>
 #include <espat/sim/personality.hpp>
 #include <espat/sim/tls_credentials.hpp>
 
@@ -60,11 +62,32 @@ struct module_options {
     bool echo = true;                                   // ATE1 at start-up
     std::chrono::milliseconds reset_delay{50};           // OK of AT+RST -> "ready" (>= 20 ms)
     std::chrono::milliseconds join_delay{5};             // AT+CWJAP -> WIFI CONNECTED
-    asio::ip::address server_address = asio::ip::address_v4::loopback();  // where AT+CIPSERVER listens
+    // The simulator is a real network proxy: its links are sockets of this host. The host address
+    // they live on: AT+CIPSERVER listens on it, UDP links bind to it (a UDP socket hears whoever
+    // sends to its port), and AT+CIPSTART's <local IP> must be it. For a remote of the other IP
+    // family a link takes the same kind of address in that family: loopback 127.0.0.1 <-> ::1,
+    // any 0.0.0.0 <-> ::; a specific address has no counterpart, so such a link fails (ERROR).
+    // A UDP link to a broadcast or multicast group must hear the group and unicast replies to
+    // its port: it binds to the any address, tied to this address's interface (SO_BINDTODEVICE;
+    // where that cannot be done, it binds to the group address and hears the group alone). TCP and SSL
+    // client links are not bound: the kernel picks their source address, and a connected socket
+    // takes data from its peer alone.
+    asio::ip::address bind_address = asio::ip::address_v4::loopback();
+    // The remote networks links may reach, in both directions: a connect (TCP, SSL, the link
+    // AT+SAVETRANSLINK saved), a datagram sent or received, a client of AT+CIPSERVER, AT+PING.
+    // Outside them the module behaves as one that cannot reach the network: AT+CIPSTART answers
+    // ERROR then CLOSED, a datagram is not sent (SEND FAIL) or not heard, a client is hung up
+    // on, a ping times out. Names are still resolved by the host's resolver (AT+CIPDOMAIN), and
+    // the address they resolve to is what is checked. Empty: every network.
+    std::vector<network_prefix> allowed_networks{};
     // Listen on this host port whatever AT+CIPSERVER asks (0: any free port; read it back with
     // server_port()). Unset: the port asked for (AT+CIPSERVER=1,0 also means any free port).
     std::optional<std::uint16_t> server_port_override{};
     std::size_t output_limit = 64 * 1024;  // link readers wait while this much output is queued
+    // AT+UART_CUR takes a flow-control setting (the module's RTS/CTS pins are wired). False: any
+    // flow control but 0 is answered ERROR, as by a module without those pins, and the UART
+    // keeps its settings.
+    bool uart_flow_control = true;
     fault_options faults{};
     // The module's flashed TLS partitions: AT+CIPSSLCCONF's <pki_number> and <ca_number> index
     // this list; the SSL server uses the first entry (certificate, key, and CA for clients).
