@@ -134,7 +134,7 @@ public:
     // ---- start-up ----
 
     // AT until OK (boot noise and echo tolerated; no answer: "+++" in case the module booted
-    // into passthrough, see client_options::passthrough_escape_after), ATE0, AT+GMR (the firmware profile),
+    // into passthrough, see client_options::passthrough_escape_after), ATE1 (answers are anchored to their echo), AT+GMR (the firmware profile),
     // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
     // line settings (client_options::baud_rate, rts_cts). Other operations wait until it is done. After an unexpected "ready" it runs
     // again by itself (client_options::restart_after_reset). A start while one runs (that

@@ -432,3 +432,57 @@ TEST_CASE("fault matrix: a byte changed inside a payload keeps every length: the
         }
     }
 }
+
+TEST_CASE("fault matrix: a +IPD frame broken on the wire fails its link with nothing of it delivered; other links go on")
+{
+    for (const bool lose : {true, false}) {  // the CR after the payload lost, or changed
+        INFO((lose ? "lost" : "changed"));
+        scenario clean{"clean"};
+        world w(clean, espat::net::receive_mode::active, 1);
+        bool done = false;
+        asio::co_spawn(
+            w.esp.get_executor(),
+            [&]() -> asio::awaitable<void> {
+                auto fw = co_await w.esp.start();
+                REQUIRE(fw);
+                w.net.emplace(w.esp, w.no);
+                auto started = co_await w.net->start();
+                REQUIRE(started);
+                auto a = co_await w.net->connect("127.0.0.1", w.peer.port());
+                auto b = co_await w.net->connect("127.0.0.1", w.peer.port());
+                REQUIRE(a);
+                REQUIRE(b);
+                // What the module prints for a's 500-byte write, from here: the send's echo,
+                // OK and prompt, Recv and SEND OK, then the echoed data as one +IPD frame.
+                const std::string id = std::to_string(a->handle().id);
+                const std::size_t before_payload =
+                    std::string("AT+CIPSEND=" + id + ",500\r\n" + "\r\nOK\r\n\r\n>" + "\r\nRecv 500 bytes\r\n" + "\r\nSEND OK\r\n")
+                        .size() +
+                    std::string("\r\n+IPD," + id + ",500,\"127.0.0.1\"," + std::to_string(w.peer.port()) + ":").size();
+                espat::sim::byte_fault_options damage;
+                if (lose) damage.drop_at = before_payload + 500;  // the CR after the payload
+                else damage.change_at = before_payload + 500;
+                w.device.set_options(damage);
+                const std::string sent = pattern(500, 3);
+                co_await asio::async_write(*a, asio::buffer(sent), asio::use_awaitable);
+                std::array<char, 600> buf;
+                auto [ec, n] = co_await a->async_read_some(asio::buffer(buf), as_tuple);
+                CHECK(n == 0);  // not one byte of the broken frame
+                CHECK(ec == espat::make_error_code(espat::errc::protocol_error));
+                CHECK(w.device.counters().bytes_changed + w.device.counters().bytes_dropped == 1);
+                auto [cec] = co_await a->async_close(as_tuple);
+                CHECK(cec == espat::make_error_code(espat::errc::protocol_error));
+                // The other link is untouched.
+                co_await asio::async_write(*b, asio::buffer(sent), asio::use_awaitable);
+                std::string second(sent.size(), '\0');
+                co_await asio::async_read(*b, asio::buffer(second), asio::use_awaitable);
+                CHECK(second == sent);
+                CHECK(w.net->stats().links_failed == 1);
+                done = true;
+                w.io.stop();
+            },
+            asio::detached);
+        w.io.run_for(20s);
+        REQUIRE(done);
+    }
+}

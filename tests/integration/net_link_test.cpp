@@ -24,6 +24,7 @@
 #include <optional>
 #include <ostream>
 #include <string>
+#include <tuple>
 
 using namespace std::chrono_literals;
 using asio::awaitable;
@@ -632,5 +633,166 @@ TEST_CASE("passthrough: a raw stream both ways, then +++ and back to links")
         std::string back(5, '\0');
         co_await asio::async_read(*link, asio::buffer(back), use_awaitable);
         CHECK(back == "after");
+    });
+}
+
+// ---- a wire that loses bytes, and what never reaches the module's interpreter ----------------
+
+TEST_CASE("link: after SEND FAIL what was received before stays readable, then send_failed")
+{
+    for (auto mode : {receive_mode::passive, receive_mode::active}) {
+        CAPTURE(static_cast<int>(mode));
+        espat::sim::module_options mo;
+        mo.faults.send_fail = 1;  // every send: half the data goes out, then SEND FAIL
+        rig r(mo);
+        const std::string greeting = pattern(3000, 5);
+        bool greeted = false;
+        tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+            co_await asio::async_write(s, asio::buffer(greeting), use_awaitable);
+            greeted = true;
+            std::array<char, 512> sink;
+            for (;;) {  // takes what comes, answers nothing
+                auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), as_tuple);
+                (void)n;
+                if (ec) co_return;
+            }
+        });
+        espat::net::network_options no;
+        no.stream_receive = mode;
+        r.run(
+            [&](client_type&, network_type& net) -> awaitable<void> {
+                auto link = co_await net.connect("127.0.0.1", peer.port());
+                REQUIRE(link);
+                const auto arrived = [&] { return greeted; };
+                REQUIRE(co_await espat::test::eventually(arrived));
+                asio::steady_timer t(co_await asio::this_coro::executor, 100ms);  // the greeting is on the module or here
+                co_await t.async_wait(use_awaitable);
+                auto [wec, wn] = co_await asio::async_write(*link, asio::buffer(std::string(100, 'w')), as_tuple);
+                (void)wn;
+                CHECK(wec == espat::make_error_code(espat::errc::send_failed));
+                std::string got;
+                auto [ec, n] = co_await asio::async_read(*link, asio::dynamic_buffer(got), as_tuple);
+                (void)n;
+                CHECK(got.size() == greeting.size());
+                CHECK(got == greeting);  // everything that came before the failure
+                CHECK(ec == espat::make_error_code(espat::errc::send_failed));  // then the failure, not eof
+                auto [again, an] = co_await asio::async_write(*link, asio::buffer("x", 1), as_tuple);
+                (void)an;
+                CHECK(again == espat::make_error_code(espat::errc::send_failed));
+            },
+            20s, no);
+    }
+}
+
+TEST_CASE("link: a CLOSED or a passive notification lost on the wire is found by asking the module")
+{
+    for (auto mode : {receive_mode::passive, receive_mode::active}) {
+        CAPTURE(static_cast<int>(mode));
+        espat::sim::module_options mo;
+        mo.faults.lost_report = 1;  // every CLOSED and every "+IPD,<id>,<len>" is lost
+        rig r(mo);
+        const std::string page = pattern(5000, 9);
+        tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+            co_await asio::async_write(s, asio::buffer(page), use_awaitable);
+            s.close();
+        });
+        espat::net::network_options no;
+        no.stream_receive = mode;
+        no.reconcile_after = 200ms;
+        r.run(
+            [&](client_type&, network_type& net) -> awaitable<void> {
+                auto link = co_await net.connect("127.0.0.1", peer.port());
+                REQUIRE(link);
+                std::string got;
+                auto [ec, n] = co_await asio::async_read(*link, asio::dynamic_buffer(got), as_tuple);
+                (void)n;
+                CHECK(ec == asio::error::eof);
+                CHECK(got == page);
+                CHECK(net.stats().reconciles > 0);
+                CHECK(net.stats().closes_found == 1);
+            },
+            20s, no);
+    }
+}
+
+TEST_CASE("passthrough: application bytes \"+++\" never take the module out of it; with the guard off the stream fails")
+{
+    for (const bool guard : {true, false}) {
+        CAPTURE(guard);
+        espat::client_options co;
+        co.session.passthrough_guard = guard;
+        rig r({}, co);
+        tcp_peer peer(r.io, echo_session);
+        r.run([&](client_type&, network_type& net) -> awaitable<void> {
+            auto stream = co_await net.open_passthrough("127.0.0.1", peer.port());
+            REQUIRE(stream);
+            asio::steady_timer t(co_await asio::this_coro::executor);
+            // "+++" alone, with more than the module's 20 ms of silence around it: its escape.
+            t.expires_after(100ms);
+            co_await t.async_wait(use_awaitable);
+            co_await asio::async_write(*stream, asio::buffer(std::string("+++")), use_awaitable);
+            t.expires_after(1200ms);
+            co_await t.async_wait(use_awaitable);
+            auto [wec, wn] = co_await asio::async_write(*stream, asio::buffer(std::string("more\r\n")), as_tuple);
+            (void)wn;
+            std::string got;
+            std::array<char, 64> buf;
+            std::error_code rec;
+            while (!rec && got.size() < 9) {
+                std::size_t n = 0;
+                std::tie(rec, n) = co_await stream->async_read_some(asio::buffer(buf), as_tuple);
+                got.append(buf.data(), n);
+            }
+            if (guard) {
+                CHECK_FALSE(wec);
+                CHECK(got == "+++more\r\n");  // the peer got them, and echoed them: still passthrough
+            } else {
+                // The module took "+++" for its escape and answered "more" as a command line:
+                // not the peer's bytes, and the stream says so.
+                CHECK(rec == espat::make_error_code(espat::errc::protocol_error));
+                CHECK(got.find("ERROR") == std::string::npos);
+            }
+            auto closed = co_await net.close_passthrough();
+            (void)closed;
+            // Command mode again, with links.
+            auto link = co_await net.connect("127.0.0.1", peer.port());
+            REQUIRE(link);
+        });
+    }
+}
+
+TEST_CASE("passthrough: open_passthrough checks the host before it sends anything")
+{
+    rig r;
+    r.esp.record_transcript(true);
+    r.run([&](client_type& esp, network_type& net) -> awaitable<void> {
+        const auto before = esp.transcript().size();
+        auto stream = co_await net.open_passthrough("evil\r\nAT+RST", 80);
+        CHECK(stream.error() == espat::make_error_code(espat::errc::invalid_argument));
+        CHECK(esp.transcript().size() == before);  // nothing written: the module's modes are as they were
+        auto link = co_await net.connect("127.0.0.1", 9);
+        CHECK(link.error() != espat::make_error_code(espat::errc::invalid_argument));  // multi-link mode still
+    });
+}
+
+TEST_CASE("client: the raw command API refuses what is not one command line, with nothing sent")
+{
+    rig r;
+    r.esp.record_transcript(true);
+    r.run([&](client_type& esp, network_type&) -> awaitable<void> {
+        const auto before = esp.transcript().size();
+        const std::string lines[] = {"AT+CWJAP=\"x\r\nAT+RST\",\"y\"", std::string("AT\0+RST", 7), "AT+CIPSEND=0,5\rAT+RST",
+                                     "AT+CWJAP=\"" + std::string(300, 'a') + "\""};
+        for (const std::string& line : lines) {
+            CAPTURE(line);
+            auto r1 = co_await esp.async_send_command(line, 1000ms, use_awaitable);
+            CHECK(r1.ec == espat::make_error_code(espat::errc::invalid_argument));
+        }
+        espat::proto::command c{.line = "AT\r\nAT+RST\r\n"};
+        auto r2 = co_await esp.async_send_command(std::move(c), use_awaitable);
+        CHECK(r2.ec == espat::make_error_code(espat::errc::invalid_argument));
+        CHECK(esp.transcript().size() == before);
+        auto ok = co_await esp.async_send_command("AT", 1000ms, use_awaitable);
+        CHECK_FALSE(ok.ec);
     });
 }

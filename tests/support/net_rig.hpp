@@ -69,8 +69,8 @@ struct fnv1a {
 
 // A simulated module on a pipe, a client on the other end, started, with a network on it.
 struct rig {
-    explicit rig(sim::module_options mo = {})
-        : module(io.get_executor(), std::move(mo)), ends(sim::make_pipe(io.get_executor())), esp(std::move(ends.first))
+    explicit rig(sim::module_options mo = {}, client_options co = {})
+        : module(io.get_executor(), std::move(mo)), ends(sim::make_pipe(io.get_executor())), esp(std::move(ends.first), co)
     {
         asio::co_spawn(io, module.serve(ends.second), asio::detached);
     }

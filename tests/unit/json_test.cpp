@@ -114,7 +114,7 @@ const std::map<event_kind, std::vector<std::string>>& schema()
         {k::ipd_notify, {"link", "value", "remote_host", "remote_port"}},
         {k::recv_data, {"value", "remote_host", "remote_port", "payload"}},
         {k::raw_data, {"payload"}},
-        {k::protocol_error, {"reason"}},
+        {k::protocol_error, {"link", "reason"}},
     };
     return table;
 }
@@ -210,7 +210,10 @@ TEST_CASE("json: field values")
 
     e = full_event(event_kind::protocol_error);
     e.value = static_cast<std::uint32_t>(espat::proto::protocol_error_reason::frame_too_long);
-    CHECK(to_json(e) == R"({"event":"protocol_error","reason":"frame_too_long"})");
+    CHECK(to_json(e) == R"({"event":"protocol_error","link":3,"reason":"frame_too_long"})");
+    e.link = -1;  // what is left of a header: no link to name
+    e.value = static_cast<std::uint32_t>(espat::proto::protocol_error_reason::damaged_frame);
+    CHECK(to_json(e) == R"({"event":"protocol_error","reason":"damaged_frame"})");
 
     const std::string payload = "\r\n\x00\xff"s;
     e = full_event(event_kind::ipd);

@@ -587,7 +587,7 @@ private:
             query_buffered(s);
             return;
         }
-        if (s->rx.failure()) return;
+        if (s->rx.broken()) return;
         ++stats_.links_failed;
         s->rx.fail(make_error_code(errc::protocol_error));
         s->notify();
@@ -631,29 +631,23 @@ private:
         }
     }
 
+    // SEND FAIL on a passive link: what the module holds now came before the failure. The
+    // reader fetches it as usual (on_fetched closes the link once the module holds nothing
+    // more); with nothing held the link is closed at once.
     asio::awaitable<void> drain_then_close(typename link_table<executor_type>::state_ptr s, std::weak_ptr<void> life)
     {
-        // What the module holds now is what came before the failure. (Arguments named: g++ 12
-        // and temporaries in co_await expressions, see client.hpp.)
-        const call_options defaults = link_call();
-        auto lengths = co_await client_.template async_query<commands::ciprecvlen>(defaults, asio::use_awaitable);
+        // (Arguments named: g++ 12 and temporaries in co_await expressions, see client.hpp.)
+        const call_options call = link_call();
+        auto lengths = co_await client_.template async_query<commands::ciprecvlen>(call, asio::use_awaitable);
         if (life.expired()) co_return;
-        std::size_t left = 0;
-        if (lengths && static_cast<std::size_t>(s->id) < lengths->size()) left = (*lengths)[static_cast<std::size_t>(s->id)].value_or(0);
-        while (left > 0 && s->attached && s->rx.room() > 0 && !s->rx.failure() && !s->fetching) {
-            const std::size_t n = std::min({left, s->rx.room(), options_.fetch_limit});
-            s->fetching = true;
-            const auto id = link_id::checked(s->id);
-            auto got = co_await client_.async_recv_data(id, n, defaults, asio::use_awaitable);
-            s->fetching = false;
-            if (life.expired()) co_return;
-            if (!got || got->empty()) break;
-            left -= std::min(left, got->size());
-            s->rx.on_data(*got);
-            s->notify();
+        std::size_t held = 0;
+        if (lengths && static_cast<std::size_t>(s->id) < lengths->size()) held = (*lengths)[static_cast<std::size_t>(s->id)].value_or(0);
+        if (held > 0 && s->attached) {
+            s->rx.on_module_buffered(held);
+        } else if (!s->fetching) {
+            s->rx.on_module_buffered(0);
+            close_in_background(s);
         }
-        s->rx.on_module_buffered(0);
-        close_in_background(s);
         s->notify();
     }
 
@@ -926,6 +920,8 @@ private:
     void on_fetched(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r)
     {
         finish_fetch(s, asked, std::move(r));
+        // After SEND FAIL: once the module holds nothing more, the link is closed.
+        if (s->close_when_drained && s->attached && s->rx.module_buffered() == 0) close_in_background(s);
         // A link the peer closed while the module still held its data: once that is read, the
         // id is free again.
         if (s->attached && s->rx.peer_closed() && s->rx.module_buffered() == 0 && table_.current({s->id, s->generation}))

@@ -38,6 +38,9 @@ public:
     [[nodiscard]] bool peer_closed() const noexcept { return peer_closed_; }
     // Why a reader gets step::error: the failure, or the error the link ends with.
     [[nodiscard]] std::error_code failure() const noexcept { return failure_ ? failure_ : ending_; }
+    // A failure that ends reading at once (after what is buffered), not the error a link ends
+    // with once its data is read (end_with).
+    [[nodiscard]] std::error_code broken() const noexcept { return failure_; }
     // Whether writes are refused, and with what: a failure, or a send that failed (end_with).
     [[nodiscard]] std::error_code write_refusal() const noexcept { return failure_ ? failure_ : ending_; }
 

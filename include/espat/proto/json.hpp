@@ -77,7 +77,7 @@ struct field_set {
 //   ipd_notify                         link? value remote_host? remote_port?
 //   recv_data                          value remote_host? remote_port? payload
 //   raw_data                           payload
-//   protocol_error                     reason
+//   protocol_error                     link? reason (and the frame's name, when it was one)
 //
 // "?" marks a field written only when the line carried it (link >= 0, a remote address).
 [[nodiscard]] constexpr field_set fields_of(event_kind k) noexcept
@@ -120,7 +120,7 @@ struct field_set {
     case event_kind::ipd_notify: f.link = f.value = f.remote = true; break;
     case event_kind::recv_data: f.value = f.remote = f.payload = true; break;
     case event_kind::raw_data: f.payload = true; break;
-    case event_kind::protocol_error: f.reason = true; break;
+    case event_kind::protocol_error: f.link = f.reason = true; break;
     }
     return f;
 }

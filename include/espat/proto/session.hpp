@@ -192,9 +192,11 @@ public:
         if (writing_ == write_tag::raw) {
             last_raw_done_ = now;
             // A write that left the line ending in "+++" (the guard off, or its release after
-            // all): should the module take them for its escape, its answers must not pass for
-            // the peer's bytes (see on_event's raw_data).
-            if (plus_run_ >= 3 || (released_ && plus_run_ > 0)) watch_until_ = now + opt_.guard_after;
+            // all): should the module take them for its escape, it answers the next bytes
+            // written as commands, and those answers must not pass for the peer's bytes (see
+            // on_event's raw_data): looked for until guard_after past the next write.
+            if (plus_run_ >= 3 || (released_ && plus_run_ > 0)) watch_until_ = never;
+            else if (watch_until_ == never) watch_until_ = now + opt_.guard_after;
             released_ = false;
             schedule_release(now);
         }

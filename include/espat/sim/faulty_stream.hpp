@@ -41,8 +41,10 @@ struct byte_fault_options {
     // lost and a doubled byte inside one payload keep its length, as a changed byte does, and
     // ESP-AT's framing cannot show either: a gap longer than any frame keeps them apart.
     std::size_t min_fault_gap = 0;
-    // The byte at this position (0: the first written after set_options) is changed, once.
+    // The byte at this position (0: the first written after set_options) is changed, or lost,
+    // once: a fault at a chosen place, for tests that must hit a frame's header or its end.
     std::optional<std::uint64_t> change_at{};
+    std::optional<std::uint64_t> drop_at{};
     // Each write is cut short to 1..max_split_bytes bytes (a short write: the caller's
     // async_write sends the rest in further writes, which the reader sees as separate reads).
     double split_probability = 0;
@@ -53,7 +55,7 @@ struct byte_fault_options {
     [[nodiscard]] bool any() const noexcept
     {
         return drop_probability > 0 || duplicate_probability > 0 || change_probability > 0 || split_probability > 0 ||
-               delay_probability > 0 || change_at.has_value();
+               delay_probability > 0 || change_at.has_value() || drop_at.has_value();
     }
 };
 
@@ -222,6 +224,11 @@ private:
             st->out.clear();
             const auto* bytes = static_cast<const unsigned char*>(buffer.data());
             for (std::size_t i = 0; i < consumed; ++i) {
+                const std::uint64_t at = st->position++;
+                if (o.drop_at && at == *o.drop_at) {
+                    ++st->counters.bytes_dropped;
+                    continue;
+                }
                 const bool may = ++st->since_fault > o.min_fault_gap;
                 if (may && st->chance(o.drop_probability)) {
                     ++st->counters.bytes_dropped;
@@ -229,7 +236,7 @@ private:
                     continue;
                 }
                 unsigned char b = bytes[i];
-                if (o.change_at && st->position++ == *o.change_at) {
+                if (o.change_at && at == *o.change_at) {
                     ++st->counters.bytes_changed;
                     b = static_cast<unsigned char>(b ^ 0x20);
                 }

@@ -215,7 +215,11 @@ private:
             emit_report(link_prefix(l.id) + "CONNECT\r\n");
         }
     }
-    void report_closed(std::uint8_t id) { emit_report(link_prefix(id) + "CLOSED\r\n"); }
+    void report_closed(std::uint8_t id)
+    {
+        if (chance(opts_.faults.lost_report)) return;  // lost on the wire
+        emit_report(link_prefix(id) + "CLOSED\r\n");
+    }
     // Output that is no command's answer (link reports, +IPD). Held during a send until its
     // SEND OK / SEND FAIL unless the report_inside_send fault lets it through; the
     // report_inside_echo fault tucks it into the echo of the line the host is typing.
@@ -545,7 +549,8 @@ private:
             max_buffered_seen_ = std::max(max_buffered_seen_, l.passive_data.size());
             if (!l.notified) {
                 l.notified = true;
-                emit_report("\r\n+IPD," + link_prefix(l.id) + std::to_string(l.passive_data.size()) + "\r\n");
+                if (!chance(opts_.faults.lost_report))  // else lost on the wire
+                    emit_report("\r\n+IPD," + link_prefix(l.id) + std::to_string(l.passive_data.size()) + "\r\n");
             }
             return;
         }

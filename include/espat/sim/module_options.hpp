@@ -47,6 +47,9 @@ struct fault_options {
     // Passive mode: the peer's close is reported at once though received data still waits for
     // AT+CIPRECVDATA (some firmware versions); the data stays readable, the link goes once read.
     double closed_before_data_read = 0;
+    // A <id>,CLOSED or a passive "+IPD,<id>,<len>" notification is not printed, as if a noisy
+    // line had lost it: the host must find out by asking (network_options::reconcile_after).
+    double lost_report = 0;
 };
 
 // What the module is like when it starts.
