@@ -560,6 +560,32 @@ TEST_CASE("session: probes that time out are bounded and the queue continues")
     CHECK(h.results[b].ec == std::error_code{});
 }
 
+TEST_CASE("session: a command that times out before its line is written never has it written")
+{
+    // Found by fuzz_session: the line waited behind an outstanding write, the command timed
+    // out and completed, then the line went out after all (and with _GLIBCXX_ASSERTIONS the
+    // empty current command was dereferenced).
+    harness h;
+    h.auto_write_done = false;
+    const auto a = h.submit("AT+A\r\n");
+    const auto b = h.submit("AT+B\r\n", milliseconds{100});
+    h.feed("\r\nOK\r\n");  // A answered before its write completed: B's line waits
+    CHECK(h.results[a].ec == std::error_code{});
+    h.advance(milliseconds{100});
+    CHECK(h.results[b].ec == errc::timeout);
+    h.write_done();
+    CHECK(h.written == "AT+A\r\nAT\r\n");  // the probe, not B's line
+    h.write_done();
+    h.feed("\r\nOK\r\n");
+    h.fire();
+    CHECK(h.s.current_state() == session::state::idle);
+    const auto c = h.submit("AT+C\r\n");
+    h.write_done();
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[c].ec == std::error_code{});
+    CHECK(h.written == "AT+A\r\nAT\r\nAT+C\r\n");
+}
+
 TEST_CASE("session: a send whose prompt comes after its timeout still gets its bytes")
 {
     harness h;

@@ -543,6 +543,9 @@ private:
             ++stats_.timeouts;
             entry c = std::move(*current_);
             current_.reset();
+            // A line still waiting behind another write never reached the module: once the
+            // command has completed it must not go out.
+            drop_unsent(write_tag::line);
             if (c.cmd.payload && state_ != state::wait_send) late_payload_ = std::move(c.cmd.payload);
             if (!c.abandoned) emit_completion(c.id, c.busy ? errc::busy : errc::timeout, std::move(c.res));
             ++stats_.resyncs;
