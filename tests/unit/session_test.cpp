@@ -301,6 +301,21 @@ TEST_CASE("session: a response larger than max_response_bytes is cut, drained an
     CHECK(h.results[small].diagnostics.empty());
 }
 
+TEST_CASE("session: empty +CIPRECVDATA frames count against max_response_bytes too")
+{
+    // Found by fuzz_session: a frame of length 0 cost nothing, so a module repeating
+    // "+CIPRECVDATA:0," grew the result without bound.
+    session_options o;
+    o.max_response_bytes = 10;
+    harness h(o);
+    const auto id = h.submit(command{.line = "AT+CIPRECVDATA=0,5\r\n", .recv_request = 5});
+    std::string frames;
+    for (int i = 0; i < 1000; ++i) frames += "+CIPRECVDATA:0,";
+    h.feed(frames + "\r\nOK\r\n");
+    CHECK(h.results[id].ec == make_error_code(errc::response_too_large));
+    CHECK(h.results[id].frames.size() <= 10);
+}
+
 TEST_CASE("session: reports interleaved with a response are delivered in arrival order")
 {
     harness h;

@@ -422,8 +422,11 @@ private:
 
     // Whether `bytes` more of the response fit session_options::max_response_bytes; once one
     // does not, nothing more is kept (a later, smaller line would leave a hole unnoticed).
+    // Every line, diagnostic or frame kept counts at least one byte: an empty +CIPRECVDATA
+    // frame costs a string all the same, and the module may repeat it without end.
     bool keep(entry& c, std::size_t bytes) noexcept
     {
+        bytes = std::max<std::size_t>(bytes, 1);
         if (c.overflowed || c.kept_bytes + bytes > opt_.max_response_bytes) {
             c.overflowed = true;
             return false;
