@@ -316,6 +316,23 @@ TEST_CASE("session: empty +CIPRECVDATA frames count against max_response_bytes t
     CHECK(h.results[id].frames.size() <= 10);
 }
 
+TEST_CASE("session: protocol error diagnostics count against max_response_bytes as they are kept")
+{
+    // Found by fuzz_session: the limit counted the parser's reason, the result kept it behind
+    // "protocol error: ", so bad frame headers could take twice the bytes allowed.
+    session_options o;
+    o.max_response_bytes = 100;
+    harness h(o);
+    const auto id = h.submit("AT+CIPSTATUS\r\n");
+    std::string bad;
+    for (int i = 0; i < 50; ++i) bad += "+IPD,x:\r\n";
+    h.feed(bad + "\r\nOK\r\n");
+    CHECK(h.results[id].ec == make_error_code(errc::response_too_large));
+    std::size_t diagnostic_bytes = 0;
+    for (const auto& d : h.results[id].diagnostics) diagnostic_bytes += d.size();
+    CHECK(diagnostic_bytes <= 100 + 100);  // the limit, plus the one line saying it was reached
+}
+
 TEST_CASE("session: reports interleaved with a response are delivered in arrival order")
 {
     harness h;

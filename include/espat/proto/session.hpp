@@ -387,9 +387,11 @@ private:
         case event_kind::recv_data:
             if (keep(c, e.payload.size())) r.frames.emplace_back(e.payload);
             return;
-        case event_kind::protocol_error:
-            if (keep(c, e.text.size())) r.diagnostics.push_back("protocol error: " + std::string(e.text));
+        case event_kind::protocol_error: {
+            constexpr std::string_view what = "protocol error: ";  // counted as kept
+            if (keep(c, what.size() + e.text.size())) r.diagnostics.push_back(std::string(what) + std::string(e.text));
             return;
+        }
         case event_kind::err_code:
             if (keep(c, e.text.size())) r.diagnostics.emplace_back(e.text);
             r.module_error = c.attempt_err = e.value;
