@@ -504,6 +504,25 @@ TEST_CASE("session: busy then ERROR is re-sent with backoff, then fails with err
     CHECK(h.results[id2].ec == espat::make_module_error(0x01090000));
 }
 
+TEST_CASE("session: the busy backoff stays at backoff_max however many re-sends a command allows")
+{
+    // Found by fuzz_session: the delay was backoff_initial * (1 << re-sends), negative after 31
+    // re-sends (a deadline in the past) and undefined after 32.
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CWLAP\r\n", .busy_retries = 40});
+    h.take();
+    for (int i = 0; i < 40; ++i) {
+        CAPTURE(i);
+        h.feed("busy p...\r\n\r\nERROR\r\n");
+        const auto expected = std::min<milliseconds>(milliseconds{100 << std::min(i, 5)}, milliseconds{1600});
+        CHECK(h.timer == h.now + expected);
+        h.fire();
+    }
+    h.feed("busy p...\r\n\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::busy);
+    CHECK(h.s.stats().busy_resends == 40);
+}
+
 TEST_CASE("session: busy after the module gave up: the deadline stops moving, the command fails busy")
 {
     harness h;

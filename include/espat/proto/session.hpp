@@ -504,7 +504,10 @@ private:
         // ERROR / FAIL
         const bool busy_error = k == event_kind::error && c.busy && (!c.attempt_err || *c.attempt_err == busy_code);
         if (busy_error && !c.abandoned && state_ == state::wait_result && c.resends < c.cmd.busy_retries) {
-            const auto delay = std::min<std::chrono::milliseconds>(opt_.backoff_initial * (1 << c.resends), opt_.backoff_max);
+            // Doubled per re-send up to backoff_max, never shifted: busy_retries may exceed 31.
+            std::chrono::milliseconds delay = opt_.backoff_initial;
+            for (int i = 0; i < c.resends && delay.count() > 0 && delay < opt_.backoff_max; ++i) delay *= 2;
+            delay = std::min(delay, opt_.backoff_max);
             ++c.resends;
             ++stats_.busy_resends;
             state_ = state::backoff;
