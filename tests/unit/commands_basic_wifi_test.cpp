@@ -509,6 +509,22 @@ TEST_CASE("commands: AT+GMR reads ESP-AT 2.x, 3.x, 4.x and NONOS version lines")
                            "Jun 13 2016 11:29:20\r\n");
         CHECK(decode_text<cmd::gmr::execute>(canonical) == v);
     }
+    SUBCASE("a key line with nothing after its key is another line: an empty value is written as no line")
+    {
+        // Found by fuzz_decoders: "SDK version:" read as an empty SDK version, which the reply
+        // leaves out, so the reply of the value read back as another value.
+        auto v = decode_text<cmd::gmr::execute>("AT version:2.0.0.0\r\n"
+                                                "SDK version:\r\n"
+                                                "compile time:\r\n"
+                                                "Bin version(x):\r\n"
+                                                "SDK version:v3.3\r\n");
+        REQUIRE(v);
+        CHECK(v->sdk_version == "v3.3");
+        CHECK(v->compile_time.empty());
+        CHECK(v->bin_version.empty());
+        CHECK(v->other_lines == std::vector<std::string>{"SDK version:", "compile time:", "Bin version(x):"});
+        CHECK(decode_text<cmd::gmr::execute>(reply<cmd::gmr::execute>(*v)) == v);
+    }
     SUBCASE("no or two version lines, or no version in it, do not read")
     {
         CHECK_FALSE(decode_text<cmd::gmr::execute>("SDK version:v3.3\r\nBin version:2.0.0(WROOM-32)\r\n"));

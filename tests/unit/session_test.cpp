@@ -301,6 +301,38 @@ TEST_CASE("session: a response larger than max_response_bytes is cut, drained an
     CHECK(h.results[small].diagnostics.empty());
 }
 
+TEST_CASE("session: empty +CIPRECVDATA frames count against max_response_bytes too")
+{
+    // Found by fuzz_session: a frame of length 0 cost nothing, so a module repeating
+    // "+CIPRECVDATA:0," grew the result without bound.
+    session_options o;
+    o.max_response_bytes = 10;
+    harness h(o);
+    const auto id = h.submit(command{.line = "AT+CIPRECVDATA=0,5\r\n", .recv_request = 5});
+    std::string frames;
+    for (int i = 0; i < 1000; ++i) frames += "+CIPRECVDATA:0,";
+    h.feed(frames + "\r\nOK\r\n");
+    CHECK(h.results[id].ec == make_error_code(errc::response_too_large));
+    CHECK(h.results[id].frames.size() <= 10);
+}
+
+TEST_CASE("session: protocol error diagnostics count against max_response_bytes as they are kept")
+{
+    // Found by fuzz_session: the limit counted the parser's reason, the result kept it behind
+    // "protocol error: ", so bad frame headers could take twice the bytes allowed.
+    session_options o;
+    o.max_response_bytes = 100;
+    harness h(o);
+    const auto id = h.submit("AT+CIPSTATUS\r\n");
+    std::string bad;
+    for (int i = 0; i < 50; ++i) bad += "+IPD,x:\r\n";
+    h.feed(bad + "\r\nOK\r\n");
+    CHECK(h.results[id].ec == make_error_code(errc::response_too_large));
+    std::size_t diagnostic_bytes = 0;
+    for (const auto& d : h.results[id].diagnostics) diagnostic_bytes += d.size();
+    CHECK(diagnostic_bytes <= 100 + 100);  // the limit, plus the one line saying it was reached
+}
+
 TEST_CASE("session: reports interleaved with a response are delivered in arrival order")
 {
     harness h;
@@ -472,6 +504,25 @@ TEST_CASE("session: busy then ERROR is re-sent with backoff, then fails with err
     CHECK(h.results[id2].ec == espat::make_module_error(0x01090000));
 }
 
+TEST_CASE("session: the busy backoff stays at backoff_max however many re-sends a command allows")
+{
+    // Found by fuzz_session: the delay was backoff_initial * (1 << re-sends), negative after 31
+    // re-sends (a deadline in the past) and undefined after 32.
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CWLAP\r\n", .busy_retries = 40});
+    h.take();
+    for (int i = 0; i < 40; ++i) {
+        CAPTURE(i);
+        h.feed("busy p...\r\n\r\nERROR\r\n");
+        const auto expected = std::min<milliseconds>(milliseconds{100 << std::min(i, 5)}, milliseconds{1600});
+        CHECK(h.timer == h.now + expected);
+        h.fire();
+    }
+    h.feed("busy p...\r\n\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::busy);
+    CHECK(h.s.stats().busy_resends == 40);
+}
+
 TEST_CASE("session: busy after the module gave up: the deadline stops moving, the command fails busy")
 {
     harness h;
@@ -558,6 +609,32 @@ TEST_CASE("session: probes that time out are bounded and the queue continues")
     CHECK(h.s.stats().resync_failures == 1);
     h.feed("\r\nOK\r\n");
     CHECK(h.results[b].ec == std::error_code{});
+}
+
+TEST_CASE("session: a command that times out before its line is written never has it written")
+{
+    // Found by fuzz_session: the line waited behind an outstanding write, the command timed
+    // out and completed, then the line went out after all (and with _GLIBCXX_ASSERTIONS the
+    // empty current command was dereferenced).
+    harness h;
+    h.auto_write_done = false;
+    const auto a = h.submit("AT+A\r\n");
+    const auto b = h.submit("AT+B\r\n", milliseconds{100});
+    h.feed("\r\nOK\r\n");  // A answered before its write completed: B's line waits
+    CHECK(h.results[a].ec == std::error_code{});
+    h.advance(milliseconds{100});
+    CHECK(h.results[b].ec == errc::timeout);
+    h.write_done();
+    CHECK(h.written == "AT+A\r\nAT\r\n");  // the probe, not B's line
+    h.write_done();
+    h.feed("\r\nOK\r\n");
+    h.fire();
+    CHECK(h.s.current_state() == session::state::idle);
+    const auto c = h.submit("AT+C\r\n");
+    h.write_done();
+    h.feed("\r\nOK\r\n");
+    CHECK(h.results[c].ec == std::error_code{});
+    CHECK(h.written == "AT+A\r\nAT\r\nAT+C\r\n");
 }
 
 TEST_CASE("session: a send whose prompt comes after its timeout still gets its bytes")

@@ -97,13 +97,15 @@ struct firmware_info_text {
                 info.at_version = *v;
                 info.at_version_line = std::string(l);
                 info.chip = chip_of(l.substr(at_version_key.size()));
-            } else if (!have_sdk && l.starts_with(sdk_version_key)) {
+            // A key with nothing after it is another line: an empty value means "no such line"
+            // (encode leaves it out), so taking one as the value would lose the line.
+            } else if (!have_sdk && l.starts_with(sdk_version_key) && l.size() > sdk_version_key.size()) {
                 have_sdk = true;
                 info.sdk_version = std::string(l.substr(sdk_version_key.size()));
-            } else if (auto c = value_after(l, "compile time"); c && !have_compile) {
+            } else if (auto c = value_after(l, "compile time"); c && !c->empty() && !have_compile) {
                 have_compile = true;
                 info.compile_time = std::string(*c);
-            } else if (auto b = value_after(l, "Bin version"); b && !have_bin) {
+            } else if (auto b = value_after(l, "Bin version"); b && !b->empty() && !have_bin) {
                 have_bin = true;
                 info.bin_version = std::string(*b);
             } else {

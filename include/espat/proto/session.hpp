@@ -678,10 +678,12 @@ private:
             c.frame_seen = true;
             if (keep(c, e.payload.size())) r.frames.emplace_back(e.payload);
             return;
-        case event_kind::protocol_error:
+        case event_kind::protocol_error: {
             c.damaged = true;
-            if (keep(c, e.text.size())) r.diagnostics.push_back("protocol error: " + std::string(e.text));
+            constexpr std::string_view what = "protocol error: ";  // counted as kept
+            if (keep(c, what.size() + e.text.size())) r.diagnostics.push_back(std::string(what) + std::string(e.text));
             return;
+        }
         case event_kind::err_code:
             if (keep(c, e.text.size())) r.diagnostics.emplace_back(e.text);
             r.module_error = c.attempt_err = e.value;
@@ -714,8 +716,11 @@ private:
 
     // Whether `bytes` more of the response fit session_options::max_response_bytes; once one
     // does not, nothing more is kept (a later, smaller line would leave a hole unnoticed).
+    // Every line, diagnostic or frame kept counts at least one byte: an empty +CIPRECVDATA
+    // frame costs a string all the same, and the module may repeat it without end.
     bool keep(entry& c, std::size_t bytes) noexcept
     {
+        bytes = std::max<std::size_t>(bytes, 1);
         if (c.overflowed || c.kept_bytes + bytes > opt_.max_response_bytes) {
             c.overflowed = true;
             return false;
@@ -812,7 +817,10 @@ private:
         // ERROR / FAIL
         const bool busy_error = k == event_kind::error && c.busy && (!c.attempt_err || *c.attempt_err == busy_code);
         if (busy_error && !c.abandoned && state_ == state::wait_result && c.resends < c.cmd.busy_retries) {
-            const auto delay = std::min<std::chrono::milliseconds>(opt_.backoff_initial * (1 << c.resends), opt_.backoff_max);
+            // Doubled per re-send up to backoff_max, never shifted: busy_retries may exceed 31.
+            std::chrono::milliseconds delay = opt_.backoff_initial;
+            for (int i = 0; i < c.resends && delay.count() > 0 && delay < opt_.backoff_max; ++i) delay *= 2;
+            delay = std::min(delay, opt_.backoff_max);
             ++c.resends;
             ++stats_.busy_resends;
             state_ = state::backoff;
@@ -859,7 +867,10 @@ private:
             ++stats_.timeouts;
             entry c = std::move(*current_);
             current_.reset();
-            if (c.cmd.payload && state_ != state::wait_send) late_payload_ = data_to_send(c);
+            // A line still waiting behind another write never reached the module: once the
+            // command has completed it must not go out.
+            const bool line_never_out = drop_unsent(write_tag::line);
+            if (c.cmd.payload && state_ != state::wait_send && !line_never_out) late_payload_ = data_to_send(c);
             expect_echo_rest({});
             if (!c.abandoned) emit_completion(c.id, c.busy ? errc::busy : errc::timeout, std::move(c.res));
             ++stats_.resyncs;
