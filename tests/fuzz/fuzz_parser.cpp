@@ -223,7 +223,9 @@ struct checker {
 
         switch (e.kind) {
         case event_kind::protocol_error:
-            if (e.value < 1 || e.value > 3) fail_event(e, "protocol_error reason out of range");
+            // The parser's own reasons; send_corrupted and passthrough_left are the session's.
+            if (e.value < 1 || e.value > static_cast<std::uint32_t>(espat::proto::protocol_error_reason::damaged_frame))
+                fail_event(e, "protocol_error reason out of range");
             if (!e.payload.empty()) fail_event(e, "protocol_error with a payload");
             break;
         case event_kind::ipd:

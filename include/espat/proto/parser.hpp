@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <type_traits>
@@ -96,7 +97,8 @@ public:
         recv_request_ = 0;
         look_len_ = 0;
         released_ = false;
-        discard_tail_ = 0;
+        discard_window_ = 0;
+        discard_seen_ = 0;
         discard_reported_ = false;
     }
 
@@ -355,6 +357,7 @@ private:
     {
         if (line_len_ == 1 && line_buf_[0] == '\r' && *p != '\n') {  // a lone CR (see on_line)
             line_len_ = 0;
+            if (echo_pending_) state_ = state::held_echo;  // still at the start of the line after the report
             return p;
         }
         if (line_buf_[0] == '+' && line_len_ < frame_prefix_len) {
@@ -395,6 +398,7 @@ private:
         if (line_len_ + seg > limits_.max_line) {
             line_len_ = 0;
             state_ = state::discard;
+            discard_reported_ = true;  // nothing searched: see on_discard
             protocol_error(protocol_error_reason::line_too_long, h);
             return end;
         }
@@ -525,7 +529,8 @@ private:
     void bad_header(protocol_error_reason why, bool at_line_end, H& h, std::string_view frame, int link = -1)
     {
         state_ = at_line_end ? state::line : state::discard;
-        discard_tail_ = 0;
+        discard_window_ = 0;
+        discard_seen_ = 0;
         discard_reported_ = false;
         protocol_error(why, h, frame, link);
     }
@@ -880,8 +885,12 @@ private:
             copy_small(frame_buf_.get(), frame_.payload.data(), frame_.payload.size());
             frame_.payload = std::string_view(frame_buf_.get(), frame_.payload.size());
         }
-        if (!frame_.remote_host.empty() && frame_.remote_host.data() != header_.data()) {
-            std::memcpy(header_.data(), frame_.remote_host.data(), frame_.remote_host.size());
+        // A header parsed from header_ keeps its address there; one parsed in place is copied.
+        const auto* const host = frame_.remote_host.data();
+        const bool in_header = !std::less<const char*>{}(host, header_.data()) &&
+                               std::less<const char*>{}(host, header_.data() + header_.size());
+        if (!frame_.remote_host.empty() && !in_header) {
+            std::memcpy(header_.data(), host, frame_.remote_host.size());
             frame_.remote_host = std::string_view(header_.data(), frame_.remote_host.size());
         }
     }
@@ -943,31 +952,34 @@ private:
         return n >= w.size() ? verdict::accept : verdict::undecided;
     }
 
+    // Whether the last bytes seen (window: the last four, the newest lowest; seen: how many)
+    // end in what holds_frame_remnant looks for: "IPD" not after 'C', "+IP", "+PD,", "+ID,".
+    static bool ends_in_frame_remnant(std::uint32_t window, std::size_t seen) noexcept
+    {
+        const auto three = window & 0xffffffu;
+        const auto before = static_cast<char>(window >> 24);
+        if (three == ('I' << 16 | 'P' << 8 | 'D')) return seen == 3 || before != 'C';
+        if (three == ('+' << 16 | 'I' << 8 | 'P')) return true;
+        return seen >= 4 && (window == static_cast<std::uint32_t>('+' << 24 | 'P' << 16 | 'D' << 8 | ',') ||
+                             window == static_cast<std::uint32_t>('+' << 24 | 'I' << 16 | 'D' << 8 | ','));
+    }
+
     // After a bad header: the bytes up to the next line end are dropped. A frame's header among
-    // them (NONOS prints none between frames) would be lost with them, so they are searched
-    // for one, intact or damaged, and that is reported: some link lost data.
+    // them (NONOS prints none between frames) would be lost with them, so they are searched,
+    // byte by byte through a window of the last four, for what holds_frame_remnant looks for,
+    // and that is reported: some link lost data. (After an over-long line nothing is searched:
+    // that error already says data may be lost.)
     template <class H>
     const char* on_discard(const char* p, const char* end, H& h)
     {
         const char* nl = find_nl(p, end);
         const char* stop = nl != nullptr ? nl : end;
-        if (!discard_reported_ && stop != p) {
-            const std::string_view span(p, static_cast<std::size_t>(stop - p));
-            // The last bytes of the span before and the first of this one: a header a chunk's end cut.
-            std::array<char, 6> seam;
-            const std::size_t first = std::min<std::size_t>(3, span.size());
-            std::memcpy(seam.data(), discard_last_.data(), discard_tail_);
-            std::memcpy(seam.data() + discard_tail_, span.data(), first);
-            if (holds_frame_remnant(std::string_view(seam.data(), discard_tail_ + first)) || holds_frame_remnant(span)) {
+        for (const char* q = p; q != stop && !discard_reported_; ++q) {
+            discard_window_ = discard_window_ << 8 | static_cast<unsigned char>(*q);
+            if (++discard_seen_ >= 3 && ends_in_frame_remnant(discard_window_, discard_seen_)) {
                 discard_reported_ = true;
                 protocol_error(protocol_error_reason::damaged_frame, h);
             }
-            // Keep the last three bytes dropped so far.
-            const std::size_t last = std::min<std::size_t>(3, span.size());
-            std::memcpy(seam.data() + discard_tail_, span.data() + span.size() - last, last);
-            const std::size_t total = discard_tail_ + last;
-            discard_tail_ = std::min<std::size_t>(3, total);
-            std::memcpy(discard_last_.data(), seam.data() + total - discard_tail_, discard_tail_);
         }
         if (nl == nullptr) return end;
         state_ = state::line;
@@ -988,8 +1000,8 @@ private:
     std::array<char, look_size> look_{};           // bytes after a held frame's payload
     std::size_t look_len_ = 0;
     std::string_view echo_rest_;                   // see expect_echo_rest()
-    std::array<char, 3> discard_last_{};           // the last bytes on_discard dropped
-    std::size_t discard_tail_ = 0;
+    std::uint32_t discard_window_ = 0;             // the last four bytes on_discard dropped
+    std::size_t discard_seen_ = 0;                 // how many it dropped
     event frame_{};  // the frame being counted; remote_host points into header_
     event line_event_{};  // the event of the line being classified; only classify_into writes it, so its
                           // remote_host and payload stay empty (see classify_into)

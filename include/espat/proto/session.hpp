@@ -198,8 +198,8 @@ public:
             if (plus_run_ >= 3 || (released_ && plus_run_ > 0)) watch_until_ = never;
             else if (watch_until_ == never) watch_until_ = now + opt_.guard_after;
             released_ = false;
-            schedule_release(now);
         }
+        if (held_plus_ > 0 && release_at_ == never) schedule_release(now);
         // A send's time runs from when its data is out: 8 KiB take 0.7 s at 115200 baud.
         if (writing_ == write_tag::payload && state_ == state::wait_send) deadline_ = now + current_->cmd.timeout;
         if (writing_ == write_tag::plus && state_ == state::leaving_wait) deadline_ = now + opt_.guard_after;
@@ -300,6 +300,8 @@ public:
     void set_recv_data_remote(remote_info mode) noexcept { parser_.set_recv_data_remote(mode); }
 
     [[nodiscard]] state current_state() const noexcept { return state_; }
+    // The current state's deadline (the armed timer may be earlier: a held frame, held '+').
+    [[nodiscard]] clock::time_point deadline() const noexcept { return deadline_; }
     [[nodiscard]] std::size_t queued() const noexcept { return queue_.size(); }
     [[nodiscard]] bool in_flight() const noexcept { return current_.has_value(); }
     [[nodiscard]] const session_stats& stats() const noexcept { return stats_; }
@@ -476,8 +478,8 @@ private:
             // Whatever it answered: the module did not get the command, or its answer broke.
             if (ec != errc::device_reset) ec = errc::protocol_error;
             c.res.diagnostics.push_back(c.echo == echo_state::garbled || c.echo == echo_state::leftover
-                                            ? "the module echoed another line than the one written: it did not get the command"
-                                            : "the response was damaged (see the protocol errors above)");
+                                            ? "echo was not the line sent"  // short: kept beyond the response limit
+                                            : "damaged answer");
         }
         if (c.overflowed) {
             if (!ec) ec = errc::response_too_large;  // an ERROR or a timeout says more
