@@ -297,12 +297,6 @@ private:
             // '?' are '+', '>' and the digits of "<id>,CONNECT" (and bytes >= 0x80 where char
             // is signed, which pass through harmlessly).
             if (c < '?') {
-                // A lone CR at a line start (the LF of the line end before it was lost on the
-                // wire) starts nothing: skip it, so a frame header behind it is still one.
-                if (c == '\r' && end - p >= 2) {
-                    ++p;
-                    continue;
-                }
                 // A prompt or a frame ends an echo that a report interrupted.
                 if constexpr (Held)
                     if (echo_pending_ && (c == '+' || c == '>')) release_echo(h);
@@ -337,6 +331,12 @@ private:
                     state_ = state::after_prompt;
                     h(static_cast<const event&>(e));
                     return p + 1;
+                }
+                // A lone CR at a line start (the LF of the line end before it was lost on the
+                // wire) starts nothing: skip it, so a frame header behind it is still one.
+                if (c == '\r' && end - p >= 2) {
+                    ++p;
+                    continue;
                 }
             }
             const char* q = find_nl(p, end);
@@ -433,10 +433,11 @@ private:
         event& e = line_event_;
         detail_classify::classify_into(line.data(), n, e);
         line = std::string_view(line.data(), n);
-        if (echo_pending_ || e.kind == event_kind::echo || e.kind == event_kind::noise) [[unlikely]]
+        // Echo, text and noise take a second look (one test for the three).
+        constexpr std::uint32_t special = 1u << static_cast<int>(event_kind::echo) | 1u << static_cast<int>(event_kind::text) |
+                                          1u << static_cast<int>(event_kind::noise);
+        if (echo_pending_ || (special >> static_cast<int>(e.kind) & 1u) != 0) [[unlikely]]
             return finish_special_line(line, h);
-        if (e.kind == event_kind::text && holds_frame_remnant(line)) [[unlikely]]
-            return protocol_error(protocol_error_reason::damaged_frame, h);
         h(static_cast<const event&>(e));
     }
 
@@ -484,7 +485,7 @@ private:
             detail_classify::classify_into(line.data(), line.size() - 5, e);
             h(static_cast<const event&>(e));
             detail_classify::classify_into(line.data() + line.size() - 5, 5, e);
-        } else if (e.kind == event_kind::noise && holds_frame_remnant(line)) {
+        } else if ((e.kind == event_kind::noise || e.kind == event_kind::text) && holds_frame_remnant(line)) {
             return protocol_error(protocol_error_reason::damaged_frame, h);
         }
         h(static_cast<const event&>(e));
@@ -595,7 +596,12 @@ private:
         ++q;
         if (static_cast<std::size_t>(end - q) >= len) {  // payload here too: hand it out in place
             e.payload = std::string_view(q, len);
-            return end_of_frame(q + len, end, h);
+            const char* const after = q + len;
+            if (end - after >= 2 && after[0] == '\r' && after[1] == '\n') {  // the usual: CR LF follows
+                h(static_cast<const event&>(e));
+                return after;
+            }
+            return end_of_frame(after, end, h);
         }
         if (!e.remote_host.empty()) {  // the frame outlives this chunk: keep the host
             std::memcpy(header_.data(), e.remote_host.data(), e.remote_host.size());
