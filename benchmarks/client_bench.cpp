@@ -146,12 +146,12 @@ std::string_view line_of(command c)
 
 using reply_map = std::map<std::string, std::string, std::less<>>;
 
-// What the simulator answers (echo off) to each line the client sends, start-up's included:
-// the responder of the raw and espat rigs plays these bytes back, so all rigs move the same
-// bytes.
+// What the simulator answers (echo on, as the client runs it: each answer follows the echo of
+// its line) to each line the client sends, start-up's included: the responder of the raw and
+// espat rigs plays these bytes back, so all rigs move the same bytes.
 reply_map capture_simulator_replies()
 {
-    const std::string lines[] = {"ATE0", "AT", "AT+GMR", "AT+SYSLOG=1", "AT+CIPSTATUS", "AT+CIPSTA?"};
+    const std::string lines[] = {"ATE1", "AT", "AT+GMR", "AT+SYSLOG=1", "AT+CIPSTATUS", "AT+CIPSTA?"};
     reply_map replies;
     asio::io_context io;
     espat::sim::module module(io.get_executor());
