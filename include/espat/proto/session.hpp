@@ -39,7 +39,7 @@ struct command {
     int link = -1;
     // A send: the data length the module takes from a command line it echoed, for an echo
     // that is not the line written (a byte lost or doubled on the way); nullopt if that line
-    // is no send. See session_options::echo.
+    // is no send. See session::set_echo().
     std::optional<std::size_t> (*data_length)(std::string_view echoed_line) = nullptr;
 };
 
@@ -90,10 +90,10 @@ struct session_options {
     std::chrono::milliseconds frame_hold{20};
     // Passthrough: the module leaves it on a packet of exactly "+++" (a packet ends after 20 ms
     // of silence, or at 2048 bytes), so the line never goes quiet after application bytes that
-    // end in three '+': the third and later are held until more data follows, or sent a
-    // separate packet or two at most two at a time, each after plus_gap of silence. The gap
-    // must reach the module as silence: longer than 20 ms, and than what the UART still has
-    // to send of the bytes before it. Turning the guard off is for tests.
+    // end in three '+': the third and later are held back, and go with the data that follows
+    // or, if none comes, after plus_gap of silence, at most two in a packet. The gap must reach
+    // the module as silence: longer than 20 ms, and than what the UART still has to send of
+    // the bytes before it. Turning the guard off is for tests.
     bool passthrough_guard = true;
     std::chrono::milliseconds plus_gap{60};
 };
@@ -312,7 +312,7 @@ private:
 
     enum class write_tag : std::uint8_t { line, payload, probe, plus, raw };
 
-    // Where a command stands with the echo of its line (session_options... set_echo()).
+    // Where a command stands with the echo of its line (see set_echo()).
     enum class echo_state : std::uint8_t {
         none,      // no echo expected (echo off, or no line)
         awaiting,  // the line is out; everything before its echo is an earlier exchange's
