@@ -475,11 +475,28 @@ private:
     {
         using value_type = typename Form::response::value_type;
         proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .busy_retries = o.busy_retries};
-        return async_initiate_result<value_type>(
-            std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
-            [this](std::size_t, proto::command_result&& r) { return decode_typed<Form>(std::move(r)); },
-            std::forward<Token>(token));
+        // A form answered by its final result alone shares one finish with all the others: the
+        // machinery from here to the handler is then compiled once per token, not per command.
+        if constexpr (std::is_same_v<typename Form::response, commands::no_info>) {
+            return async_initiate_result<commands::nothing>(std::move(c), refused, std::move(shown),
+                                                           version_range::template of<C>(), 0, finish_nothing{this},
+                                                           std::forward<Token>(token));
+        } else {
+            return async_initiate_result<value_type>(
+                std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
+                [this](std::size_t, proto::command_result&& r) { return decode_typed<Form>(std::move(r)); },
+                std::forward<Token>(token));
+        }
     }
+
+    struct finish_nothing {
+        basic_client* self;
+        result<commands::nothing> operator()(std::size_t, proto::command_result&& r) const
+        {
+            self->session_.recycle(std::move(r.lines));
+            return commands::nothing{};
+        }
+    };
 
     // Initiates one command whose handler takes result<T>, made by `finish` on the strand.
     template <class T, class Finish, class Token>
