@@ -616,7 +616,8 @@ private:
     // with 0, "AT" again); when that fails too, or without flow control, the port goes back to
     // its old settings, and the result is an error if a rate change was asked for or the line
     // does not answer even then.
-    asio::awaitable<result<line_settings>> apply_line_settings() requires detail::serial_line<AsyncStream>;
+    template <class S = AsyncStream>  // a template: only a serial line instantiates it
+    asio::awaitable<result<line_settings>> apply_line_settings();
 
     // AT+UART_CUR=<rate>,8,1,0,<3 or 0>: the module answers at its old settings, then switches.
     asio::awaitable<proto::command_result> send_uart_cur(uart_baud_rate rate, bool rts_cts);
@@ -628,11 +629,13 @@ private:
 
     // The port's flow control set, then read back: `ec` says when the port refused it or did
     // not keep it (a driver may drop CRTSCTS and still report success).
-    void set_port_flow(bool hardware, std::error_code& ec) requires detail::serial_line<AsyncStream>;
+    template <class S = AsyncStream>  // a template: only a serial line instantiates it
+    void set_port_flow(bool hardware, std::error_code& ec);
 
     // A module reset put its UART back to its defaults: the port goes back to what it was
     // before start-up first changed it.
-    void restore_port() requires detail::serial_line<AsyncStream>;
+    template <class S = AsyncStream>  // a template: only a serial line instantiates it
+    void restore_port();
 
     // Drops bytes written to the port but not yet sent (held back by flow control).
     void discard_output();

@@ -166,8 +166,8 @@ auto basic_client<AsyncStream>::start_steps() -> asio::awaitable<result<firmware
 }
 
 template <class AsyncStream>
+template <class S>
 auto basic_client<AsyncStream>::apply_line_settings() -> asio::awaitable<result<line_settings>>
-    requires detail::serial_line<AsyncStream>
 {
     serial_base::baud_rate old_rate;
     serial_base::flow_control old_flow;
@@ -285,8 +285,8 @@ auto basic_client<AsyncStream>::line_verified(bool rts_cts) -> asio::awaitable<b
 }
 
 template <class AsyncStream>
+template <class S>
 auto basic_client<AsyncStream>::set_port_flow(bool hardware, std::error_code& ec) -> void
-    requires detail::serial_line<AsyncStream>
 {
     const serial_base::flow_control wanted(hardware ? serial_base::flow_control::hardware : serial_base::flow_control::none);
     stream_.set_option(wanted, ec);
@@ -297,8 +297,8 @@ auto basic_client<AsyncStream>::set_port_flow(bool hardware, std::error_code& ec
 }
 
 template <class AsyncStream>
+template <class S>
 auto basic_client<AsyncStream>::restore_port() -> void
-    requires detail::serial_line<AsyncStream>
 {
     if (!port_before_) return;
     std::error_code ignored;
