@@ -22,6 +22,7 @@
 
 #include <espat/config.hpp>
 
+#include <espat/client/command_handle.hpp>
 #include <espat/client/detail/completion.hpp>
 #include <espat/detail/executors.hpp>
 #include <espat/client/options.hpp>
@@ -75,20 +76,15 @@
 
 namespace espat {
 
-// Per call: the descriptor's timeout unless given; busy extensions and re-sends.
-struct call_options {
-    std::optional<std::chrono::milliseconds> timeout{};
-    int busy_retries = 3;
-};
-
 using listener_id = std::uint64_t;
 
 namespace detail {
 // A serial port: its line settings can be read and changed (asio::basic_serial_port on any
 // executor, or a stream wrapping one). Start-up applies client_options::baud_rate and rts_cts
-// to such a stream.
+// to such a stream. A socket (a serial-over-network bridge) takes any option type in
+// set_option / get_option, so the protocol_type names it: its line is the bridge's business.
 template <class S>
-concept serial_line = requires(S& s, asio::serial_port_base::baud_rate& rate, asio::serial_port_base::flow_control& flow,
+concept serial_line = !requires { typename S::protocol_type; } && requires(S& s, asio::serial_port_base::baud_rate& rate, asio::serial_port_base::flow_control& flow,
                                std::error_code& ec) {
     s.set_option(rate, ec);
     s.get_option(rate, ec);
@@ -104,9 +100,6 @@ inline constexpr bool carries_data_v =
     std::is_same_v<C, commands::ciprecvdata>;
 }  // namespace detail
 
-template <class Client, class C>
-class command_handle;
-
 template <class AsyncStream>
 class basic_client {
 public:
@@ -119,12 +112,8 @@ public:
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
-    explicit basic_client(AsyncStream stream, client_options options = {})
-        : stream_(std::move(stream)), strand_(detail::client_strand<typename AsyncStream::executor_type>::make(stream_.get_executor())), timer_(strand_),
-          start_done_(strand_, asio::steady_timer::time_point::max()), session_(options.session), options_(options)
-    {
-        session_.set_report_sink(&basic_client::on_report, this);
-    }
+    explicit basic_client(AsyncStream stream, client_options options = {});
+    ~basic_client();
     basic_client(const basic_client&) = delete;
     basic_client& operator=(const basic_client&) = delete;
 
@@ -145,17 +134,11 @@ public:
     {
         return asio::co_spawn(strand_, start_sequence(), std::forward<Token>(token));
     }
-    asio::awaitable<result<firmware_profile>> start()
-    {
-        co_return co_await asio::co_spawn(strand_, start_sequence(), asio::use_awaitable);
-    }
+    asio::awaitable<result<firmware_profile>> start();
     // Waits for the start-up that runs, if one does (the restart a module reset set off, say),
     // without starting one; at once when none does. firmware() then describes the module as that
     // start-up found it (firmware_profile::left_passthrough, for one).
-    asio::awaitable<void> wait_start_up()
-    {
-        co_await asio::co_spawn(strand_, start_up_done(), asio::use_awaitable);
-    }
+    asio::awaitable<void> wait_start_up();
 
     // ---- typed commands: one generic operation per form ----
 
@@ -264,17 +247,7 @@ public:
     // The data length the module takes after a send line it echoed (AT+CIPSEND, AT+CIPSENDEX,
     // their UDP forms), read with the command table as the simulator reads it; nullopt for
     // any other line. The session needs it when the echo is not the line written.
-    static std::optional<std::size_t> echoed_send_length(std::string_view echoed)
-    {
-        using sends = commands::device_request<commands::cipsend, commands::cipsend_udp, commands::cipsendex,
-                                               commands::cipsendex_udp>;
-        const auto request = commands::decode_request<sends>(echoed);
-        if (!request) return std::nullopt;
-        return request->visit([](const auto& r) -> std::optional<std::size_t> {
-            if constexpr (requires { r.params.length; }) return static_cast<std::size_t>(r.params.length.value());
-            else return std::nullopt;
-        });
-    }
+    static std::optional<std::size_t> echoed_send_length(std::string_view echoed);
 
     // AT+CIPRECVDATA=[<link>,]<n> in passive receive mode: up to n bytes (fewer when fewer are
     // buffered; "" when none).
@@ -311,20 +284,8 @@ public:
             [](std::size_t, proto::command_result&&) -> result<commands::nothing> { return commands::nothing{}; },
             std::forward<Token>(token));
     }
-    void write_raw(std::string bytes)
-    {
-        asio::post(strand_, [this, b = std::move(bytes)]() mutable {
-            session_.write_raw(std::move(b), now());
-            pump();
-        });
-    }
-    void leave_passthrough()
-    {
-        asio::post(strand_, [this] {
-            session_.leave_passthrough(now());
-            pump();
-        });
-    }
+    void write_raw(std::string bytes);
+    void leave_passthrough();
 
     // ---- reports ----
 
@@ -332,17 +293,8 @@ public:
     // the call: +IPD (payload included), <id>,CONNECT / CLOSED, WIFI ..., +LINK_CONN, ...,
     // and kind `ready` when the module reset. A listener must not block; it may start
     // operations (they begin after it returns) and remove listeners.
-    listener_id add_report_listener(std::function<void(const proto::event&)> listener)
-    {
-        listeners_.push_back({next_listener_, std::move(listener)});
-        return next_listener_++;
-    }
-    void remove_report_listener(listener_id id)
-    {
-        for (auto& l : listeners_)
-            if (l.first == id) l.second = nullptr;  // erased after the current delivery
-        if (delivering_ == 0) compact_listeners();
-    }
+    listener_id add_report_listener(std::function<void(const proto::event&)> listener);
+    void remove_report_listener(listener_id id);
 
     // The next Wi-Fi event (WIFI CONNECTED / GOT IP / DISCONNECT, +STA_CONNECTED, ...), from a
     // bounded queue. Cancelling the wait takes no event from the queue.
@@ -364,19 +316,10 @@ public:
 
     // Starts (or restarts) recording both directions in the transcript format; passwords of
     // AT+CWJAP / AT+CWSAP are replaced by ******** (in the echo too).
-    void record_transcript(bool on = true)
-    {
-        if (on) transcript_.emplace();
-        else transcript_.reset();
-    }
+    void record_transcript(bool on = true);
     [[nodiscard]] std::string transcript() const { return transcript_ ? *transcript_ : std::string{}; }
 
-    [[nodiscard]] client_stats stats() const
-    {
-        client_stats s = stats_;
-        s.session = session_.stats();
-        return s;
-    }
+    [[nodiscard]] client_stats stats() const;
     [[nodiscard]] const std::optional<firmware_profile>& firmware() const noexcept { return profile_; }
     // Why the start-up that a module reset set off failed ({} if it did not).
     [[nodiscard]] std::error_code last_restart_error() const noexcept { return last_restart_error_; }
@@ -390,10 +333,7 @@ public:
     }
 
     // Stops reading and writing; pending operations fail with asio::error::operation_aborted.
-    void close()
-    {
-        asio::post(strand_, [this] { shut_down(asio::error::operation_aborted); });
-    }
+    void close();
 
     // ---- every command of the table by name: esp.cipdomain("example.com"), esp.cwmode.query() ----
 #define ESPAT_CLIENT_COMMANDS(X)                                                                                        \
@@ -411,6 +351,8 @@ public:
 
     // The allocator of the client's own handlers and completions: its arena (handler_arena.hpp).
     [[nodiscard]] detail::handler_allocator<void> allocator() const noexcept { return detail::handler_allocator<void>(arena_); }
+    // The arena itself, for completions the layers above keep (a link's pending read and write).
+    [[nodiscard]] const std::shared_ptr<detail::handler_arena>& arena() const noexcept { return arena_; }
 
     // Binds the arena to a handler of the client's, or of a layer above on the client's
     // executor (a link's read).
@@ -533,11 +475,28 @@ private:
     {
         using value_type = typename Form::response::value_type;
         proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .busy_retries = o.busy_retries};
-        return async_initiate_result<value_type>(
-            std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
-            [this](std::size_t, proto::command_result&& r) { return decode_typed<Form>(std::move(r)); },
-            std::forward<Token>(token));
+        // A form answered by its final result alone shares one finish with all the others: the
+        // machinery from here to the handler is then compiled once per token, not per command.
+        if constexpr (std::is_same_v<typename Form::response, commands::no_info>) {
+            return async_initiate_result<commands::nothing>(std::move(c), refused, std::move(shown),
+                                                           version_range::template of<C>(), 0, finish_nothing{this},
+                                                           std::forward<Token>(token));
+        } else {
+            return async_initiate_result<value_type>(
+                std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
+                [this](std::size_t, proto::command_result&& r) { return decode_typed<Form>(std::move(r)); },
+                std::forward<Token>(token));
+        }
     }
+
+    struct finish_nothing {
+        basic_client* self;
+        result<commands::nothing> operator()(std::size_t, proto::command_result&& r) const
+        {
+            self->session_.recycle(std::move(r.lines));
+            return commands::nothing{};
+        }
+    };
 
     // Initiates one command whose handler takes result<T>, made by `finish` on the strand.
     template <class T, class Finish, class Token>
@@ -560,457 +519,83 @@ private:
     // Internal (start-up) commands: on the strand, passing the gate. Not a coroutine itself, so
     // the initiation's lambda is never in a full-expression with co_await (g++ 12).
     // The line is a view: no temporary with a destructor in the callers' co_await expressions.
-    asio::awaitable<proto::command_result> internal_command(std::string_view line, std::chrono::milliseconds timeout)
-    {
-        return asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::command_result)>(
-            [this](auto handler, proto::command c) {
-                auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
-                                                                            strand_, arena_);
-                op_request req{std::move(c), std::move(done)};
-                req.internal = true;
-                post_op(std::move(req));
-            },
-            asio::use_awaitable, proto::command{.line = std::string(line), .timeout = timeout});
-    }
+    asio::awaitable<proto::command_result> internal_command(std::string_view line, std::chrono::milliseconds timeout);
 
     // "+++" alone between guard times, through the session like any command.
-    asio::awaitable<proto::command_result> internal_escape()
-    {
-        return asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::command_result)>(
-            [this](auto handler) {
-                auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
-                                                                            strand_, arena_);
-                op_request req{proto::command{.line = "+++", .escape = true}, std::move(done)};
-                req.internal = true;
-                post_op(std::move(req));
-            },
-            asio::use_awaitable);
-    }
+    asio::awaitable<proto::command_result> internal_escape();
 
     // In the caller's context (the initiation): the caller's cancellation slot may only be
     // used there, so it is connected here, and a cancellation is posted to the strand after
     // the enqueue posted here.
-    void post_op(op_request req)
-    {
-        req.ticket = next_ticket_.fetch_add(1, std::memory_order_relaxed);
-        connect_cancellation(req.done->cancellation_slot(), req.ticket, &basic_client::cancel_op);
-        asio::post(strand_, with_arena([this, r = std::move(req)]() mutable { enqueue(std::move(r)); }));
-    }
+    void post_op(op_request req);
 
-    void connect_cancellation(asio::cancellation_slot slot, std::uint64_t ticket, void (basic_client::*cancel)(std::uint64_t))
-    {
-        if (!slot.is_connected()) return;
-        slot.assign([this, ticket, cancel](asio::cancellation_type type) {
-            if (type != asio::cancellation_type::none)
-                asio::post(strand_, with_arena([this, ticket, cancel] { (this->*cancel)(ticket); }));
-        });
-    }
+    void connect_cancellation(asio::cancellation_slot slot, std::uint64_t ticket, void (basic_client::*cancel)(std::uint64_t));
 
     // ---- on the strand from here on ----
 
-    void enqueue(op_request req)
-    {
-        ensure_running();
-        std::error_code refuse = req.refused;
-        if (!refuse && fatal_) refuse = fatal_;
-        if (!refuse && !req.versions.contains(profile_)) refuse = make_error_code(errc::not_supported);
-        // The firmware's send limit is known only here, on the strand, once start-up read it.
-        if (!refuse && profile_ && req.command.payload && req.command.payload->size() > profile_->max_send_length)
-            refuse = make_error_code(errc::invalid_argument);
-        if (refuse) {
-            proto::command_result r;
-            r.ec = refuse;
-            ++stats_.failures;
-            req.done->complete(std::move(r));
-            return;
-        }
-        op_entry entry{req.ticket, 0, std::nullopt, std::move(req.done), std::move(req.shown_line), {}};
-        if (entry.line.empty()) entry.line = req.command.line;
-        else entry.secret = req.command.line;
-        ops_.push_back(std::move(entry));
-        if (gate_closed_ && !req.internal) ops_.back().held = std::move(req.command);
-        else submit(ops_.back(), std::move(req.command));
-        pump();
-    }
+    void enqueue(op_request req);
 
-    void submit(op_entry& e, proto::command c)
-    {
-        ++stats_.commands;
-        e.id = session_.submit(std::move(c), now());
-    }
+    void submit(op_entry& e, proto::command c);
 
-    void open_gate()
-    {
-        gate_closed_ = false;
-        for (auto& e : ops_)
-            if (e.held) {
-                proto::command c = std::move(*e.held);
-                e.held.reset();
-                submit(e, std::move(c));
-            }
-        pump();
-    }
+    void open_gate();
 
-    void cancel_op(std::uint64_t ticket)
-    {
-        auto it = std::find_if(ops_.begin(), ops_.end(), [&](const op_entry& e) { return e.ticket == ticket; });
-        if (it == ops_.end()) return;
-        if (it->held) {
-            proto::command_result r;
-            r.ec = make_error_code(errc::cancelled);
-            finish_op(it, std::move(r));
-            return;
-        }
-        session_.cancel(it->id, now());
-        pump();
-    }
+    void cancel_op(std::uint64_t ticket);
 
-    void finish_op(typename std::vector<op_entry>::iterator it, proto::command_result r)
-    {
-        op_entry e = std::move(*it);
-        ops_.erase(it);
-        if (r.ec) {
-            ++stats_.failures;
-            if (r.ec == errc::cancelled) ++stats_.cancellations;
-            else last_failure_ = command_failure{strip(e.line), r.ec, r.module_error, r.diagnostics, r.lines};
-        }
-        last_completed_line_ = strip(e.line);
-        e.done->complete(std::move(r));
-    }
+    void finish_op(typename std::vector<op_entry>::iterator it, proto::command_result r);
 
-    static std::string strip(std::string_view line)
-    {
-        while (line.ends_with('\n') || line.ends_with('\r')) line.remove_suffix(1);
-        return std::string(line);
-    }
+    static std::string strip(std::string_view line);
 
-    void ensure_running()
-    {
-        if (running_ || fatal_) return;
-        running_ = true;
-        start_read();
-    }
+    void ensure_running();
 
-    void pump()
-    {
-        while (auto a = session_.next_action()) {
-            if (auto* w = std::get_if<proto::write_bytes>(&*a)) {
-                start_write(std::move(w->bytes));
-            } else if (auto* t = std::get_if<proto::arm_timer>(&*a)) {
-                arm(t->deadline);
-            } else if (auto* c = std::get_if<proto::complete>(&*a)) {
-                auto it = std::find_if(ops_.begin(), ops_.end(),
-                                       [&](const op_entry& e) { return !e.held && e.id == c->id; });
-                if (it != ops_.end()) finish_op(it, std::move(c->result));
-            } else if (auto* r = std::get_if<proto::report>(&*a)) {
-                deliver(as_event(r->event));  // only without a sink; kept for completeness
-            } else {
-                on_module_reset();
-            }
-        }
-    }
+    void pump();
 
-    static proto::event as_event(const proto::owned_event& o)
-    {
-        proto::event e;
-        e.kind = o.kind;
-        e.link = static_cast<std::int8_t>(o.link);
-        e.remote_port = o.remote_port;
-        e.value = o.value;
-        e.text = o.text;
-        e.name = o.name;
-        e.args = o.args;
-        e.remote_host = o.remote_host;
-        e.payload = o.payload;
-        return e;
-    }
+    static proto::event as_event(const proto::owned_event& o);
 
-    void start_read()
-    {
-        auto on_bytes = [this](std::error_code ec, std::size_t n) { on_read(ec, n); };
-        stream_.async_read_some(asio::buffer(read_buffer_), with_arena(asio::bind_executor(strand_, on_bytes)));
-    }
+    void start_read();
 
-    void on_read(std::error_code ec, std::size_t n)
-    {
-        if (fatal_) return;
-        if (n > 0) {
-            const std::string_view bytes(read_buffer_.data(), n);
-            stats_.bytes_in += n;
-            record(proto::transcript_line::direction::device, bytes);
-            session_.on_bytes(bytes, now());
-            pump();
-        }
-        if (ec) return shut_down(ec);
-        start_read();
-    }
+    void on_read(std::error_code ec, std::size_t n);
 
-    void start_write(std::string bytes)
-    {
-        out_ = std::move(bytes);
-        stats_.bytes_out += out_.size();
-        record(proto::transcript_line::direction::host, out_);
-        auto written = [this](std::error_code ec, std::size_t) {
-            if (fatal_) return;
-            if (ec) return shut_down(ec);
-            session_.on_write_done(now());
-            pump();
-        };
-        asio::async_write(stream_, asio::buffer(out_), with_arena(asio::bind_executor(strand_, written)));
-    }
+    void start_write(std::string bytes);
 
     // The session's deadline, kept lazily: a wait is replaced only for an earlier deadline.
     // A later one (the next command's) or none is left to the pending wait, which on expiry
     // hands the session the time (it ignores an early one) and then waits for what the session
     // wants by then. So a command in steady state costs no timer operation: cancelling a wait
     // puts its handler through the strand, which allocates.
-    void arm(clock::time_point deadline)
-    {
-        wanted_deadline_ = deadline;
-        if (deadline == clock::time_point::max()) return;
-        if (timer_waiting_ && timer_.expiry() <= deadline) return;
-        timer_.expires_at(deadline);  // a pending wait ends with operation_aborted
-        start_timer_wait();
-    }
+    void arm(clock::time_point deadline);
 
-    void start_timer_wait()
-    {
-        timer_waiting_ = true;
-        const std::uint64_t wait = ++timer_waits_;
-        auto expired = [this, wait](std::error_code ec) {
-            if (ec || fatal_ || wait != timer_waits_) return;  // replaced by a newer wait, or closed
-            timer_waiting_ = false;
-            session_.on_timer(now());
-            pump();
-            if (!timer_waiting_ && wanted_deadline_ != clock::time_point::max()) {
-                timer_.expires_at(wanted_deadline_);
-                start_timer_wait();
-            }
-        };
-        timer_.async_wait(with_arena(asio::bind_executor(strand_, expired)));
-    }
+    void start_timer_wait();
 
     // The stream failed or was closed: everything pending fails with `ec`, later calls too.
-    void shut_down(std::error_code ec)
-    {
-        if (fatal_) return;
-        fatal_ = ec;
-        timer_.cancel();
-        start_done_.cancel();
-        std::error_code ignored;
-        if constexpr (requires { stream_.close(ignored); }) stream_.close(ignored);
-        else stream_.close();
-        while (!ops_.empty()) {
-            proto::command_result r;
-            r.ec = ec;
-            finish_op(ops_.begin(), std::move(r));
-        }
-        for (auto& w : wifi_waiters_) w.second->complete(tl::make_unexpected(ec));
-        wifi_waiters_.clear();
-    }
+    void shut_down(std::error_code ec);
 
     // ---- reports ----
 
     static void on_report(void* self, const proto::event& e) { static_cast<basic_client*>(self)->deliver(e); }
 
-    void deliver(const proto::event& e)
-    {
-        if (auto w = wifi_event_of(e)) push_wifi_event(std::move(*w));
-        ++delivering_;
-        for (std::size_t i = 0; i < listeners_.size(); ++i)  // a listener may add listeners
-            if (listeners_[i].second) listeners_[i].second(e);
-        if (--delivering_ == 0) compact_listeners();
-    }
+    void deliver(const proto::event& e);
 
-    void compact_listeners()
-    {
-        std::erase_if(listeners_, [](const auto& l) { return !l.second; });
-    }
+    void compact_listeners();
 
-    void on_module_reset()
-    {
-        module_uart_reset_ = true;  // AT+UART_CUR lasts until a reset
-        proto::event ready;
-        ready.kind = proto::event_kind::ready;
-        ready.text = "ready";
-        deliver(ready);
-        // A start-up in progress sees device_reset and starts over by itself.
-        if (started_ && options_.restart_after_reset && !starting_) {
-            gate_closed_ = true;  // from now on: nothing of the user's before the module is set up again
-            asio::co_spawn(strand_, start_sequence(), [this](std::exception_ptr, result<firmware_profile> r) {
-                last_restart_error_ = r ? std::error_code{} : r.error();
-            });
-        }
-    }
+    void on_module_reset();
 
-    void push_wifi_event(wifi_event e)
-    {
-        if (!wifi_waiters_.empty()) {
-            auto w = std::move(wifi_waiters_.front());
-            wifi_waiters_.pop_front();
-            w.second->complete(std::move(e));
-            return;
-        }
-        if (wifi_events_.size() >= options_.wifi_event_capacity && !wifi_events_.empty()) {
-            wifi_events_.pop_front();
-            ++stats_.wifi_events_dropped;
-        }
-        if (options_.wifi_event_capacity > 0) wifi_events_.push_back(std::move(e));
-    }
+    void push_wifi_event(wifi_event e);
 
-    void add_wifi_waiter(std::uint64_t ticket, wifi_completion done)
-    {
-        if (fatal_) return done->complete(tl::make_unexpected(fatal_));
-        if (!wifi_events_.empty()) {
-            wifi_event e = std::move(wifi_events_.front());
-            wifi_events_.pop_front();
-            return done->complete(std::move(e));
-        }
-        wifi_waiters_.emplace_back(ticket, std::move(done));
-    }
+    void add_wifi_waiter(std::uint64_t ticket, wifi_completion done);
 
-    void cancel_wifi_waiter(std::uint64_t ticket)
-    {
-        auto it = std::find_if(wifi_waiters_.begin(), wifi_waiters_.end(), [&](const auto& w) { return w.first == ticket; });
-        if (it == wifi_waiters_.end()) return;  // already given an event
-        auto done = std::move(it->second);
-        wifi_waiters_.erase(it);
-        done->complete(tl::make_unexpected(make_error_code(errc::cancelled)));
-    }
+    void cancel_wifi_waiter(std::uint64_t ticket);
 
     // ---- transcript ----
 
-    void record(proto::transcript_line::direction dir, std::string_view bytes)
-    {
-        if (!transcript_) return;
-        std::string shown(bytes);
-        for (const auto& e : ops_) {
-            if (e.secret.empty()) continue;
-            // The line as written, and its echo: both without the line end.
-            const std::string secret = strip(e.secret);
-            const std::string replacement = strip(e.line);
-            for (std::size_t pos = shown.find(secret); pos != std::string::npos; pos = shown.find(secret, pos)) {
-                shown.replace(pos, secret.size(), replacement);
-                pos += replacement.size();
-            }
-        }
-        proto::append_transcript_line(*transcript_, proto::transcript_line{dir, std::move(shown)});
-    }
+    void record(proto::transcript_line::direction dir, std::string_view bytes);
 
     // ---- start-up ----
 
-    asio::awaitable<result<firmware_profile>> start_sequence()
-    {
-        // One start-up at a time: a second would interleave its commands with the first's. A
-        // caller that comes while one runs (a script's start() during the restart a module
-        // reset set off, say) waits for it and gets its result.
-        if (starting_) {
-            const std::uint64_t joined = starts_finished_;
-            std::error_code woken;
-            co_await start_done_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
-            // The start-up joined has ended, even if another began before this resumed.
-            if (starts_finished_ == joined || !last_start_)
-                co_return tl::make_unexpected(fatal_ ? fatal_ : make_error_code(errc::cancelled));
-            co_return *last_start_;
-        }
-        started_ = true;
-        starting_ = true;
-        gate_closed_ = true;
-        ensure_running();
-        result<firmware_profile> r = tl::make_unexpected(make_error_code(errc::device_reset));
-        // A caller that cancels start() makes the next co_await here throw; the start-up must
-        // still end (gate open, joiners woken), or every later command and start() would wait
-        // for good. Its result is then errc::cancelled, and start() may be called again.
-        std::exception_ptr thrown;
-        try {
-            // A reset during start-up starts it over, a few times.
-            for (int round = 0; round < 3; ++round) {
-                ++stats_.starts;
-                r = co_await start_steps();
-                if (r || r.error() != errc::device_reset) break;
-            }
-        } catch (const std::system_error& e) {
-            r = tl::make_unexpected(e.code() == asio::error::operation_aborted ? make_error_code(errc::cancelled) : e.code());
-        } catch (...) {
-            thrown = std::current_exception();
-            r = tl::make_unexpected(make_error_code(errc::cancelled));
-        }
-        starting_ = false;
-        last_start_ = r;
-        ++starts_finished_;
-        start_done_.cancel();
-        if (!fatal_) open_gate();
-        if (thrown) std::rethrow_exception(thrown);
-        co_return r;
-    }
+    asio::awaitable<result<firmware_profile>> start_sequence();
 
-    asio::awaitable<void> start_up_done()
-    {
-        // The gate closes with the reset's "ready", before the restart's coroutine runs.
-        while ((starting_ || gate_closed_) && !fatal_) {
-            std::error_code woken;
-            co_await start_done_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
-        }
-    }
+    asio::awaitable<void> start_up_done();
 
-    asio::awaitable<result<firmware_profile>> start_steps()
-    {
-        using std::chrono::milliseconds;
-        // The module's UART is back at its defaults after a reset: so is the port, before the
-        // probes (the line settings step below sets both again).
-        if constexpr (detail::serial_line<AsyncStream>) {
-            if (std::exchange(module_uart_reset_, false)) restore_port();
-        }
-        // AT until OK: a booting module is silent or prints noise; a stray byte before "AT"
-        // makes it answer ERROR. Echo (ATE1) is fine: the parser knows echoes.
-        std::error_code probe_error = make_error_code(errc::timeout);
-        bool alive = false;
-        int escaped_after = -1;  // the probe after which "+++" was sent
-        bool left_passthrough = false;
-        for (int attempt = 0; attempt < options_.start_attempts && !alive; ++attempt) {
-            proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
-            if (fatal_) co_return tl::make_unexpected(fatal_);
-            alive = !probe.ec;
-            probe_error = probe.ec;
-            // The first probe after "+++" answered OK: the module was in passthrough. (In
-            // command mode it would have read "+++AT" and answered ERROR.)
-            if (alive && escaped_after >= 0 && attempt == escaped_after + 1) left_passthrough = true;
-            if (!alive && escaped_after < 0 && probe.ec == errc::timeout && options_.passthrough_escape_after > 0 &&
-                attempt + 1 >= options_.passthrough_escape_after) {
-                escaped_after = attempt;
-                proto::command_result escape = co_await internal_escape();
-                if (fatal_) co_return tl::make_unexpected(fatal_);
-                if (escape.ec == errc::device_reset) co_return tl::make_unexpected(escape.ec);
-            }
-        }
-        if (!alive) co_return tl::make_unexpected(probe_error);
-
-        // Echo on: the session takes a command's answer from after the echo of its line, and an
-        // echo that is not the line written tells that the line was damaged on the way.
-        proto::command_result echo_on = co_await internal_command("ATE1\r\n", milliseconds{commands::ate1::timeout_ms});
-        if (echo_on.ec) co_return tl::make_unexpected(echo_on.ec);
-
-        proto::command_result gmr = co_await internal_command("AT+GMR\r\n", milliseconds{commands::gmr::timeout_ms});
-        if (gmr.ec) co_return tl::make_unexpected(gmr.ec);
-        last_completed_line_ = "AT+GMR";
-        auto info = decode_typed<typename commands::gmr::execute>(std::move(gmr));
-        if (!info) co_return tl::make_unexpected(info.error());
-
-        // ERR CODE lines before ERROR; firmware without AT+SYSLOG answers ERROR, which is fine.
-        proto::command_result syslog = co_await internal_command("AT+SYSLOG=1\r\n", milliseconds{commands::syslog::timeout_ms});
-        if (syslog.ec == errc::device_reset || syslog.ec == errc::timeout) co_return tl::make_unexpected(syslog.ec);
-
-        std::optional<line_settings> line;
-        if constexpr (detail::serial_line<AsyncStream>) {
-            result<line_settings> applied = co_await apply_line_settings();
-            if (!applied) co_return tl::make_unexpected(applied.error());
-            line = *applied;
-        }
-        profile_ = firmware_profile::of(std::move(*info));
-        profile_->left_passthrough = left_passthrough;
-        profile_->line = line;
-        co_return *profile_;
-    }
+    asio::awaitable<result<firmware_profile>> start_steps();
 
     // ---- the serial line (for a serial_line stream) ----
 
@@ -1031,155 +616,26 @@ private:
     // with 0, "AT" again); when that fails too, or without flow control, the port goes back to
     // its old settings, and the result is an error if a rate change was asked for or the line
     // does not answer even then.
-    asio::awaitable<result<line_settings>> apply_line_settings()
-    {
-        serial_base::baud_rate old_rate;
-        serial_base::flow_control old_flow;
-        std::error_code rate_ec, flow_ec;
-        stream_.get_option(old_rate, rate_ec);
-        stream_.get_option(old_flow, flow_ec);
-        const std::uint32_t old = rate_ec ? 0 : old_rate.value();
-        if (!options_.baud_rate && !options_.rts_cts)  // nothing asked: the line as the port has it
-            co_return line_settings{old, !flow_ec && old_flow.value() == serial_base::flow_control::hardware,
-                                    flow_control_refusal::none};
-
-        const auto refused = [old](flow_control_refusal why) -> result<line_settings> {
-            return line_settings{old, false, why};
-        };
-        // A port whose settings cannot be read cannot be changed in step with the module.
-        if (rate_ec || flow_ec) {
-            if (options_.baud_rate) co_return tl::make_unexpected(rate_ec ? rate_ec : flow_ec);
-            co_return refused(flow_control_refusal::port);
-        }
-        const std::uint32_t rate = options_.baud_rate.value_or(old);
-        const auto checked = uart_baud_rate::checked(rate);
-        if (!checked) {
-            if (options_.baud_rate) co_return tl::make_unexpected(make_error_code(errc::invalid_argument));
-            co_return refused(flow_control_refusal::port);  // the port's rate is none AT+UART_CUR can carry
-        }
-        if (!port_before_) port_before_ = port_settings{old_rate, old_flow};
-
-        bool flow = options_.rts_cts;
-        flow_control_refusal why = flow_control_refusal::none;
-        if (flow) {
-            std::error_code probe_ec;
-            set_port_flow(true, probe_ec);
-            std::error_code ignored;
-            stream_.set_option(old_flow, ignored);
-            if (probe_ec) {
-                flow = false;
-                why = flow_control_refusal::port;
-                if (!options_.baud_rate) co_return refused(why);  // the module is told nothing
-            }
-        }
-
-        proto::command_result set = co_await send_uart_cur(*checked, flow);
-        if (set.ec && flow && set.final_result == proto::event_kind::error) {
-            flow = false;  // the module has no RTS/CTS (or will not use them): it keeps its settings
-            why = flow_control_refusal::module;
-            if (!options_.baud_rate) co_return refused(why);
-            set = co_await send_uart_cur(*checked, false);
-        }
-        if (set.ec) co_return tl::make_unexpected(set.ec);
-
-        // The module switched after its OK: the port follows.
-        std::error_code ec;
-        stream_.set_option(serial_base::baud_rate(rate), ec);
-        if (!ec) set_port_flow(flow, ec);
-        const bool port_set = !ec;
-        if (port_set) {
-            const bool works = co_await line_verified(flow);
-            if (works) co_return line_settings{rate, flow, why};
-            ec = make_error_code(errc::timeout);
-        }
-
-        if (flow) {
-            // Off again on both sides, at the new rate. Probes still waiting in the port for a
-            // CTS that never came must not reach the module later, as answers to nothing.
-            why = port_set ? flow_control_refusal::verification : flow_control_refusal::port;
-            discard_output();
-            std::error_code ignored;
-            set_port_flow(false, ignored);
-            proto::command_result off = co_await send_uart_cur(*checked, false);
-            if (!off.ec) {
-                const bool works = co_await line_verified(false);
-                if (works) co_return line_settings{rate, false, why};
-            }
-        }
-
-        // The port as it was: the module may not have switched at all.
-        std::error_code ignored;
-        discard_output();
-        stream_.set_option(old_rate, ignored);
-        stream_.set_option(old_flow, ignored);
-        proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
-        if (!options_.baud_rate && !probe.ec) co_return refused(why);
-        co_return tl::make_unexpected(ec);
-    }
+    asio::awaitable<result<line_settings>> apply_line_settings() requires detail::serial_line<AsyncStream>;
 
     // AT+UART_CUR=<rate>,8,1,0,<3 or 0>: the module answers at its old settings, then switches.
-    asio::awaitable<proto::command_result> send_uart_cur(uart_baud_rate rate, bool rts_cts)
-    {
-        std::string line;
-        const std::error_code ec = commands::encode_set<commands::uart_cur>(
-            line, uart_cur_request{rate, uart_data_bits::eight, uart_stop_bits::one, uart_parity::none,
-                                   rts_cts ? uart_flow_control::rts_cts : uart_flow_control::none});
-        if (ec) {
-            proto::command_result refused;
-            refused.ec = ec;
-            co_return refused;
-        }
-        proto::command_result r = co_await internal_command(line, std::chrono::milliseconds{commands::uart_cur::timeout_ms});
-        co_return r;
-    }
+    asio::awaitable<proto::command_result> send_uart_cur(uart_baud_rate rate, bool rts_cts);
 
     // "AT" answers within client_options::baud_verify_attempts tries; with flow control, the
     // module also says it uses it (AT+UART_CUR?; firmware that does not answer the query is
     // taken at its "AT").
-    asio::awaitable<bool> line_verified(bool rts_cts)
-    {
-        bool answered = false;
-        for (int attempt = 0; attempt < options_.baud_verify_attempts && !answered && !fatal_; ++attempt) {
-            proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
-            answered = !probe.ec;
-        }
-        if (!answered || !rts_cts) co_return answered;
-        proto::command_result query = co_await internal_command("AT+UART_CUR?\r\n", std::chrono::milliseconds{commands::uart_cur::timeout_ms});
-        if (query.ec) co_return query.final_result == proto::event_kind::error;
-        auto config = decode_typed<typename commands::uart_cur::query>(std::move(query));
-        co_return config && config->flow_control == uart_flow_control::rts_cts;
-    }
+    asio::awaitable<bool> line_verified(bool rts_cts);
 
     // The port's flow control set, then read back: `ec` says when the port refused it or did
     // not keep it (a driver may drop CRTSCTS and still report success).
-    void set_port_flow(bool hardware, std::error_code& ec)
-    {
-        const serial_base::flow_control wanted(hardware ? serial_base::flow_control::hardware : serial_base::flow_control::none);
-        stream_.set_option(wanted, ec);
-        if (ec) return;
-        serial_base::flow_control now;
-        stream_.get_option(now, ec);
-        if (!ec && now.value() != wanted.value()) ec = make_error_code(errc::not_supported);
-    }
+    void set_port_flow(bool hardware, std::error_code& ec) requires detail::serial_line<AsyncStream>;
 
     // A module reset put its UART back to its defaults: the port goes back to what it was
     // before start-up first changed it.
-    void restore_port()
-    {
-        if (!port_before_) return;
-        std::error_code ignored;
-        discard_output();
-        stream_.set_option(port_before_->rate, ignored);
-        stream_.set_option(port_before_->flow, ignored);
-    }
+    void restore_port() requires detail::serial_line<AsyncStream>;
 
     // Drops bytes written to the port but not yet sent (held back by flow control).
-    void discard_output()
-    {
-#if !defined(_WIN32)
-        if constexpr (requires { stream_.native_handle(); }) ::tcflush(stream_.native_handle(), TCOFLUSH);
-#endif
-    }
+    void discard_output();
 
     // First, so it is made before anything that may allocate from it.
     std::shared_ptr<detail::handler_arena> arena_ = std::make_shared<detail::handler_arena>();
@@ -1220,59 +676,6 @@ private:
     bool module_uart_reset_ = false;
 };
 
-// esp.NAME: the forms of one command. esp.cipdomain("example.com") builds the set form's
-// request from its arguments; esp.cipstatus() runs the one form that takes none.
-template <class Client, class C>
-class command_handle {
-public:
-    using descriptor = C;
-    explicit command_handle(Client& client) noexcept : client_(&client) {}
-    command_handle(const command_handle&) = delete;
-    command_handle& operator=(const command_handle&) = delete;
-
-    template <class Token = typename Client::default_token>
-        requires commands::has_test<C>
-    auto test(call_options o = {}, Token&& token = {})
-    {
-        return client_->template async_test<C>(o, std::forward<Token>(token));
-    }
-    template <class Token = typename Client::default_token>
-        requires commands::has_query<C>
-    auto query(call_options o = {}, Token&& token = {})
-    {
-        return client_->template async_query<C>(o, std::forward<Token>(token));
-    }
-    template <class Token = typename Client::default_token>
-        requires commands::has_execute<C>
-    auto execute(call_options o = {}, Token&& token = {})
-    {
-        return client_->template async_execute<C>(o, std::forward<Token>(token));
-    }
-    template <class D = C, class Token = typename Client::default_token>
-        requires commands::has_set<D>
-    auto set(const typename D::set::request& request, call_options o = {}, Token&& token = {})
-    {
-        return client_->template async_set<D>(request, o, std::forward<Token>(token));
-    }
-
-    template <class... Args>
-    auto operator()(Args&&... args)
-    {
-        if constexpr (sizeof...(Args) == 0) {
-            static_assert(commands::has_query<C> != commands::has_execute<C>,
-                          "this command has both a query and an execute form (or neither): call .query() or .execute()");
-            if constexpr (commands::has_execute<C>) return execute();
-            else return query();
-        } else {
-            static_assert(commands::has_set<C>, "this command has no set form");
-            return set(typename C::set::request{std::forward<Args>(args)...});
-        }
-    }
-
-private:
-    Client* client_;
-};
-
 namespace detail {
 template <class... C>
 struct count_commands {
@@ -1287,3 +690,18 @@ static_assert(commands::all_commands<count_commands>::value == 0 ESPAT_CLIENT_CO
 using client = basic_client<asio::serial_port>;
 
 }  // namespace espat
+
+// The out-of-class members, by concern.
+#include <espat/client/impl/io.hpp>
+#include <espat/client/impl/reports.hpp>
+#include <espat/client/impl/start_up.hpp>
+
+#if defined(ESPAT_SEPARATE_COMPILATION)
+// Built once in espat::compiled (espat/src.hpp): not instantiated again here.
+#include <espat/detail/stacks.hpp>
+
+#include <asio/ip/tcp.hpp>
+
+ESPAT_DETAIL_CLIENT_STACK(extern template, ::asio::serial_port)
+ESPAT_DETAIL_CLIENT_STACK(extern template, ::asio::ip::tcp::socket)
+#endif

@@ -16,6 +16,12 @@
 
 namespace espat {
 
+// Per call: the descriptor's timeout unless given; busy extensions and re-sends.
+struct call_options {
+    std::optional<std::chrono::milliseconds> timeout{};
+    int busy_retries = 3;
+};
+
 struct client_options {
     proto::session_options session{};
     // Start-up: "AT" until OK, each attempt waiting this long (a module still booting is silent

@@ -13,7 +13,8 @@
 #include <espat/error.hpp>
 #include <espat/net/link_table.hpp>
 
-#include <asio/bind_cancellation_slot.hpp>
+#include <asio/associated_executor.hpp>
+#include <asio/async_result.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/cancellation_signal.hpp>
@@ -80,8 +81,12 @@ public:
     template <class MutableBuffers, class Token>
     auto async_read_some(const MutableBuffers& buffers, Token&& token)
     {
-        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-            read_op<MutableBuffers>{net_, net_->lifetime(), state_, buffers}, token, get_executor());
+        return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [](auto handler, basic_network<Client>* net, state_ptr s, asio::mutable_buffer into) {
+                if (!net || !s) return invalid(std::move(handler));
+                net->start_read(std::move(s), into, net->make_io_completion(std::move(handler)));
+            },
+            token, net_, state_, first_buffer<asio::mutable_buffer>(buffers));
     }
 
     // Sends up to the firmware's AT+CIPSEND limit of the buffers' bytes with one AT+CIPSEND.
@@ -96,8 +101,12 @@ public:
     template <class ConstBuffers, class Token>
     auto async_write_some(const ConstBuffers& buffers, Token&& token)
     {
-        return asio::async_compose<Token, void(std::error_code, std::size_t)>(
-            write_op<ConstBuffers>{net_, net_->lifetime(), state_, buffers}, token, get_executor());
+        return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [](auto handler, basic_network<Client>* net, state_ptr s, std::string data) {
+                if (!net || !s) return invalid(std::move(handler));
+                net->start_write(std::move(s), std::move(data), net->make_io_completion(std::move(handler)));
+            },
+            token, net_, state_, chunk_of(buffers));
     }
 
     // AT+CIPCLOSE=<id>: completes when the module has closed the link. Data received before
@@ -115,122 +124,33 @@ private:
         state_.reset();
     }
 
-    template <class MutableBuffers>
-    struct read_op {
-        basic_network<Client>* net;
-        std::weak_ptr<void> life;
-        state_ptr s;
-        MutableBuffers buffers;
-        int step = 0;
-        std::size_t fetch_wakeups = 0;
-        bool waited = false;
+    // The buffer a read fills: the sequence's first non-empty one (a read may read some).
+    template <class Buffer, class Buffers>
+    static Buffer first_buffer(const Buffers& buffers)
+    {
+        for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it)
+            if (Buffer b(*it); b.size() > 0) return b;
+        return Buffer{};
+    }
 
-        template <class Self>
-        void operator()(Self& self, std::error_code ec = {})
-        {
-            const bool initiating = step++ == 0;
-            if (initiating && !net->begin_on_client(self)) return;
-            if (!s) return basic_network<Client>::finish_step(self, initiating, make_error_code(errc::link_invalid), 0);
-            // The wait ran out with nothing arriving (a notification wakes it early): ask the
-            // module, in case a notification or a CLOSED was lost on the wire.
-            if (std::exchange(waited, false) && !ec && !life.expired()) net->reconcile();
-            if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none)
-                return basic_network<Client>::finish_step(self, initiating, asio::error::operation_aborted, 0);
-            const std::size_t want = asio::buffer_size(buffers);
-            if (want == 0) return basic_network<Client>::finish_step(self, initiating, std::error_code{}, 0);
-            // Passive data still announced by a link that lost its id can no longer be asked
-            // for; the module sends CLOSED only after it was read, so none is left. A link
-            // without its id receives nothing more: eof once its data is read.
-            if (!s->attached) {
-                if (s->rx.mode() == receive_mode::passive) s->rx.on_module_buffered(0);
-                s->rx.on_closed();
-            }
-            switch (s->rx.next(want)) {
-            case receive_state::step::copy: return basic_network<Client>::finish_step(self, initiating, std::error_code{}, s->rx.read_into(buffers));
-            case receive_state::step::eof: return basic_network<Client>::finish_step(self, initiating, asio::error::eof, 0);
-            case receive_state::step::error: return basic_network<Client>::finish_step(self, initiating, s->rx.failure(), 0);
-            case receive_state::step::fetch:
-                // (A destroyed network has failed its links first; this only guards start_fetch.)
-                if (life.expired()) return basic_network<Client>::finish_step(self, initiating, asio::error::operation_aborted, 0);
-                net->start_fetch(s, want);
-                break;
-            case receive_state::step::wait: break;
-            }
-            waited = true;
-            net->wait_on_link(s, std::move(self));
-        }
-    };
-
+    // What one write sends at most: the largest AT+CIPSEND chunk (8192 bytes; 2048 before
+    // ESP-AT 3.0, which the write then cuts to), copied at the initiation, so the steps that
+    // follow take no buffer type.
     template <class ConstBuffers>
-    struct write_op {
-        basic_network<Client>* net;
-        std::weak_ptr<void> life;
-        state_ptr s;
-        ConstBuffers buffers;
-        bool entered = false;
+    static std::string chunk_of(const ConstBuffers& buffers)
+    {
+        std::string data(std::min<std::size_t>(asio::buffer_size(buffers), 8192), '\0');
+        asio::buffer_copy(asio::buffer(data), buffers);
+        return data;
+    }
 
-        [[nodiscard]] std::error_code refusal() const
-        {
-            if (!s) return make_error_code(errc::link_invalid);
-            if (s->rx.write_refusal()) return s->rx.write_refusal();
-            if (!s->attached || s->rx.peer_closed()) return make_error_code(errc::link_closed);
-            return {};
-        }
-
-        // Initiation, then again on the client's executor when it was started elsewhere: the
-        // link's state and the network's send queue are only touched there.
-        template <class Self>
-        void operator()(Self& self)
-        {
-            const bool initiating = !std::exchange(entered, true);
-            if (initiating && !net->begin_on_client(self)) return;
-            if (auto ec = refusal()) return basic_network<Client>::finish_step(self, initiating, ec, std::size_t{0});
-            if (asio::buffer_size(buffers) == 0)
-                return basic_network<Client>::finish_step(self, initiating, std::error_code{}, std::size_t{0});
-            net->async_send_turn(net->on_client(std::move(self)));
-        }
-        // The turn came (or the caller cancelled before it did).
-        template <class Self>
-        void operator()(Self& self, std::error_code turn)
-        {
-            if (turn) return basic_network<Client>::complete_on_caller(self, turn, 0);  // nothing was sent
-            if (auto ec = refusal()) {  // the link ended while this waited
-                net->send_done();
-                return basic_network<Client>::complete_on_caller(self, ec, 0);
-            }
-            const std::size_t size = std::min(asio::buffer_size(buffers), net->max_send_length());
-            std::string data(size, '\0');
-            asio::buffer_copy(asio::buffer(data), buffers, size);
-            // Handed over, the chunk is seen through (no cancellation slot): see async_send_turn.
-            // Everything of this op is read before `self` (which holds it) is moved.
-            auto& client = net->client();
-            const auto id = link_id::checked(s->id);
-            auto* network = net;
-            client.async_send_data(id, std::move(data), network->link_call(),
-                                   asio::bind_cancellation_slot(asio::cancellation_slot(), network->on_client(std::move(self))));
-        }
-        template <class Self>
-        void operator()(Self& self, tl::expected<std::size_t, std::error_code> r)
-        {
-            if (life.expired()) return basic_network<Client>::complete_on_caller(self, r ? std::error_code{} : r.error(), r ? *r : 0);
-            net->send_done();
-            if (r) return basic_network<Client>::complete_on_caller(self, std::error_code{}, *r);
-            const std::error_code ec = r.error();
-            if (ec == make_error_code(errc::send_failed)) {
-                // A hole in the stream: the link ends, after what it received before.
-                net->end_after_send_failure(s, ec);
-            } else if (ec == make_error_code(errc::cancelled) || ec == make_error_code(errc::timeout) ||
-                       ec == make_error_code(errc::busy) || ec == make_error_code(errc::protocol_error)) {
-                // A send whose fate is unknown (busy: the module may still take the data when
-                // its late prompt comes), or one the module did not take as written (a "Recv
-                // <n> bytes" that did not match, an echo that was not the line): the link is
-                // finished.
-                s->rx.fail(ec);
-                net->close_in_background(s);
-            }
-            basic_network<Client>::complete_on_caller(self, ec, 0);
-        }
-    };
+    // An operation on a link that is not one (default-constructed or moved from).
+    template <class Handler>
+    static void invalid(Handler handler)
+    {
+        auto ex = asio::get_associated_executor(handler);
+        asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(make_error_code(errc::link_invalid), std::size_t{0}); });
+    }
 
     struct close_op {
         basic_network<Client>* net;

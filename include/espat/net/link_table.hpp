@@ -7,11 +7,14 @@
 // links must be used from it (a coroutine spawned on it, or a single-threaded io_context).
 #pragma once
 
+#include <espat/client/detail/completion.hpp>
 #include <espat/commands/tcpip.hpp>
 #include <espat/error.hpp>
 #include <espat/net/receive_state.hpp>
 #include <espat/proto/event.hpp>
 
+#include <asio/buffer.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -60,6 +63,26 @@ struct link_state {
     bool close_when_drained = false;    // passive, after SEND FAIL: closed once the module holds nothing
     asio::basic_waitable_timer<std::chrono::steady_clock, asio::wait_traits<std::chrono::steady_clock>, Executor> wake;
     std::size_t wakeups = 0;
+
+    // The stream read and write in progress (a link takes one of each at a time, as a socket
+    // does), their handlers type-erased: the steps are not templates, so a program built with
+    // ESPAT_SEPARATE_COMPILATION does not compile them again (net/impl/link_ops.hpp).
+    struct pending_read {
+        asio::mutable_buffer into;
+        espat::detail::completion_ptr<espat::detail::io_result> done;
+        std::uint64_t ticket = 0;
+        bool waited = false;     // a wake-up is due (a notification, or reconcile_after ran out)
+        bool cancelled = false;  // the caller cancelled
+    };
+    struct pending_write {
+        std::string data;  // copied at the initiation, up to the largest AT+CIPSEND
+        espat::detail::completion_ptr<espat::detail::io_result> done;
+        std::uint64_t ticket = 0;
+        bool handed_over = false;                  // with the client: seen through, never cut
+        asio::cancellation_signal turn_cancelled;  // while it waits for its turn to send
+    };
+    std::optional<pending_read> reader;
+    std::optional<pending_write> writer;
 
     // Wakes whoever waits for this link (a reader, an accept).
     void notify()

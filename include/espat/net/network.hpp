@@ -28,6 +28,7 @@
 #include <tl/expected.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cassert>
 #include <chrono>
@@ -130,48 +131,10 @@ public:
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
-    explicit basic_network(Client& client, network_options options = {})
-        : client_(client), options_(options), table_(client.get_executor()), incoming_wake_(client.get_executor()),
-          send_wake_(client.get_executor())
-    {
-        incoming_wake_.expires_at(asio::steady_timer::time_point::max());
-        send_wake_.expires_at(asio::steady_timer::time_point::max());
-        listener_ = client_.add_report_listener([this](const proto::event& e) {
-            if (e.kind == proto::event_kind::ready) {
-                // The module is back to single-link, active receive and no server: start()
-                // must run again before new links (the client re-runs its own start-up).
-                prepared_ = false;
-                global_mode_ = receive_mode::active;
-                server_failure_ = make_error_code(errc::device_reset);  // the server is gone with the reset
-                server_open_ = false;
-                if (passthrough_) {
-                    passthrough_->rx.fail(make_error_code(errc::device_reset));
-                    passthrough_->open = false;
-                    passthrough_->wake.cancel();
-                    passthrough_.reset();
-                }
-            }
-            if (e.kind == proto::event_kind::raw_data && passthrough_) {
-                passthrough_->rx.on_data(e.payload);
-                passthrough_->wake.cancel();
-                return;
-            }
-            if (e.kind == proto::event_kind::protocol_error) return on_anomaly(e);
-            table_.on_report(e);
-        });
-        table_.set_stray_data_handler([this](int id) { on_stray_data(id); });
-        table_.set_incoming(options_.stream_receive, options_.receive_buffer, [this] {
-            ++incoming_wakeups_;
-            incoming_wake_.cancel();
-        });
-    }
+    explicit basic_network(Client& client, network_options options = {});
     basic_network(const basic_network&) = delete;
     basic_network& operator=(const basic_network&) = delete;
-    ~basic_network()
-    {
-        client_.remove_report_listener(listener_);
-        table_.fail_all(make_error_code(errc::link_closed));
-    }
+    ~basic_network();
 
     Client& client() noexcept { return client_; }
     link_table<executor_type>& table() noexcept { return table_; }
@@ -195,163 +158,36 @@ public:
     // without per-link AT+CIPRECVTYPE the one AT+CIPRECVMODE for all links. Run it after the
     // client's start(), and again after a module reset: until then, opening a link, a server or
     // passthrough fails with errc::device_reset.
-    asio::awaitable<result<void>> start()
-    {
-        // Requests are named, never temporaries in a co_await expression (g++ 12 may destroy
-        // those twice).
-        // A module that booted into passthrough (a link saved by AT+SAVETRANSLINK=1) is in
-        // command mode after the client's start-up, but with AT+CIPMODE=1 and its link 0 open,
-        // and AT+CIPMUX=1 is refused while either lasts: close that link (already gone: ERROR,
-        // which is fine) and go back to normal mode. The saved link itself is left configured.
-        // After a module reset the client's own restart decides that: wait for it first (the
-        // commands below would wait for it too, but firmware() is read before them).
-        co_await client_.wait_start_up();
-        if (const auto& fw = client_.firmware(); fw && fw->left_passthrough) {
-            auto closed = co_await client_.template async_execute<commands::cipclose>();
-            (void)closed;
-            const cipmode_request normal{transfer_mode::normal};
-            auto mode = co_await client_.template async_set<commands::cipmode>(normal);
-            if (!mode) co_return tl::make_unexpected(mode.error());
-        }
-        const cipmux_request multiple{mux_mode::multiple};
-        auto mux = co_await client_.template async_set<commands::cipmux>(multiple);
-        if (!mux) co_return tl::make_unexpected(mux.error());
-        const cipdinfo_request show_remote{true};
-        auto dinfo = co_await client_.template async_set<commands::cipdinfo>(show_remote);
-        if (!dinfo) co_return tl::make_unexpected(dinfo.error());
-        if (!per_link_receive_mode()) {
-            const ciprecvmode_request one_mode{options_.stream_receive};
-            auto mode = co_await client_.template async_set<commands::ciprecvmode>(one_mode);
-            if (!mode) co_return tl::make_unexpected(mode.error());
-            global_mode_ = options_.stream_receive;
-        }
-        prepared_ = true;
-        co_return result<void>{};
-    }
+    asio::awaitable<result<void>> start();
 
     // AT+CIPSTART=<id>,"TCP",<host>,<port>[,<keep alive>] on the lowest free id, after
     // AT+CIPTCPOPT=<id>,... when o.tcp asks for socket options (see tcp_options). Options the
     // firmware lacks (not_supported) or values it cannot take (invalid_argument) fail first,
     // with nothing sent.
-    asio::awaitable<result<link>> connect(std::string host, std::uint16_t port, connect_options o = {})
-    {
-        co_return co_await open_stream(link_type::tcp, std::move(host), port, o);
-    }
+    asio::awaitable<result<link>> connect(std::string host, std::uint16_t port, connect_options o = {});
 
     // The same with "SSL": TLS runs on the module, set up by o.tls (AT+CIPSSLCCONF, CN, SNI, ALPN,
     // PSK for the id, before the AT+CIPSTART; see tls_options). A failed handshake (a server the
     // module cannot verify) is the AT+CIPSTART's ERROR: its ERR CODE, or command_failed.
-    asio::awaitable<result<link>> connect_ssl(std::string host, std::uint16_t port, connect_options o = {})
-    {
-        co_return co_await open_stream(link_type::ssl, std::move(host), port, o);
-    }
+    asio::awaitable<result<link>> connect_ssl(std::string host, std::uint16_t port, connect_options o = {});
 
     // AT+CIPSTART=<id>,"UDP",<host>,<port>[,<local port>,<mode>]. UDP is received in active mode
     // (datagram boundaries come with each +IPD); firmware before 3.3 has one receive mode for
     // every link, so there UDP needs network_options::stream_receive = active.
-    asio::awaitable<result<udp_link>> open_udp(std::string host, std::uint16_t port, udp_options o = {})
-    {
-        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
-        if (!per_link_receive_mode() && global_mode_ != receive_mode::active)
-            co_return tl::make_unexpected(make_error_code(errc::not_supported));
-        // "To use parameter <UDP mode>, parameter <UDP local port> must be set first."
-        if (o.mode && *o.mode != udp_mode::fixed && !o.local_port)
-            co_return tl::make_unexpected(make_error_code(errc::invalid_argument));
-        const auto id = table_.free_id();
-        if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
-        const cipstart_udp_request r{link_id::checked(*id), std::move(host), port, o.local_port, o.mode, std::nullopt};
-        if (auto ec = usable<commands::cipstart_udp>(r)) co_return tl::make_unexpected(ec);
-        auto state = table_.attach(*id, link_type::udp, receive_mode::active, options_.receive_buffer);
-        auto started = co_await client_.template async_set<commands::cipstart_udp>(r);
-        if (!started) {
-            if (outcome_unknown(started.error())) close_in_background(state);
-            else if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
-            co_return tl::make_unexpected(started.error());
-        }
-        if (auto ec = co_await set_link_mode(state, receive_mode::active)) co_return tl::make_unexpected(ec);
-        state->established = true;
-        co_return udp_link{this, std::move(state)};
-    }
+    asio::awaitable<result<udp_link>> open_udp(std::string host, std::uint16_t port, udp_options o = {});
 
     // AT+CIPSERVERMAXCONN, AT+CIPSERVER=1,<port> (with ssl: AT+CIPSERVER=1,<port>,"SSL",<CA
     // enable>, ESP32 only), AT+CIPSTO. Incoming links take free ids.
-    asio::awaitable<result<server>> listen(std::uint16_t port, server_options o = {})
-    {
-        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
-        if (o.ssl && chip_is("ESP8266")) co_return tl::make_unexpected(make_error_code(errc::not_supported));
-        if (o.max_connections) {
-            const cipservermaxconn_request max{*o.max_connections};
-            auto m = co_await client_.template async_set<commands::cipservermaxconn>(max);
-            if (!m) co_return tl::make_unexpected(m.error());
-        }
-        // Before the command: a client's CONNECT may come right after its OK.
-        table_.set_incoming_type(o.ssl ? link_type::ssl : link_type::tcp);
-        result<commands::nothing> created;
-        if (o.ssl) {
-            const cipserver_ssl_request create{server_mode::create, port, o.verify_clients};
-            created = co_await client_.template async_set<commands::cipserver_ssl>(create);
-        } else {
-            const cipserver_request create{server_mode::create, port};
-            created = co_await client_.template async_set<commands::cipserver>(create);
-        }
-        if (!created) co_return tl::make_unexpected(created.error());
-        server_open_ = true;
-        server_failure_ = {};
-        if (o.idle_timeout) {
-            const cipsto_request idle{*o.idle_timeout};
-            auto t = co_await client_.template async_set<commands::cipsto>(idle);
-            if (!t) co_return tl::make_unexpected(t.error());
-        }
-        co_return server{this, port};
-    }
+    asio::awaitable<result<server>> listen(std::uint16_t port, server_options o = {});
 
     // Passthrough mode on one TCP link: AT+CIPMUX=0, AT+CIPMODE=1, AT+CIPSTART, AT+CIPSEND; then
     // the stream carries the link's bytes. Needs every other link closed and no server (the
     // module allows passthrough in single-link mode only). close_passthrough() goes back.
-    asio::awaitable<result<passthrough>> open_passthrough(std::string host, std::uint16_t port)
-    {
-        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
-        if (passthrough_ || server_open_ || any_attached())
-            co_return tl::make_unexpected(make_error_code(errc::already_connected));
-        // Everything is checked before anything is sent: a host that cannot be sent must not
-        // leave the module in single-link passthrough mode.
-        const cipstart_tcp_request r{std::nullopt, std::move(host), port, std::nullopt, std::nullopt};
-        if (auto ec = usable<commands::cipstart_tcp>(r)) co_return tl::make_unexpected(ec);
-        const cipmux_request single{mux_mode::single};
-        if (auto m = co_await client_.template async_set<commands::cipmux>(single); !m) co_return tl::make_unexpected(m.error());
-        const cipmode_request transparent{transfer_mode::passthrough};
-        if (auto m = co_await client_.template async_set<commands::cipmode>(transparent); !m)
-            co_return tl::make_unexpected(co_await undo_passthrough(m.error(), true, false));
-        if (auto m = co_await client_.template async_set<commands::cipstart_tcp>(r); !m)
-            co_return tl::make_unexpected(co_await undo_passthrough(m.error(), true, outcome_unknown(m.error())));
-        auto state = std::make_shared<detail::passthrough_state<executor_type>>(client_.get_executor(), options_.receive_buffer);
-        passthrough_ = state;
-        if (auto entered = co_await client_.async_enter_passthrough(); !entered) {
-            passthrough_.reset();
-            co_return tl::make_unexpected(co_await undo_passthrough(entered.error(), true, true));
-        }
-        co_return passthrough{this, std::move(state)};
-    }
+    asio::awaitable<result<passthrough>> open_passthrough(std::string host, std::uint16_t port);
 
     // Leaves passthrough ("+++" between the guard silences), closes its link and returns the
     // module to AT+CIPMODE=0 and AT+CIPMUX=1. Bytes received before stay readable, then eof.
-    asio::awaitable<result<void>> close_passthrough()
-    {
-        auto state = std::exchange(passthrough_, nullptr);
-        if (!state) co_return result<void>{};
-        client_.leave_passthrough();
-        state->open = false;
-        state->rx.on_closed();
-        state->wake.cancel();
-        // These wait in the session's queue until the guard times have passed.
-        const cipmode_request normal{transfer_mode::normal};
-        auto m = co_await client_.template async_set<commands::cipmode>(normal);
-        auto c = co_await client_.template async_execute<commands::cipclose>();
-        (void)c;  // the peer may have closed it already
-        const std::error_code ec = co_await restore_multiple(m ? std::error_code{} : m.error());
-        if (ec) co_return tl::make_unexpected(ec);
-        co_return result<void>{};
-    }
+    asio::awaitable<result<void>> close_passthrough();
 
     // For basic_server.
     [[nodiscard]] bool server_open() const noexcept { return server_open_; }
@@ -362,49 +198,13 @@ public:
     }
     [[nodiscard]] std::size_t incoming_wakeups() const noexcept { return incoming_wakeups_; }
     asio::steady_timer& incoming_wake() noexcept { return incoming_wake_; }
-    typename link_table<executor_type>::state_ptr take_incoming()
-    {
-        auto& q = table_.incoming();
-        while (!q.empty()) {
-            auto s = std::move(q.front());
-            q.pop_front();
-            if (s->attached || s->rx.buffered() > 0) return s;  // one that already closed still has its data
-        }
-        return nullptr;
-    }
-    asio::awaitable<result<link>> adopt_incoming(typename link_table<executor_type>::state_ptr s)
-    {
-        // The module's mode for an incoming link is its default; ask for ours.
-        if (auto ec = co_await set_link_mode(s, options_.stream_receive)) co_return tl::make_unexpected(ec);
-        s->established = true;
-        co_return link{this, std::move(s)};
-    }
-    asio::awaitable<result<void>> stop_server(bool close_links)
-    {
-        const cipserver_request remove{server_mode::remove, close_links ? std::optional<std::uint16_t>(1) : std::nullopt};
-        auto r = co_await client_.template async_set<commands::cipserver>(remove);
-        server_open_ = false;
-        ++incoming_wakeups_;
-        incoming_wake_.cancel();
-        if (!r) co_return tl::make_unexpected(r.error());
-        co_return result<void>{};
-    }
+    typename link_table<executor_type>::state_ptr take_incoming();
+    asio::awaitable<result<link>> adopt_incoming(typename link_table<executor_type>::state_ptr s);
+    asio::awaitable<result<void>> stop_server(bool close_links);
 
     // Passive mode: asks the module for what a reader of `want` bytes can take. The answer goes
     // to the link's buffer whatever happens to the reader, so cancelling a read loses nothing.
-    void start_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t want)
-    {
-        if (s->fetching || !s->attached) return;
-        const std::size_t n = s->rx.fetch_size(want, options_.fetch_limit);
-        if (n == 0) return;
-        s->fetching = true;
-        client_.async_recv_data(link_id::checked(s->id), n, link_call(),
-                                asio::bind_executor(client_.get_executor(), [this, life = lifetime(), s, n](result<std::string> r) {
-                                    s->fetching = false;
-                                    if (life.expired()) return;
-                                    on_fetched(s, n, std::move(r));
-                                }));
-    }
+    void start_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t want);
 
     // Link sends (link writes, UDP sends) take turns, so that cancelling one is clean: a send
     // whose turn has not come waits and, cancelled, leaves the queue with nothing of it sent
@@ -417,11 +217,25 @@ public:
     {
         return asio::async_compose<Token, void(std::error_code)>(send_turn_op{this, lifetime()}, token, client_.get_executor());
     }
-    void send_done()
+    void send_done();
+
+    // ---- a stream link's read and write (net/impl/link_ops.hpp) ----
+    // basic_link's operations hand their handler over type-erased: what follows is compiled
+    // once (in espat::compiled with ESPAT_SEPARATE_COMPILATION), not once per handler type.
+    using state_ptr = typename link_table<executor_type>::state_ptr;
+    using io_completion = espat::detail::completion_ptr<espat::detail::io_result>;
+
+    template <class Handler>
+    io_completion make_io_completion(Handler&& handler) const
     {
-        send_busy_ = false;
-        send_wake_.cancel();
+        return espat::detail::make_completion<espat::detail::io_result>(
+            std::forward<Handler>(handler), espat::detail::identity_transform{}, client_.get_executor(), client_.arena());
     }
+    // In the caller's context: connect the caller's cancellation, then run on the client's
+    // executor (at once when the caller is on it). A read takes what is buffered, or waits
+    // for data, the close or a failure; a write sends one AT+CIPSEND chunk of `data` in its turn.
+    void start_read(state_ptr s, asio::mutable_buffer into, io_completion done);
+    void start_write(state_ptr s, std::string data, io_completion done);
 
     // A step of a link's composed operation, bound to run on the client's executor, where the
     // network's and the links' state lives (the caller's executor sees only the completion),
@@ -480,19 +294,7 @@ public:
     // Closes a link nobody will wait for (a link object dropped, a failed write). A link may be
     // dropped on any thread, so whether it is still attached is read on the client's executor
     // (at once when already there).
-    void close_in_background(typename link_table<executor_type>::state_ptr s)
-    {
-        asio::dispatch(client_.get_executor(), [this, life = lifetime(), s = std::move(s)] {
-            if (life.expired() || !s->attached) return;
-            const int id = s->id;
-            const std::uint32_t generation = s->generation;
-            client_.template async_set<commands::cipclose>(
-                cipclose_request{close_link_id::checked(id).value()}, link_call(),
-                asio::bind_executor(client_.get_executor(), [this, life, id, generation](result<commands::nothing>) {
-                    if (!life.expired() && table_.current(link_handle{id, generation})) table_.detach(id);
-                }));
-        });
-    }
+    void close_in_background(typename link_table<executor_type>::state_ptr s);
 
     // ---- a wire that loses or doubles bytes ----
 
@@ -512,41 +314,12 @@ public:
     // A link it no longer lists is closed (its CLOSED was lost on the wire): its reader gets
     // what it received, then eof. A passive link's buffered length is read again (its "+IPD"
     // notification may have been lost).
-    void reconcile()
-    {
-        if (reconciling_) return;
-        reconciling_ = true;
-        ++stats_.reconciles;
-        const auto& fw = client_.firmware();
-        if (fw && fw->has_cipstate) {
-            client_.template async_query<commands::cipstate>(
-                link_call(), asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<std::vector<link_status>> r) {
-                    if (life.expired()) return;
-                    on_link_list(r ? &*r : nullptr);
-                }));
-        } else {
-            client_.template async_execute<commands::cipstatus>(
-                link_call(), asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<connection_status> r) {
-                    if (life.expired()) return;
-                    on_link_list(r ? &r->links : nullptr);
-                }));
-        }
-    }
+    void reconcile();
 
     // SEND FAIL: the stream the peer gets has a hole, so the link ends, with send_failed after
     // what it received before: active data still arriving before the close is taken; a passive
     // link's data still on the module is fetched first (as far as the host buffer takes it).
-    void end_after_send_failure(const typename link_table<executor_type>::state_ptr& s, std::error_code ec)
-    {
-        s->rx.end_with(ec);
-        s->notify();
-        if (s->rx.mode() == receive_mode::passive && s->attached && !s->close_when_drained) {
-            s->close_when_drained = true;
-            asio::co_spawn(client_.get_executor(), drain_then_close(s, lifetime()), asio::detached);
-            return;
-        }
-        close_in_background(s);
-    }
+    void end_after_send_failure(const typename link_table<executor_type>::state_ptr& s, std::error_code ec);
 
 private:
     // A protocol error the session reported for the links: a +IPD frame that broke (its link,
@@ -556,102 +329,37 @@ private:
     // is closed; a UDP link counts a datagram lost (datagrams may be); a passive link lost at
     // most a notification, so its buffered length is read again. Links that cannot have been
     // touched go on.
-    void on_anomaly(const proto::event& e)
-    {
-        ++stats_.anomalies;
-        if (e.value == static_cast<std::uint32_t>(proto::protocol_error_reason::passthrough_left)) {
-            // The module took the line's "+++" for its escape: what it prints now is its own.
-            if (passthrough_) {
-                passthrough_->rx.fail(make_error_code(errc::protocol_error));
-                passthrough_->open = false;
-                passthrough_->wake.cancel();
-            }
-            return;
-        }
-        if (e.name == "CIPRECVDATA") return;  // an answer nobody waits for: its fetch failed already
-        const bool send = e.value == static_cast<std::uint32_t>(proto::protocol_error_reason::send_corrupted);
-        if (auto s = table_.at(e.link); s && e.link >= 0) return damage(s, send);
-        if (send) return;  // that send's link is gone already
-        for (int i = 0; i < max_links; ++i)
-            if (auto s = table_.at(i)) damage(s, send);
-    }
+    void on_anomaly(const proto::event& e);
 
-    void damage(const typename link_table<executor_type>::state_ptr& s, bool send)
-    {
-        if (s->type == link_type::udp && !send) {
-            ++s->datagrams_dropped;
-            ++stats_.datagrams_lost;
-            return;
-        }
-        if (s->rx.mode() == receive_mode::passive && !send) {
-            query_buffered(s);
-            return;
-        }
-        if (s->rx.broken()) return;
-        ++stats_.links_failed;
-        s->rx.fail(make_error_code(errc::protocol_error));
-        s->notify();
-        close_in_background(s);
-    }
+    void damage(const typename link_table<executor_type>::state_ptr& s, bool send);
 
     // +IPD data for an id no link owns. With a server listening it is a link whose CONNECT was
     // lost: nobody can read it whole, so it is closed (its peer sees the close). Otherwise it is
     // a link given up, whose close is under way.
-    void on_stray_data(int id)
-    {
-        if (!server_open_ || (stray_closing_ >> id & 1u) != 0) return;
-        stray_closing_ |= 1u << id;
-        ++stats_.strays_closed;
-        client_.template async_set<commands::cipclose>(
-            cipclose_request{close_link_id::checked(id).value()}, link_call(),
-            asio::bind_executor(client_.get_executor(), [this, life = lifetime(), id](result<commands::nothing>) {
-                if (!life.expired()) stray_closing_ &= ~(1u << id);
-            }));
-    }
+    void on_stray_data(int id);
 
-    void on_link_list(const std::vector<link_status>* listed)
-    {
-        reconciling_ = false;
-        for (int i = 0; i < max_links; ++i) {
-            auto s = table_.at(i);
-            if (!s || !s->established) continue;
-            if (!listed) {  // the list could not be read: the readers wait (and ask) again
-                s->notify();
-                continue;
-            }
-            const bool open = std::any_of(listed->begin(), listed->end(), [i](const link_status& l) { return l.link.value() == i; });
-            if (!open) {
-                ++stats_.closes_found;
-                s->rx.on_closed();
-                table_.detach(i);
-                continue;
-            }
-            if (s->rx.mode() == receive_mode::passive) query_buffered(s);
-            else s->notify();
-        }
-    }
+    void on_link_list(const std::vector<link_status>* listed);
 
     // SEND FAIL on a passive link: what the module holds now came before the failure. The
     // reader fetches it as usual (on_fetched closes the link once the module holds nothing
     // more); with nothing held the link is closed at once.
-    asio::awaitable<void> drain_then_close(typename link_table<executor_type>::state_ptr s, std::weak_ptr<void> life)
-    {
-        // (Arguments named: g++ 12 and temporaries in co_await expressions, see client.hpp.)
-        const call_options call = link_call();
-        auto lengths = co_await client_.template async_query<commands::ciprecvlen>(call, asio::use_awaitable);
-        if (life.expired()) co_return;
-        std::size_t held = 0;
-        if (lengths && static_cast<std::size_t>(s->id) < lengths->size()) held = (*lengths)[static_cast<std::size_t>(s->id)].value_or(0);
-        if (held > 0 && s->attached) {
-            s->rx.on_module_buffered(held);
-        } else if (!s->fetching) {
-            s->rx.on_module_buffered(0);
-            close_in_background(s);
-        }
-        s->notify();
-    }
+    asio::awaitable<void> drain_then_close(typename link_table<executor_type>::state_ptr s, std::weak_ptr<void> life);
 
 private:
+    // The steps of a link's read and write. `net` is null once the network is destroyed (a
+    // step may still run then: the network's destructor fails its links and wakes them).
+    void begin_read(const state_ptr& s, asio::mutable_buffer into, io_completion done, std::uint64_t ticket, bool initiating);
+    static void read_step(basic_network* net, const state_ptr& s, bool initiating, std::error_code ec);
+    void wait_for_read(const state_ptr& s, std::uint64_t ticket);
+    static void finish_read(const state_ptr& s, bool initiating, std::error_code ec, std::size_t n);
+    static void cancel_read(const state_ptr& s, std::uint64_t ticket);
+    void begin_write(const state_ptr& s, std::string data, io_completion done, std::uint64_t ticket, bool initiating);
+    static void write_turn(basic_network* net, const state_ptr& s, std::error_code turn);
+    static void write_sent(basic_network* net, const state_ptr& s, result<std::size_t> r);
+    static void finish_write(const state_ptr& s, bool initiating, std::error_code ec, std::size_t n);
+    static void cancel_write(const state_ptr& s, std::uint64_t ticket);
+    [[nodiscard]] static std::error_code write_refusal(const state_ptr& s);
+
     struct send_turn_op {
         basic_network* net;
         std::weak_ptr<void> life;
@@ -688,46 +396,19 @@ private:
                ec == make_error_code(errc::busy);
     }
 
-    [[nodiscard]] bool any_attached() const noexcept
-    {
-        for (int i = 0; i < max_links; ++i)
-            if (table_.at(i)) return true;
-        return false;
-    }
+    [[nodiscard]] bool any_attached() const noexcept;
 
     // A passthrough attempt failed after it changed the module's modes: back to normal mode in
     // the order the firmware takes (AT+CIPMUX=1 is refused while AT+CIPMODE=1 lasts or a link is
     // open): AT+CIPMODE=0, AT+CIPCLOSE for a link that may have opened, AT+CIPMUX=1. Returns
     // `first`, the failure that started it.
-    asio::awaitable<std::error_code> undo_passthrough(std::error_code first, bool mode_set, bool maybe_connected)
-    {
-        if (mode_set) {
-            const cipmode_request normal{transfer_mode::normal};
-            auto m = co_await client_.template async_set<commands::cipmode>(normal);
-            (void)m;
-        }
-        if (maybe_connected) {
-            auto c = co_await client_.template async_execute<commands::cipclose>();
-            (void)c;  // ERROR when it never opened
-        }
-        co_return co_await restore_multiple(first);
-    }
+    asio::awaitable<std::error_code> undo_passthrough(std::error_code first, bool mode_set, bool maybe_connected);
 
     // Back to AT+CIPMUX=1 after passthrough (or a failed attempt); returns `first` if set, else
     // what the restore says.
-    asio::awaitable<std::error_code> restore_multiple(std::error_code first)
-    {
-        const cipmux_request multiple{mux_mode::multiple};
-        auto m = co_await client_.template async_set<commands::cipmux>(multiple);
-        if (first) co_return first;
-        co_return m ? std::error_code{} : m.error();
-    }
+    asio::awaitable<std::error_code> restore_multiple(std::error_code first);
 
-    [[nodiscard]] bool per_link_receive_mode() const noexcept
-    {
-        const auto& fw = client_.firmware();
-        return fw && fw->has_ciprecvtype;
-    }
+    [[nodiscard]] bool per_link_receive_mode() const noexcept;
 
     // What this network set on each id with the per-link option commands: the module keeps it
     // for the id's next link (see tls_options and tcp_options).
@@ -736,40 +417,17 @@ private:
         bool common_name = false, server_name = false, alpn = false, psk = false;
     };
 
-    static bool is_ip_literal(const std::string& host)
-    {
-        std::error_code ec;
-        (void)asio::ip::make_address(host, ec);
-        return !ec;
-    }
+    static bool is_ip_literal(const std::string& host);
 
     // Whether an SSL link to `host` with `o` on `id` would inherit a TLS string an earlier link
     // set there that cannot be put back: the common name, and SNI for a DNS name, can (they
     // default to the host the link connects to, and are set to it), ALPN and PSK cannot.
-    [[nodiscard]] bool inherits_tls(int id, const std::string& host, const tls_options& o) const
-    {
-        const id_settings& set = settings_[static_cast<std::size_t>(id)];
-        return (set.server_name && !o.server_name && is_ip_literal(host)) || (set.alpn && o.alpn.empty()) ||
-               (set.psk && !o.psk);
-    }
+    [[nodiscard]] bool inherits_tls(int id, const std::string& host, const tls_options& o) const;
 
     // The lowest free id, for an SSL link the lowest that inherits no TLS string if one does.
-    [[nodiscard]] std::optional<int> choose_id(link_type type, const std::string& host, const tls_options& tls) const
-    {
-        std::optional<int> first;
-        for (int i = 0; i < max_links; ++i) {
-            if (table_.at(i)) continue;
-            if (!first) first = i;
-            if (type != link_type::ssl || !inherits_tls(i, host, tls)) return i;
-        }
-        return first;
-    }
+    [[nodiscard]] std::optional<int> choose_id(link_type type, const std::string& host, const tls_options& tls) const;
 
-    [[nodiscard]] bool chip_is(std::string_view prefix) const
-    {
-        const auto& fw = client_.firmware();
-        return fw && fw->info.chip && fw->info.chip->starts_with(prefix);
-    }
+    [[nodiscard]] bool chip_is(std::string_view prefix) const;
 
     template <class C>
     [[nodiscard]] std::error_code usable(const typename C::set::request& r) const
@@ -791,55 +449,7 @@ private:
         cipstart_tcp_request start;
     };
 
-    result<stream_plan> plan_stream(link_type type, int id, std::string host, std::uint16_t port, const connect_options& o) const
-    {
-        const auto link = close_link_id::checked(id);
-        stream_plan p{.start = cipstart_tcp_request{link_id::checked(id), std::move(host), port, o.keep_alive, std::nullopt}};
-        std::error_code ec;
-        auto check = [&ec](std::error_code e) {
-            if (!ec) ec = e;
-        };
-        if (!o.tcp.empty() || settings_[static_cast<std::size_t>(id)].tcp_options) {
-            p.tcp = ciptcpopt_request{link, o.tcp.linger.value_or(linger_off), o.tcp.no_delay.value_or(false),
-                                      o.tcp.send_timeout.value_or(std::chrono::milliseconds{0})};
-            check(usable<commands::ciptcpopt>(*p.tcp));
-        }
-        if (type == link_type::ssl) {
-            const tls_options& t = o.tls;
-            p.conf = cipsslcconf_request{link, t.auth, std::nullopt, std::nullopt};
-            if (t.auth != ssl_auth_mode::none) {
-                p.conf->pki_number = t.pki_number;
-                p.conf->ca_number = t.ca_number;
-            }
-            check(usable<commands::cipsslcconf>(*p.conf));
-            const id_settings& set = settings_[static_cast<std::size_t>(id)];
-            const std::string& host_name = p.start.host.get();
-            // An earlier link's name is replaced by the default, the host connected to.
-            if (t.common_name || set.common_name) {
-                p.cn = cipsslccn_request{link, t.common_name.value_or(host_name)};
-                check(usable<commands::cipsslccn>(*p.cn));
-            }
-            if (t.server_name || (set.server_name && !is_ip_literal(host_name))) {
-                p.sni = cipsslcsni_request{link, t.server_name.value_or(host_name)};
-                check(usable<commands::cipsslcsni>(*p.sni));
-            }
-            if (!t.alpn.empty()) {
-                p.alpn = cipsslcalpn_request{link, t.alpn};
-                check(usable<commands::cipsslcalpn>(*p.alpn));
-            }
-            if (t.psk) {
-                // "This command is not currently supported on ESP32" (the reference).
-                if (chip_is("ESP32")) check(make_error_code(errc::not_supported));
-                p.psk = cipsslcpsk_request{link, t.psk->psk, t.psk->hint};
-                check(usable<commands::cipsslcpsk>(*p.psk));
-            }
-            check(usable<commands::cipstart_ssl>(p.start));
-        } else {
-            check(usable<commands::cipstart_tcp>(p.start));
-        }
-        if (ec) return tl::make_unexpected(ec);
-        return p;
-    }
+    result<stream_plan> plan_stream(link_type type, int id, std::string host, std::uint16_t port, const connect_options& o) const;
 
     template <class C>
     asio::awaitable<std::error_code> send_option(const std::optional<typename C::set::request>& r)
@@ -849,120 +459,28 @@ private:
         co_return done ? std::error_code{} : done.error();
     }
 
-    asio::awaitable<std::error_code> send_plan(int id, const stream_plan& p, const connect_options& o)
-    {
-        id_settings& set = settings_[static_cast<std::size_t>(id)];
-        // Marked before sending, as the TLS strings below: a command that failed or was lost may
-        // still have set the options. Only a success says which options the id now has.
-        if (p.tcp) set.tcp_options = set.tcp_options || !o.tcp.empty();
-        if (auto ec = co_await send_option<commands::ciptcpopt>(p.tcp)) co_return ec;
-        if (p.tcp) set.tcp_options = !o.tcp.empty();
-        if (auto ec = co_await send_option<commands::cipsslcconf>(p.conf)) co_return ec;
-        // Marked before sending: a failed command may still have changed the module's setting.
-        set.common_name |= p.cn.has_value();
-        if (auto ec = co_await send_option<commands::cipsslccn>(p.cn)) co_return ec;
-        set.server_name |= p.sni.has_value();
-        if (auto ec = co_await send_option<commands::cipsslcsni>(p.sni)) co_return ec;
-        set.alpn |= p.alpn.has_value();
-        if (auto ec = co_await send_option<commands::cipsslcalpn>(p.alpn)) co_return ec;
-        set.psk |= p.psk.has_value();
-        if (auto ec = co_await send_option<commands::cipsslcpsk>(p.psk)) co_return ec;
-        co_return std::error_code{};
-    }
+    asio::awaitable<std::error_code> send_plan(int id, const stream_plan& p, const connect_options& o);
 
     // AT+CIPSTART=<id>,... rather than AT+CIPSTARTEX: the per-link option commands must name the
     // id before the link exists, and the state must be attached to it before CONNECT can come.
-    asio::awaitable<result<link>> open_stream(link_type type, std::string host, std::uint16_t port, connect_options o)
-    {
-        if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
-        const auto id = choose_id(type, host, o.tls);
-        if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
-        auto plan = plan_stream(type, *id, std::move(host), port, o);
-        if (!plan) co_return tl::make_unexpected(plan.error());
-        const receive_mode mode = per_link_receive_mode() ? o.receive.value_or(options_.stream_receive) : global_mode_;
-        // Attached before the first command: the id is ours from here (a concurrent connect picks
-        // another), and data may follow "<id>,CONNECT" before the OK is read.
-        auto state = table_.attach(*id, type, mode, options_.receive_buffer);
-        auto give_up = [&] {
-            if (table_.current(link_handle{state->id, state->generation})) table_.detach(*id);
-        };
-        if (auto ec = co_await send_plan(*id, *plan, o)) {
-            give_up();
-            co_return tl::make_unexpected(ec);
-        }
-        result<commands::nothing> started;
-        const call_options start_call{o.timeout};
-        if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(plan->start, start_call);
-        else started = co_await client_.template async_set<commands::cipstart_tcp>(plan->start, start_call);
-        if (!started) {
-            if (outcome_unknown(started.error())) close_in_background(state);
-            else give_up();
-            co_return tl::make_unexpected(started.error());
-        }
-        if (auto ec = co_await set_link_mode(state, mode)) co_return tl::make_unexpected(ec);
-        state->established = true;
-        co_return link{this, std::move(state)};
-    }
+    asio::awaitable<result<link>> open_stream(link_type type, std::string host, std::uint16_t port, connect_options o);
 
     // Firmware with AT+CIPRECVTYPE: the link's receive mode, once it exists. Data that came
     // before the answer arrived in the module's default mode and is in the link already
     // (receive_state takes +IPD data in either mode). On failure the link is closed.
-    asio::awaitable<std::error_code> set_link_mode(const typename link_table<executor_type>::state_ptr& s, receive_mode mode)
-    {
-        if (!per_link_receive_mode() || !s->attached) co_return std::error_code{};
-        const ciprecvtype_request link_mode{close_link_id::checked(s->id), mode};
-        auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
-        if (m) co_return std::error_code{};
-        close_in_background(s);
-        co_return m.error();
-    }
+    asio::awaitable<std::error_code> set_link_mode(const typename link_table<executor_type>::state_ptr& s, receive_mode mode);
 
-    void on_fetched(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r)
-    {
-        finish_fetch(s, asked, std::move(r));
-        // After SEND FAIL: once the module holds nothing more, the link is closed.
-        if (s->close_when_drained && s->attached && s->rx.module_buffered() == 0) close_in_background(s);
-        // A link the peer closed while the module still held its data: once that is read, the
-        // id is free again.
-        if (s->attached && s->rx.peer_closed() && s->rx.module_buffered() == 0 && table_.current({s->id, s->generation}))
-            table_.detach(s->id);
-        s->notify();
-    }
+    void on_fetched(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r);
 
-    void finish_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r)
-    {
-        if (r) {
-            s->rx.on_data(*r);
-            if (r->size() < asked) {
-                s->rx.on_module_buffered(0);  // the module gave all it had
-            } else if (s->rx.module_buffered() == 0 && s->attached && !s->rx.peer_closed()) {
-                query_buffered(s);  // a full read: more may have come since the notification
-            }
-        } else if (r.error() == make_error_code(errc::command_failed) || r.error() == make_error_code(errc::link_invalid)) {
-            s->rx.on_module_buffered(0);  // nothing (more) to read, or the link went away: its CLOSED follows
-        } else if (r.error() != make_error_code(errc::device_reset)) {
-            s->rx.fail(r.error());  // a timeout or a broken line: the stream can no longer be trusted
-        }
-    }
+    void finish_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r);
 
-    void query_buffered(const typename link_table<executor_type>::state_ptr& s)
-    {
-        client_.template async_query<commands::ciprecvlen>(
-            link_call(), asio::bind_executor(client_.get_executor(), [s](result<receive_lengths> r) {
-                if (r && static_cast<std::size_t>(s->id) < r->size()) {
-                    const auto& len = (*r)[static_cast<std::size_t>(s->id)];
-                    if (len && *len > 0) {
-                        s->rx.on_module_buffered(*len);
-                        s->notify();
-                    }
-                }
-            }));
-    }
+    void query_buffered(const typename link_table<executor_type>::state_ptr& s);
 
     Client& client_;
     network_options options_;
     link_table<executor_type> table_;
     listener_id listener_ = 0;
+    std::atomic<std::uint64_t> op_tickets_{1};  // names link reads and writes for cancellation; taken in callers' contexts
     receive_mode global_mode_ = receive_mode::active;  // the module's default after a reset
     bool prepared_ = false;  // start() ran since the last reset (or ever): links may open
     asio::steady_timer incoming_wake_;   // accept() sleeps here; an incoming CONNECT wakes it
@@ -984,3 +502,20 @@ private:
 };
 
 }  // namespace espat::net
+
+// The out-of-class members, by concern.
+#include <espat/net/impl/link_ops.hpp>
+#include <espat/net/impl/open.hpp>
+#include <espat/net/impl/upkeep.hpp>
+
+#if defined(ESPAT_SEPARATE_COMPILATION)
+// Built once in espat::compiled (espat/src.hpp): not instantiated again here.
+#include <espat/client.hpp>
+#include <espat/detail/stacks.hpp>
+
+#include <asio/ip/tcp.hpp>
+#include <asio/serial_port.hpp>
+
+ESPAT_DETAIL_NET_STACK(extern template, ::asio::serial_port)
+ESPAT_DETAIL_NET_STACK(extern template, ::asio::ip::tcp::socket)
+#endif

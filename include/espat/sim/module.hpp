@@ -3,10 +3,11 @@
 // writes the table's answers. serve() runs it over any Asio stream (sim::pipe, a pty's
 // stream_descriptor, a TCP socket); or a caller feeds on_host_bytes() and drains next_output().
 //
-// Header-only by default. The implementation (module_core.hpp) instantiates the whole command
-// table, which takes a compiler about two minutes; a project that includes the simulator in
-// many files can compile it once instead, as Asio does: define ESPAT_SIM_SEPARATE_COMPILATION
-// everywhere and include <espat/sim/module_src.hpp> in exactly one source file.
+// Header-only by default. The implementation (module_core.hpp, with its members in one core_*.hpp
+// header per command group) instantiates the whole command table, which takes a compiler about
+// two minutes; a project that includes the simulator in many files can compile it once instead,
+// as Asio does: define ESPAT_SIM_SEPARATE_COMPILATION everywhere and include
+// <espat/sim/module_src.hpp> in exactly one source file.
 //
 // Everything runs on one executor (one io_context thread); nothing locks.
 #pragma once

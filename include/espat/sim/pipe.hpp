@@ -249,3 +249,14 @@ inline std::pair<pipe_end, pipe_end> make_pipe(const asio::any_io_executor& ex, 
 }
 
 }  // namespace espat::sim
+
+#if defined(ESPAT_SEPARATE_COMPILATION)
+// The client and links over the pipe are built once in espat::compiled (espat/src.hpp): not
+// instantiated again here.
+#include <espat/client.hpp>
+#include <espat/detail/stacks.hpp>
+#include <espat/net/network.hpp>
+
+ESPAT_DETAIL_CLIENT_STACK(extern template, ::espat::sim::pipe_end)
+ESPAT_DETAIL_NET_STACK(extern template, ::espat::sim::pipe_end)
+#endif

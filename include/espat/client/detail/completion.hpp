@@ -4,16 +4,21 @@
 
 #include <espat/config.hpp>
 #include <espat/client/detail/handler_arena.hpp>
+#include <espat/detail/executors.hpp>
 
 #include <asio/associated_cancellation_slot.hpp>
 #include <asio/associated_executor.hpp>
+#include <asio/dispatch.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/prefer.hpp>
 #include <asio/post.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <optional>
+#include <system_error>
+#include <tuple>
 #include <type_traits>
 #include <utility>
 
@@ -26,6 +31,9 @@ template <class In>
 class erased_completion {
 public:
     virtual void complete(In in) = 0;
+    // Destroys the completion, then calls the handler at once where asio::dispatch would (its
+    // executor runs here: detail::runs_inline), else dispatches it. Use complete_dispatched().
+    virtual void dispatch_and_destroy(In in) = 0;
     [[nodiscard]] virtual asio::cancellation_slot cancellation_slot() const noexcept = 0;
     // Destroys the completion and gives its memory back to the arena it came from.
     virtual void destroy() noexcept = 0;
@@ -44,6 +52,24 @@ struct completion_deleter {
 
 template <class In>
 using completion_ptr = std::unique_ptr<erased_completion<In>, completion_deleter>;
+
+// Completes from a step that runs on the client's executor, never inside the initiating call:
+// the handler runs on its own executor, at once when that is this thread's (a read issued from
+// the previous read's completion), and the completion's memory is back in the arena before
+// the handler starts the next operation.
+template <class In>
+void complete_dispatched(completion_ptr<In> done, In in)
+{
+    done.release()->dispatch_and_destroy(std::move(in));
+}
+
+// The value of an Asio stream operation's completion, handed to its handler as two arguments.
+using io_result = std::tuple<std::error_code, std::size_t>;
+
+template <class T>
+inline constexpr bool is_tuple = false;
+template <class... T>
+inline constexpr bool is_tuple<std::tuple<T...>> = true;
 
 template <class In, class Handler, class Transform, class Fallback>
 class completion_impl final : public erased_completion<In> {
@@ -71,6 +97,15 @@ public:
         asio::post(ex, bound{std::move(handler_), transform_(std::move(in))});
     }
 
+    void dispatch_and_destroy(In in) override
+    {
+        auto ex = std::move(*work_);
+        bound b{std::move(handler_), transform_(std::move(in))};
+        destroy();
+        if (runs_inline(ex)) return b();
+        asio::dispatch(ex, std::move(b));
+    }
+
     [[nodiscard]] asio::cancellation_slot cancellation_slot() const noexcept override
     {
         return asio::get_associated_cancellation_slot(handler_);
@@ -86,7 +121,8 @@ private:
             // The slot is the caller's and is only touched in the caller's context: our
             // cancellation handler leaves it here, before the caller resumes.
             if (auto slot = asio::get_associated_cancellation_slot(handler); slot.is_connected()) slot.clear();
-            std::move(handler)(std::move(value));
+            if constexpr (is_tuple<value_type>) std::apply(std::move(handler), std::move(value));
+            else std::move(handler)(std::move(value));
         }
     };
 

@@ -1,0 +1,368 @@
+// espat/sim/core_dispatch.hpp — the simulated module's core at work: the public side, the
+// output queue and reports, command lines and their dispatch, state, reset (see module_core.hpp).
+#pragma once
+
+#include <espat/sim/module_core.hpp>
+
+namespace espat::sim::detail {
+
+// ------------------------------------------------------------------------------------
+// The core's public side: what sim::module's members call.
+
+// Ends everything: links and the server close, waiting coroutines return.
+inline void module_core::stop()
+{
+    if (stopped_) return;
+    stopped_ = true;
+    close_all_links(false);
+    close_server();
+    for (auto* t : {&out_signal_, &output_room_, &input_room_, &passthrough_wake_}) t->cancel();
+}
+
+// A reset from outside (power, the EN pin): from now on the module hears nothing until it
+// has rebooted.
+inline void module_core::power_cycle()
+{
+    if (stopped_) return;
+    input_ = input_mode::rebooting;
+    asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
+}
+
+// Bytes from the host, split anywhere.
+inline void module_core::on_host_bytes(std::string_view bytes)
+{
+    while (!bytes.empty() && !stopped_) {
+        switch (input_) {
+        case input_mode::rebooting: return;  // a rebooting module hears nothing
+        case input_mode::command: bytes = take_command_bytes(bytes); break;
+        case input_mode::send_data: bytes = take_send_bytes(bytes); break;
+        case input_mode::passthrough: take_passthrough_bytes(bytes); return;
+        }
+    }
+}
+
+// Waits for module output and returns all of it; empty once stopped (or cancelled).
+inline asio::awaitable<std::string> module_core::next_output()
+{
+    while (out_.empty() && !stopped_) {
+        auto [ec] = co_await out_signal_.async_wait(use_tuple);
+        (void)ec;
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return std::string{};
+    }
+    std::string chunk = std::move(out_);
+    out_.clear();
+    output_room_.cancel();
+    co_return chunk;
+}
+
+// The serve() loop's reader waits here while passthrough data is not yet forwarded.
+inline asio::awaitable<void> module_core::wait_input_room()
+{
+    while (passthrough_data_.size() > 4 * passthrough_packet && !stopped_) {
+        auto [ec] = co_await input_room_.async_wait(use_tuple);
+        (void)ec;
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+}
+
+inline std::optional<std::uint16_t> module_core::server_port() const
+{
+    if (!server_) return std::nullopt;
+    std::error_code ec;
+    return server_->local_endpoint(ec).port();
+}
+inline std::size_t module_core::buffered(std::uint8_t id) const
+{
+    return id < links_.size() && links_[id] ? links_[id]->passive_data.size() : 0;
+}
+
+// ------------------------------------------------------------------------------------
+// Output.
+
+inline void module_core::emit(std::string_view bytes)
+{
+    if (stopped_) return;
+    out_ += bytes;
+    out_signal_.cancel();
+}
+inline void module_core::ok() { emit("\r\nOK\r\n"); }
+inline void module_core::error(std::uint32_t code)
+{
+    if (syslog_) {
+        char line[32];
+        std::snprintf(line, sizeof line, "ERR CODE:0x%08x\r\n", static_cast<unsigned>(code));
+        emit(line);
+    }
+    emit("\r\nERROR\r\n");
+}
+// The information lines of an answer, written by the table.
+template <class Form, class Value>
+void module_core::reply(const Value& v)
+{
+    std::string s;
+    cmd::encode_reply<Form>(s, v);
+    emit(s);
+}
+inline std::string module_core::link_prefix(std::uint8_t id) const
+{
+    return mux_ ? std::to_string(id) + "," : std::string{};
+}
+inline void module_core::report_connect(const link& l)
+{
+    if (has(sysmsg_, system_messages::link_conn_details)) {
+        std::string s = "+LINK_CONN:0," + std::to_string(l.id) + ",\"";
+        s += l.type == link_type::udp ? "UDP" : l.type == link_type::ssl ? "SSL" : "TCP";
+        s += "\"," + std::to_string(static_cast<int>(l.role)) + ",\"" + l.remote_ip.to_string() + "\"," +
+             std::to_string(l.remote_port) + "," + std::to_string(l.local_port) + "\r\n";
+        emit_report(s);
+    } else {
+        emit_report(link_prefix(l.id) + "CONNECT\r\n");
+    }
+}
+inline void module_core::report_closed(std::uint8_t id)
+{
+    if (chance(opts_.faults.lost_report)) return;  // lost on the wire
+    emit_report(link_prefix(id) + "CLOSED\r\n");
+}
+// Output that is no command's answer (link reports, +IPD). Held during a send until its
+// SEND OK / SEND FAIL unless the report_inside_send fault lets it through; the
+// report_inside_echo fault tucks it into the echo of the line the host is typing.
+inline void module_core::emit_report(std::string_view bytes)
+{
+    if (in_send_phase_ && !reports_inside_send_) {
+        held_reports_ += bytes;
+        return;
+    }
+    if (input_ == input_mode::command && echo_ && !line_.empty() && !line_overflow_ &&
+        chance(opts_.faults.report_inside_echo)) {
+        pending_echo_split_ += bytes;
+        return;
+    }
+    emit(bytes);
+}
+inline void module_core::release_held_reports()
+{
+    in_send_phase_ = false;
+    emit(std::exchange(held_reports_, std::string{}));
+}
+
+inline bool module_core::chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+
+// ------------------------------------------------------------------------------------
+// Input.
+
+inline std::string_view module_core::take_command_bytes(std::string_view bytes)
+{
+    const std::size_t lf = bytes.find('\n');
+    const std::string_view part = bytes.substr(0, lf == std::string_view::npos ? bytes.size() : lf + 1);
+    // Memory stays bounded: past the line limit, bytes are only counted until the LF.
+    if (!line_overflow_) {
+        if (line_.size() + part.size() > cmd::max_command_line) line_overflow_ = true;
+        else line_ += part;
+    }
+    if (lf != std::string_view::npos) complete_line();
+    return bytes.substr(part.size());
+}
+
+inline void module_core::complete_line()
+{
+    std::string line = std::move(line_);
+    line_.clear();
+    const bool overflow = std::exchange(line_overflow_, false);
+    if (echo_ && !overflow) {
+        if (!pending_echo_split_.empty() && line.size() > 4) {
+            // A report that arrives while the line comes in splits its echo (quirks).
+            emit(std::string_view(line).substr(0, line.size() / 2));
+            emit(pending_echo_split_);
+            emit(std::string_view(line).substr(line.size() / 2));
+            pending_echo_split_.clear();
+        } else {
+            emit(line);
+            emit(std::exchange(pending_echo_split_, std::string{}));
+        }
+    }
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    if (overflow) {
+        error(err_code::parameter_parse_failed);
+        return;
+    }
+    if (line.empty()) return;  // a bare line end: nothing to answer
+    if (busy_) {
+        emit("busy p...\r\n");
+        return;
+    }
+    busy_ = true;
+    asio::co_spawn(ex_, run_command(shared_from_this(), std::move(line)), asio::detached);
+}
+
+inline asio::awaitable<void> module_core::run_command(std::shared_ptr<module_core> keep, std::string line)
+{
+    (void)keep;
+    const auto& f = opts_.faults;
+    if (chance(f.err_code_busy)) emit("ERR CODE:0x010b0000\r\n\r\nbusy p...\r\n");
+    if (chance(f.busy_before_result)) emit("busy p...\r\n");
+    try {
+        auto request = cmd::decode_request<cmd::any_request>(line, {.multiple_links = mux_});
+        if (!request) {
+            error(known_command_word(line) ? err_code::parameter_parse_failed : err_code::unsupported_command);
+        } else {
+            asio::awaitable<void> op = request->visit([this](const auto& r) { return dispatch(r); });
+            co_await std::move(op);
+        }
+    } catch (const std::exception&) {
+        error();  // a value the simulator could not handle is the module's ERROR, not a crash
+    }
+    if (input_ != input_mode::send_data) busy_ = false;
+    else busy_ = false;  // the data phase has its own state; lines are not read meanwhile
+    if (!stopped_ && input_ == input_mode::command && chance(f.spontaneous_reset))
+        asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
+}
+
+// Commands outside the personality's version range do not exist on that module.
+template <class R>
+bool module_core::available() const
+{
+    using C = typename R::command;
+    if constexpr (requires { C::since; })
+        if (opts_.firmware.version < C::since) return false;
+    if constexpr (requires { C::until; })
+        if (!(opts_.firmware.version < C::until)) return false;
+    return true;
+}
+
+template <class R>
+asio::awaitable<void> module_core::dispatch(const R& r)
+{
+    if (!available<R>()) {
+        error(err_code::unsupported_command);
+        co_return;
+    }
+    co_await handle(r);
+}
+
+// Forms the simulator does not implement (test forms, TLS settings until the SSL link
+// type exists): what a module without them answers.
+template <class R>
+asio::awaitable<void> module_core::handle(const R&)
+{
+    error(err_code::unsupported_command);
+    co_return;
+}
+
+// ------------------------------------------------------------------------------------
+// State.
+
+inline void module_core::reset_state()
+{
+    echo_ = true;
+    mux_ = false;
+    show_remote_ = false;
+    recv_mode_ = recv_mode::active;
+    sysmsg_ = system_messages::none;
+    syslog_ = false;
+    passthrough_mode_ = transfer_mode::normal;
+    server_max_conn_ = 5;
+    server_timeout_ = std::chrono::seconds(180);
+    any_link_closed_ = false;
+    input_ = input_mode::command;
+    line_.clear();
+    line_overflow_ = false;
+    busy_ = false;
+    uart_ = {};  // AT+UART_CUR lasts until a reset (AT+UART_DEF, which is not simulated, would not)
+}
+
+inline bool module_core::station_enabled() const
+{
+    return wifi_mode_ == wifi_mode::station || wifi_mode_ == wifi_mode::station_softap;
+}
+inline bool module_core::has_ip() const { return joined_.has_value(); }
+
+inline std::optional<std::uint8_t> module_core::free_link_id() const
+{
+    for (std::uint8_t i = 0; i < links_.size(); ++i)
+        if (!links_[i]) return i;
+    return std::nullopt;
+}
+inline bool module_core::any_link() const
+{
+    return std::any_of(links_.begin(), links_.end(), [](const auto& l) { return l != nullptr; });
+}
+// The link a command names: its leading id in multi-link mode, link 0 in single.
+inline std::shared_ptr<link> module_core::link_for(const std::optional<link_id>& id) const
+{
+    const std::uint8_t i = mux_ ? (id ? id->value() : 0xff) : 0;
+    if (i >= links_.size() || (!mux_ && id)) return nullptr;
+    return links_[i];
+}
+
+// ------------------------------------------------------------------------------------
+// Reset.
+
+// A reboot ends whatever passthrough session ran (its relay loop and its reconnection
+// tries) with its link; a link saved by AT+SAVETRANSLINK=1 then starts a new session at
+// "ready" (firmware-quirks.md: the module "boots straight into passthrough: no prompt until
+// the host sends +++"), which connects once the module has its IP again.
+inline asio::awaitable<void> module_core::reboot(std::shared_ptr<module_core> keep, bool factory)
+{
+    (void)keep;
+    input_ = input_mode::rebooting;
+    const std::uint64_t this_boot = ++boots_;
+    ++passthrough_sessions_;     // the old session is over...
+    passthrough_wake_.cancel();  // ...and its relay loop sees it now
+    const bool was_joined = joined_.has_value();
+    if (was_joined) emit("WIFI DISCONNECT\r\n");
+    in_send_phase_ = false;
+    held_reports_.clear();
+    close_all_links(false);
+    close_server();
+    passthrough_data_.clear();
+    asio::steady_timer t(ex_);
+    t.expires_after(opts_.reset_delay);
+    auto [ec] = co_await t.async_wait(use_tuple);
+    (void)ec;
+    if (stopped_ || boots_ != this_boot) co_return;  // stopped, or a later reset took over
+    reset_state();
+    if (factory) {
+        joined_.reset();
+        wifi_mode_ = wifi_mode::station;
+        store_ = true;
+        saved_passthrough_ = false;
+        saved_link_.reset();
+        rf_power_ = default_rf_power(opts_.firmware);
+        dhcp_interfaces_ = dhcp_interfaces::station | dhcp_interfaces::softap;
+        auto_connect_ = true;
+        join_attempted_ = false;
+    }
+    if (!auto_connect_) joined_.reset();
+    emit(opts_.firmware.boot_noise);
+    emit("\r\nready\r\n");
+    std::optional<std::uint64_t> saved_session;
+    std::optional<saved_transparent_link> target;
+    if (saved_passthrough_ && saved_link_) {
+        passthrough_mode_ = transfer_mode::passthrough;
+        target = *saved_link_;
+        saved_session = enter_passthrough();
+    }
+    if (joined_) {
+        // A module that was on Wi-Fi joins again by itself (firmware-quirks.md).
+        t.expires_after(opts_.join_delay);
+        auto [ec2] = co_await t.async_wait(use_tuple);
+        (void)ec2;
+        // Not inside a command's answer: Adafruit's driver fails the command whose reply
+        // holds an unsolicited WIFI CONNECTED (host-drivers.md). (In the saved link's
+        // passthrough there is no command; after its "+++", the same rule.)
+        while (!stopped_ && boots_ == this_boot && (busy_ || input_ == input_mode::send_data ||
+                                                     (input_ == input_mode::passthrough && !saved_session))) {
+            t.expires_after(std::chrono::milliseconds(2));
+            auto [ec3] = co_await t.async_wait(use_tuple);
+            (void)ec3;
+        }
+        if (stopped_ || !joined_ || boots_ != this_boot) co_return;  // a later reset took over
+        emit_report("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
+        if (saved_session) co_await reconnect_passthrough(this_boot, *saved_session, *target);
+    }
+}
+
+}  // namespace espat::sim::detail
