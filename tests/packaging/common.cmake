@@ -51,3 +51,25 @@ endfunction()
 
 file(REMOVE_RECURSE "${WORK_DIR}")
 file(MAKE_DIRECTORY "${WORK_DIR}")
+
+# espat_check_installed_consumer(<root> <program>...)
+# After a consumer's install into <root> (a prefix or a DESTDIR): each <program> is somewhere
+# under <root>, and nothing of espat's is: no header under an espat/ folder or named espat.hpp,
+# no espat*.pc, no libespat*, no espat CMake package file.
+function(espat_check_installed_consumer root)
+    file(GLOB_RECURSE installed LIST_DIRECTORIES false RELATIVE "${root}" "${root}/*")
+    foreach(program IN LISTS ARGN)
+        set(found "${installed}")
+        list(FILTER found INCLUDE REGEX "(^|/)${program}$")
+        if(NOT found)
+            message(FATAL_ERROR "the consumer's install did not install ${program}; it installed:\n${installed}")
+        endif()
+    endforeach()
+    set(espat_files "${installed}")
+    list(FILTER espat_files INCLUDE REGEX "(^|/)espat/|(^|/)espat\\.hpp$|(^|/)espat[^/]*\\.pc$|(^|/)libespat[^/]*$|(^|/)espat-config[^/]*\\.cmake$")
+    if(espat_files)
+        message(FATAL_ERROR "the consumer's install installed espat's files:\n${espat_files}")
+    endif()
+    list(LENGTH installed count)
+    message(STATUS "the consumer's install: ${count} files, none of espat's")
+endfunction()

@@ -1,5 +1,7 @@
-# run_add_subdirectory.cmake — packaging test: build and run a consumer that pulls espat in
-# with add_subdirectory, and check that none of espat's own tests were configured there.
+# run_add_subdirectory.cmake — packaging test: build and run consumers that pull espat in with
+# add_subdirectory and link espat::espat, espat::compiled and espat::sim; check that none of
+# espat's own tests were configured there and that the consumer's install installs its
+# programs and none of espat's files.
 include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 
 set(build "${WORK_DIR}/consumer-build")
@@ -8,6 +10,8 @@ espat_run("configure consumer" COMMAND "${CMAKE_COMMAND}"
     ${nested_cmake_args} "-DESPAT_SOURCE_DIR=${ESPAT_SOURCE_DIR}")
 espat_run("build consumer" COMMAND "${CMAKE_COMMAND}" --build "${build}")
 espat_run("run consumer" COMMAND "${build}/espat_add_subdirectory_consumer")
+espat_run("run espat::compiled consumer" COMMAND "${build}/espat_add_subdirectory_compiled")
+espat_run("run espat::sim consumer" COMMAND "${build}/espat_add_subdirectory_sim")
 
 # Nothing of espat's test suite may reach the consumer's build tree or its ctest.
 foreach(dir tests examples benchmarks)
@@ -20,3 +24,9 @@ espat_run("list consumer tests" COMMAND "${CMAKE_CTEST_COMMAND}" --test-dir "${b
 if(NOT listed MATCHES "Total Tests: 0")
     message(FATAL_ERROR "the consumer's ctest lists espat tests:\n${listed}")
 endif()
+
+# The consumer's install: its three programs, nothing of espat's.
+set(prefix "${WORK_DIR}/prefix")
+espat_run("install consumer" COMMAND "${CMAKE_COMMAND}" --install "${build}" --prefix "${prefix}")
+espat_check_installed_consumer("${prefix}"
+    espat_add_subdirectory_consumer espat_add_subdirectory_compiled espat_add_subdirectory_sim)

@@ -1,6 +1,8 @@
 # run_find_package.cmake — packaging test: install espat into a scratch prefix, then build
-# and run a consumer that does find_package(espat 0.1 REQUIRED); also check that pkg-config
-# finds the installed espat.pc and that its flags compile the same consumer.
+# and run consumers that do find_package(espat 0.1 REQUIRED COMPONENTS compiled sim) and link
+# espat::espat, espat::compiled and espat::sim; check that without OpenSSL the package still
+# gives espat::espat and espat::compiled; also check that pkg-config finds the installed
+# espat.pc, espat-compiled.pc and espat-sim.pc and that their flags build the same consumers.
 include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 
 set(prefix "${WORK_DIR}/prefix")
@@ -19,7 +21,12 @@ foreach(installed
         share/cmake/espat/espat-config.cmake
         share/cmake/espat/espat-config-version.cmake
         share/cmake/espat/espat-targets.cmake
-        share/pkgconfig/espat.pc)
+        share/cmake/espat/espat-sim-targets.cmake
+        share/pkgconfig/espat.pc
+        lib/libespat_compiled.a
+        lib/libespat_sim.a
+        lib/pkgconfig/espat-compiled.pc
+        lib/pkgconfig/espat-sim.pc)
     if(NOT EXISTS "${prefix}/${installed}")
         message(FATAL_ERROR "not installed: ${prefix}/${installed}")
     endif()
@@ -32,6 +39,24 @@ espat_run("configure consumer" COMMAND "${CMAKE_COMMAND}" -S "${consumer_source}
     OUTPUT_VARIABLE configure_output)
 espat_run("build consumer" COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/consumer-build")
 espat_run("run consumer" COMMAND "${WORK_DIR}/consumer-build/espat_find_package_consumer")
+espat_run("run espat::compiled consumer" COMMAND "${WORK_DIR}/consumer-build/espat_find_package_compiled")
+espat_run("run espat::sim consumer" COMMAND "${WORK_DIR}/consumer-build/espat_find_package_sim")
+espat_run("run espat::sim + espat::compiled consumer"
+    COMMAND "${WORK_DIR}/consumer-build/espat_find_package_sim_compiled")
+
+# Without OpenSSL the package still gives espat::espat and espat::compiled (configure only) ...
+espat_run("configure consumer without OpenSSL" COMMAND "${CMAKE_COMMAND}" -S "${consumer_source}"
+    -B "${WORK_DIR}/consumer-build-no-openssl" ${nested_cmake_args} "-DCMAKE_PREFIX_PATH=${prefix}"
+    -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON -DESPAT_REQUESTED_COMPONENTS=compiled -DESPAT_EXPECT_NO_SIM=ON)
+# ... and refuses a required `sim` component.
+execute_process(
+    COMMAND "${CMAKE_COMMAND}" -S "${consumer_source}" -B "${WORK_DIR}/consumer-build-no-openssl-sim"
+        ${nested_cmake_args} "-DCMAKE_PREFIX_PATH=${prefix}" -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON
+    OUTPUT_QUIET ERROR_QUIET
+    RESULT_VARIABLE rc)
+if(rc STREQUAL "0")
+    message(FATAL_ERROR "find_package(espat COMPONENTS sim) succeeded without OpenSSL")
+endif()
 
 # A request for another minor version must be refused before 1.0.
 execute_process(
@@ -44,24 +69,30 @@ if(rc STREQUAL "0")
 endif()
 
 if(NOT PKG_CONFIG_EXECUTABLE)
-    message(STATUS "pkg-config not found: espat.pc not checked")
+    message(STATUS "pkg-config not found: the .pc files not checked")
     return()
 endif()
-set(ENV{PKG_CONFIG_PATH} "${prefix}/share/pkgconfig")
-espat_run("pkg-config version" COMMAND "${PKG_CONFIG_EXECUTABLE}" --modversion espat OUTPUT_VARIABLE pc_version)
-string(STRIP "${pc_version}" pc_version)
-if(NOT pc_version STREQUAL "0.1.0")
-    message(FATAL_ERROR "pkg-config --modversion espat: '${pc_version}', expected 0.1.0")
-endif()
-espat_run("pkg-config cflags" COMMAND "${PKG_CONFIG_EXECUTABLE}" --cflags espat OUTPUT_VARIABLE pc_cflags)
-espat_run("pkg-config libs" COMMAND "${PKG_CONFIG_EXECUTABLE}" --libs espat OUTPUT_VARIABLE pc_libs)
-string(STRIP "${pc_cflags}" pc_cflags)
-string(STRIP "${pc_libs}" pc_libs)
-separate_arguments(pc_cflags UNIX_COMMAND "${pc_cflags}")
-separate_arguments(pc_libs UNIX_COMMAND "${pc_libs}")
+set(ENV{PKG_CONFIG_PATH} "${prefix}/lib/pkgconfig:${prefix}/share/pkgconfig")
 if(NOT CXX_COMPILER)
     set(CXX_COMPILER c++)
 endif()
-espat_run("compile with pkg-config flags" COMMAND "${CXX_COMPILER}" -std=c++20 ${pc_cflags}
-    "${consumer_source}/main.cpp" -o "${WORK_DIR}/pkg-config-consumer" ${pc_libs})
-espat_run("run pkg-config consumer" COMMAND "${WORK_DIR}/pkg-config-consumer")
+# Each .pc file's flags build its consumer (-O1: these only have to link and run).
+foreach(case "espat;main.cpp" "espat-compiled;../consumers/compiled_main.cpp" "espat-sim;../consumers/sim_main.cpp")
+    list(GET case 0 module)
+    list(GET case 1 source)
+    espat_run("pkg-config ${module} version" COMMAND "${PKG_CONFIG_EXECUTABLE}" --modversion ${module}
+        OUTPUT_VARIABLE pc_version)
+    string(STRIP "${pc_version}" pc_version)
+    if(NOT pc_version STREQUAL "0.1.0")
+        message(FATAL_ERROR "pkg-config --modversion ${module}: '${pc_version}', expected 0.1.0")
+    endif()
+    espat_run("pkg-config ${module} cflags" COMMAND "${PKG_CONFIG_EXECUTABLE}" --cflags ${module} OUTPUT_VARIABLE pc_cflags)
+    espat_run("pkg-config ${module} libs" COMMAND "${PKG_CONFIG_EXECUTABLE}" --libs ${module} OUTPUT_VARIABLE pc_libs)
+    string(STRIP "${pc_cflags}" pc_cflags)
+    string(STRIP "${pc_libs}" pc_libs)
+    separate_arguments(pc_cflags UNIX_COMMAND "${pc_cflags}")
+    separate_arguments(pc_libs UNIX_COMMAND "${pc_libs}")
+    espat_run("compile with ${module}'s pkg-config flags" COMMAND "${CXX_COMPILER}" -std=c++20 -O1 ${pc_cflags}
+        "${consumer_source}/${source}" -o "${WORK_DIR}/pkg-config-${module}" ${pc_libs})
+    espat_run("run ${module}'s pkg-config consumer" COMMAND "${WORK_DIR}/pkg-config-${module}")
+endforeach()
