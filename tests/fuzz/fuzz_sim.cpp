@@ -7,7 +7,7 @@
 // a half-sent AT+CIPSEND's data and leaving passthrough with a guarded "+++". See README.md.
 //
 // The simulator is compiled once, with the fuzzer's instrumentation, in the library
-// espat_fuzz_sim_core (src/sim.cpp, ESPAT_SIM_SEPARATE_COMPILATION); this file
+// espat_fuzz_sim_core (src/sim/*.cpp, ESPAT_SIM_SEPARATE_COMPILATION); this file
 // sees only its interface.
 //
 // The module runs against the host's real network stack. So that no input reaches beyond this

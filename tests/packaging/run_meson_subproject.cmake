@@ -21,7 +21,7 @@ if(CXX_COMPILER)
 endif()
 # --force-fallback-for: use the subproject even if some espat .pc file is on the pkg-config path.
 espat_run("meson setup" COMMAND "${MESON_EXECUTABLE}" setup "${build}" "${consumer}"
-    --wrap-mode=nodownload --force-fallback-for=espat,espat-compiled,espat-sim --buildtype=release
+    --wrap-mode=nodownload --force-fallback-for=espat,espat-compiled,espat-sim --buildtype=plain
     --prefix=/usr/local)
 # meson compile runs ninja with as many jobs as it likes: follow CMAKE_BUILD_PARALLEL_LEVEL
 # (as the CMake builds do) when it is set.

@@ -9,16 +9,16 @@ namespace espat::sim::detail {
 // ------------------------------------------------------------------------------------
 // Handlers: basic commands.
 
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::at>&) { ok(); co_return; }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::ate0>&) { echo_ = false; ok(); co_return; }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::ate1>&) { echo_ = true; ok(); co_return; }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::rst>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::at>&) { ok(); co_return; }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::ate0>&) { echo_ = false; ok(); co_return; }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::ate1>&) { echo_ = true; ok(); co_return; }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::rst>&)
 {
     ok();
     asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::restore>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::restore>&)
 {
     // Open links say CLOSED before the OK (firmware-quirks.md).
     for (std::uint8_t i = links_.size(); i-- > 0;) remove_link(i, true);
@@ -26,55 +26,55 @@ inline asio::awaitable<void> module_core::handle(const exec_of<cmd::restore>&)
     asio::co_spawn(ex_, reboot(shared_from_this(), true), asio::detached);
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::gmr>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::gmr>&)
 {
     reply<cmd::gmr::execute>(opts_.firmware.gmr);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::sysstore>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::sysstore>&)
 {
     reply<cmd::sysstore::query>(store_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::sysstore>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::sysstore>& r)
 {
     store_ = r.params.store_in_flash.value;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::syslog>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::syslog>&)
 {
     reply<cmd::syslog::query>(syslog_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::syslog>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::syslog>& r)
 {
     syslog_ = r.params.error_codes.value;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::sysmsg>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::sysmsg>&)
 {
     reply<cmd::sysmsg::query>(sysmsg_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::sysmsg>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::sysmsg>& r)
 {
     sysmsg_ = r.params.messages.value;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::uart_cur>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::uart_cur>&)
 {
     reply<cmd::uart_cur::query>(uart_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::uart_cur>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::uart_cur>& r)
 {
     // Remembered and reported until a reset; pacing the output at the rate (and honouring
     // RTS/CTS) is the transport's business.
@@ -91,13 +91,13 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::uart_cur>& r)
 // ------------------------------------------------------------------------------------
 // Handlers: Wi-Fi.
 
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cwmode>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwmode>&)
 {
     reply<cmd::cwmode::query>(wifi_mode_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwmode>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwmode>& r)
 {
     wifi_mode_ = r.params.mode.value;
     if (!station_enabled() && joined_) {
@@ -108,7 +108,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwmode>& r)
     co_return;
 }
 
-inline asio::awaitable<void> module_core::join(const std::string& ssid, const std::string& password)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::join(const std::string& ssid, const std::string& password)
 {
     if (!station_enabled()) {
         error();
@@ -143,11 +143,11 @@ inline asio::awaitable<void> module_core::join(const std::string& ssid, const st
     emit_report("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
     ok();
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwjap>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwjap>& r)
 {
     co_await join(r.params.ssid.value, r.params.password.value);
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cwjap>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cwjap>&)
 {
     if (last_ssid_.empty() && !joined_) {
         reply<cmd::cwjap::execute>(std::optional<join_failure>(join_failure::ap_not_found));
@@ -158,7 +158,7 @@ inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cwjap>&)
     const std::string password = joined_ ? opts_.access_points[*joined_].password : last_password_;
     co_await join(ssid, password);
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cwjap>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwjap>&)
 {
     std::optional<station_connection> c;
     if (joined_) {
@@ -170,7 +170,7 @@ inline asio::awaitable<void> module_core::handle(const query_of<cmd::cwjap>&)
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cwqap>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cwqap>&)
 {
     if (joined_) {
         joined_.reset();
@@ -179,7 +179,7 @@ inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cwqap>&)
     ok();
     co_return;
 }
-inline std::vector<access_point> module_core::scan(std::optional<std::string_view> ssid) const
+ESPAT_SIM_DECL std::vector<access_point> module_core::scan(std::optional<std::string_view> ssid) const
 {
     std::vector<access_point> out;
     for (const auto& ap : opts_.access_points) {
@@ -189,19 +189,19 @@ inline std::vector<access_point> module_core::scan(std::optional<std::string_vie
     }
     return out;
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cwlap>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cwlap>&)
 {
     reply<cmd::cwlap::execute>(scan(std::nullopt));
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwlap>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwlap>& r)
 {
     reply<cmd::cwlap::set>(scan(r.params.ssid.value));
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsta>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsta>&)
 {
     station_addresses a;
     if (joined_) a = station_;
@@ -210,7 +210,7 @@ inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsta>&)
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsta>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsta>& r)
 {
     station_.ip = r.params.ip.value;
     if (r.params.gateway) station_.gateway = r.params.gateway;
@@ -218,13 +218,13 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsta>& r)
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipap>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipap>&)
 {
     reply<cmd::cipap::query>(softap_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipap>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipap>& r)
 {
     softap_.ip = r.params.ip.value;
     if (r.params.gateway) softap_.gateway = r.params.gateway;
@@ -232,13 +232,13 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipap>& r)
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cwsap>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwsap>&)
 {
     reply<cmd::cwsap::query>(softap_config_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwsap>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwsap>& r)
 {
     const auto& p = r.params;
     if (wifi_mode_ == wifi_mode::station || wifi_mode_ == wifi_mode::off) {
@@ -251,7 +251,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwsap>& r)
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cifsr>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cifsr>&)
 {
     local_addresses a;
     if (wifi_mode_ == wifi_mode::softap || wifi_mode_ == wifi_mode::station_softap) {
@@ -271,13 +271,13 @@ inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cifsr>&)
 // Handlers: what the popular host drivers send beyond the reference (host-drivers.md:
 // lwESP, WiFiEspAT, Adafruit ESP_ATcontrol run unmodified against the simulator).
 
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::rfpower>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::rfpower>&)
 {
     reply<cmd::rfpower::query>(rf_power_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::rfpower>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::rfpower>& r)
 {
     const auto& p = r.params;
     rf_power_.wifi = p.wifi.value();
@@ -290,44 +290,44 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::rfpower>& r)
     co_return;
 }
 // The scan options are remembered; AT+CWLAP prints every field whatever the mask.
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwlapopt>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwlapopt>& r)
 {
     scan_print_mask_ = r.params.print_mask.value;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cwdhcp>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwdhcp>&)
 {
     reply<cmd::cwdhcp::query>(dhcp_interfaces_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwdhcp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwdhcp>& r)
 {
     const std::uint8_t mask = r.params.interfaces.value();
     dhcp_interfaces_ = r.params.enable.value ? (dhcp_interfaces_ | mask) : (dhcp_interfaces_ & ~mask);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cwautoconn>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwautoconn>&)
 {
     reply<cmd::cwautoconn::query>(auto_connect_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cwautoconn>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwautoconn>& r)
 {
     auto_connect_ = r.params.enable.value;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipstamac>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipstamac>&)
 {
     reply<cmd::cipstamac::query>(station_mac_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstamac>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstamac>& r)
 {
     // Bit 0 of the first byte marks a multicast address, which no interface may have.
     if (r.params.mac.value.bytes[0] & 1) {
@@ -338,13 +338,13 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstamac>& r
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipapmac>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipapmac>&)
 {
     reply<cmd::cipapmac::query>(softap_mac_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipapmac>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipapmac>& r)
 {
     if (r.params.mac.value.bytes[0] & 1) {
         error();
@@ -354,20 +354,20 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipapmac>& r)
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cwstate>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwstate>&)
 {
     reply<cmd::cwstate::query>(wifi_status_now());
     ok();
     co_return;
 }
-inline wifi_status module_core::wifi_status_now() const
+ESPAT_SIM_DECL wifi_status module_core::wifi_status_now() const
 {
     if (joined_) return {wifi_state::got_ip, opts_.access_points[*joined_].ssid};
     if (joining_ssid_) return {wifi_state::connecting, *joining_ssid_};
     if (join_attempted_) return {wifi_state::disconnected, last_join_ssid_};
     return {wifi_state::not_started, std::string{}};
 }
-inline rf_power module_core::default_rf_power(const personality& firmware)
+ESPAT_SIM_DECL rf_power module_core::default_rf_power(const personality& firmware)
 {
     if (!firmware.ble_rf_power) return rf_power{78};
     return rf_power{78, std::uint8_t{5}, std::uint8_t{5}, std::uint8_t{5}};

@@ -10,7 +10,7 @@ namespace espat::sim::detail {
 // The core's public side: what sim::module's members call.
 
 // Ends everything: links and the server close, waiting coroutines return.
-inline void module_core::stop()
+ESPAT_SIM_DECL void module_core::stop()
 {
     if (stopped_) return;
     stopped_ = true;
@@ -21,7 +21,7 @@ inline void module_core::stop()
 
 // A reset from outside (power, the EN pin): from now on the module hears nothing until it
 // has rebooted.
-inline void module_core::power_cycle()
+ESPAT_SIM_DECL void module_core::power_cycle()
 {
     if (stopped_) return;
     input_ = input_mode::rebooting;
@@ -29,7 +29,7 @@ inline void module_core::power_cycle()
 }
 
 // Bytes from the host, split anywhere.
-inline void module_core::on_host_bytes(std::string_view bytes)
+ESPAT_SIM_DECL void module_core::on_host_bytes(std::string_view bytes)
 {
     while (!bytes.empty() && !stopped_) {
         switch (input_) {
@@ -42,7 +42,7 @@ inline void module_core::on_host_bytes(std::string_view bytes)
 }
 
 // Waits for module output and returns all of it; empty once stopped (or cancelled).
-inline asio::awaitable<std::string> module_core::next_output()
+ESPAT_SIM_DECL asio::awaitable<std::string> module_core::next_output()
 {
     while (out_.empty() && !stopped_) {
         auto [ec] = co_await out_signal_.async_wait(use_tuple);
@@ -57,7 +57,7 @@ inline asio::awaitable<std::string> module_core::next_output()
 }
 
 // The serve() loop's reader waits here while passthrough data is not yet forwarded.
-inline asio::awaitable<void> module_core::wait_input_room()
+ESPAT_SIM_DECL asio::awaitable<void> module_core::wait_input_room()
 {
     while (passthrough_data_.size() > 4 * passthrough_packet && !stopped_) {
         auto [ec] = co_await input_room_.async_wait(use_tuple);
@@ -67,13 +67,13 @@ inline asio::awaitable<void> module_core::wait_input_room()
     }
 }
 
-inline std::optional<std::uint16_t> module_core::server_port() const
+ESPAT_SIM_DECL std::optional<std::uint16_t> module_core::server_port() const
 {
     if (!server_) return std::nullopt;
     std::error_code ec;
     return server_->local_endpoint(ec).port();
 }
-inline std::size_t module_core::buffered(std::uint8_t id) const
+ESPAT_SIM_DECL std::size_t module_core::buffered(std::uint8_t id) const
 {
     return id < links_.size() && links_[id] ? links_[id]->passive_data.size() : 0;
 }
@@ -81,14 +81,14 @@ inline std::size_t module_core::buffered(std::uint8_t id) const
 // ------------------------------------------------------------------------------------
 // Output.
 
-inline void module_core::emit(std::string_view bytes)
+ESPAT_SIM_DECL void module_core::emit(std::string_view bytes)
 {
     if (stopped_) return;
     out_ += bytes;
     out_signal_.cancel();
 }
-inline void module_core::ok() { emit("\r\nOK\r\n"); }
-inline void module_core::error(std::uint32_t code)
+ESPAT_SIM_DECL void module_core::ok() { emit("\r\nOK\r\n"); }
+ESPAT_SIM_DECL void module_core::error(std::uint32_t code)
 {
     if (syslog_) {
         char line[32];
@@ -97,19 +97,11 @@ inline void module_core::error(std::uint32_t code)
     }
     emit("\r\nERROR\r\n");
 }
-// The information lines of an answer, written by the table.
-template <class Form, class Value>
-void module_core::reply(const Value& v)
-{
-    std::string s;
-    cmd::encode_reply<Form>(s, v);
-    emit(s);
-}
-inline std::string module_core::link_prefix(std::uint8_t id) const
+ESPAT_SIM_DECL std::string module_core::link_prefix(std::uint8_t id) const
 {
     return mux_ ? std::to_string(id) + "," : std::string{};
 }
-inline void module_core::report_connect(const link& l)
+ESPAT_SIM_DECL void module_core::report_connect(const link& l)
 {
     if (has(sysmsg_, system_messages::link_conn_details)) {
         std::string s = "+LINK_CONN:0," + std::to_string(l.id) + ",\"";
@@ -121,7 +113,7 @@ inline void module_core::report_connect(const link& l)
         emit_report(link_prefix(l.id) + "CONNECT\r\n");
     }
 }
-inline void module_core::report_closed(std::uint8_t id)
+ESPAT_SIM_DECL void module_core::report_closed(std::uint8_t id)
 {
     if (chance(opts_.faults.lost_report)) return;  // lost on the wire
     emit_report(link_prefix(id) + "CLOSED\r\n");
@@ -129,7 +121,7 @@ inline void module_core::report_closed(std::uint8_t id)
 // Output that is no command's answer (link reports, +IPD). Held during a send until its
 // SEND OK / SEND FAIL unless the report_inside_send fault lets it through; the
 // report_inside_echo fault tucks it into the echo of the line the host is typing.
-inline void module_core::emit_report(std::string_view bytes)
+ESPAT_SIM_DECL void module_core::emit_report(std::string_view bytes)
 {
     if (in_send_phase_ && !reports_inside_send_) {
         held_reports_ += bytes;
@@ -142,18 +134,18 @@ inline void module_core::emit_report(std::string_view bytes)
     }
     emit(bytes);
 }
-inline void module_core::release_held_reports()
+ESPAT_SIM_DECL void module_core::release_held_reports()
 {
     in_send_phase_ = false;
     emit(std::exchange(held_reports_, std::string{}));
 }
 
-inline bool module_core::chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
+ESPAT_SIM_DECL bool module_core::chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
 
 // ------------------------------------------------------------------------------------
 // Input.
 
-inline std::string_view module_core::take_command_bytes(std::string_view bytes)
+ESPAT_SIM_DECL std::string_view module_core::take_command_bytes(std::string_view bytes)
 {
     const std::size_t lf = bytes.find('\n');
     const std::string_view part = bytes.substr(0, lf == std::string_view::npos ? bytes.size() : lf + 1);
@@ -166,7 +158,7 @@ inline std::string_view module_core::take_command_bytes(std::string_view bytes)
     return bytes.substr(part.size());
 }
 
-inline void module_core::complete_line()
+ESPAT_SIM_DECL void module_core::complete_line()
 {
     std::string line = std::move(line_);
     line_.clear();
@@ -197,7 +189,7 @@ inline void module_core::complete_line()
     asio::co_spawn(ex_, run_command(shared_from_this(), std::move(line)), asio::detached);
 }
 
-inline asio::awaitable<void> module_core::run_command(std::shared_ptr<module_core> keep, std::string line)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::run_command(std::shared_ptr<module_core> keep, std::string line)
 {
     (void)keep;
     const auto& f = opts_.faults;
@@ -220,17 +212,6 @@ inline asio::awaitable<void> module_core::run_command(std::shared_ptr<module_cor
         asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
 }
 
-// Commands outside the personality's version range do not exist on that module.
-template <class R>
-bool module_core::available() const
-{
-    using C = typename R::command;
-    if constexpr (requires { C::since; })
-        if (opts_.firmware.version < C::since) return false;
-    if constexpr (requires { C::until; })
-        if (!(opts_.firmware.version < C::until)) return false;
-    return true;
-}
 
 template <class R>
 asio::awaitable<void> module_core::dispatch(const R& r)
@@ -254,7 +235,7 @@ asio::awaitable<void> module_core::handle(const R&)
 // ------------------------------------------------------------------------------------
 // State.
 
-inline void module_core::reset_state()
+ESPAT_SIM_DECL void module_core::reset_state()
 {
     echo_ = true;
     mux_ = false;
@@ -273,24 +254,24 @@ inline void module_core::reset_state()
     uart_ = {};  // AT+UART_CUR lasts until a reset (AT+UART_DEF, which is not simulated, would not)
 }
 
-inline bool module_core::station_enabled() const
+ESPAT_SIM_DECL bool module_core::station_enabled() const
 {
     return wifi_mode_ == wifi_mode::station || wifi_mode_ == wifi_mode::station_softap;
 }
-inline bool module_core::has_ip() const { return joined_.has_value(); }
+ESPAT_SIM_DECL bool module_core::has_ip() const { return joined_.has_value(); }
 
-inline std::optional<std::uint8_t> module_core::free_link_id() const
+ESPAT_SIM_DECL std::optional<std::uint8_t> module_core::free_link_id() const
 {
     for (std::uint8_t i = 0; i < links_.size(); ++i)
         if (!links_[i]) return i;
     return std::nullopt;
 }
-inline bool module_core::any_link() const
+ESPAT_SIM_DECL bool module_core::any_link() const
 {
     return std::any_of(links_.begin(), links_.end(), [](const auto& l) { return l != nullptr; });
 }
 // The link a command names: its leading id in multi-link mode, link 0 in single.
-inline std::shared_ptr<link> module_core::link_for(const std::optional<link_id>& id) const
+ESPAT_SIM_DECL std::shared_ptr<link> module_core::link_for(const std::optional<link_id>& id) const
 {
     const std::uint8_t i = mux_ ? (id ? id->value() : 0xff) : 0;
     if (i >= links_.size() || (!mux_ && id)) return nullptr;
@@ -304,7 +285,7 @@ inline std::shared_ptr<link> module_core::link_for(const std::optional<link_id>&
 // tries) with its link; a link saved by AT+SAVETRANSLINK=1 then starts a new session at
 // "ready" (firmware-quirks.md: the module "boots straight into passthrough: no prompt until
 // the host sends +++"), which connects once the module has its IP again.
-inline asio::awaitable<void> module_core::reboot(std::shared_ptr<module_core> keep, bool factory)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::reboot(std::shared_ptr<module_core> keep, bool factory)
 {
     (void)keep;
     input_ = input_mode::rebooting;

@@ -10,7 +10,7 @@ namespace espat::sim::detail {
 // Receiving: a coroutine per link moves socket data to the host (+IPD) or to the link's
 // passive buffer, waiting for room in either so memory stays bounded.
 
-inline asio::awaitable<void> module_core::read_link(std::shared_ptr<module_core> keep, std::shared_ptr<link> l)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::read_link(std::shared_ptr<module_core> keep, std::shared_ptr<link> l)
 {
     (void)keep;
     std::vector<char> buffer(l->is_stream() ? 2920 : 65536);
@@ -40,7 +40,7 @@ inline asio::awaitable<void> module_core::read_link(std::shared_ptr<module_core>
     }
 }
 
-inline void module_core::deliver(link& l, std::string_view data, const received& r)
+ESPAT_SIM_DECL void module_core::deliver(link& l, std::string_view data, const received& r)
 {
     l.last_activity = std::chrono::steady_clock::now();
     if (input_ == input_mode::passthrough && l.id == 0) {
@@ -71,12 +71,12 @@ inline void module_core::deliver(link& l, std::string_view data, const received&
     emit_report(head);
 }
 
-inline std::string module_core::address_text(const asio::ip::address& a) const
+ESPAT_SIM_DECL std::string module_core::address_text(const asio::ip::address& a) const
 {
     return opts_.firmware.quoted_ipd_address ? "\"" + a.to_string() + "\"" : a.to_string();
 }
 
-inline void module_core::peer_closed(const std::shared_ptr<link>& l)
+ESPAT_SIM_DECL void module_core::peer_closed(const std::shared_ptr<link>& l)
 {
     if (l->closed || links_[l->id] != l) return;
     // Passive mode: CLOSED waits until the buffered data is read (the reference).
@@ -95,19 +95,19 @@ inline void module_core::peer_closed(const std::shared_ptr<link>& l)
 // Handlers: what the host sees of received data (AT+CIPDINFO) and passive receiving
 // (AT+CIPRECVMODE, AT+CIPRECVTYPE, AT+CIPRECVLEN, AT+CIPRECVDATA).
 
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipdinfo>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipdinfo>& r)
 {
     show_remote_ = r.params.show_remote.value;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvmode>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvmode>&)
 {
     reply<cmd::ciprecvmode::query>(recv_mode_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvmode>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvmode>& r)
 {
     recv_mode_ = r.params.mode.value;
     for (auto& l : links_)
@@ -115,7 +115,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvmode>&
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvtype>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvtype>&)
 {
     std::vector<link_recv_mode> modes;
     for (std::uint8_t i = 0; i < (mux_ ? 5 : 1); ++i)
@@ -124,7 +124,7 @@ inline asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvtype
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvtype>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvtype>& r)
 {
     const auto& p = r.params;
     if (!p.link || p.link->value() == 5) {
@@ -140,12 +140,12 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvtype>&
     ok();
     co_return;
 }
-inline void module_core::set_link_mode(link& l, recv_mode m)
+ESPAT_SIM_DECL void module_core::set_link_mode(link& l, recv_mode m)
 {
     l.mode = m;
     l.wake_reader();
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvlen>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvlen>&)
 {
     receive_lengths lengths;
     for (std::uint8_t i = 0; i < (mux_ ? 5 : 1); ++i) {
@@ -156,7 +156,7 @@ inline asio::awaitable<void> module_core::handle(const query_of<cmd::ciprecvlen>
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvdata>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::ciprecvdata>& r)
 {
     auto l = link_for(r.params.link);
     if (!l || l->mode != recv_mode::passive || l->passive_data.empty()) {
@@ -206,7 +206,7 @@ void module_core::begin_send(const Request& r, bool escaped, std::optional<asio:
     reports_inside_send_ = chance(opts_.faults.report_inside_send);
 }
 
-inline std::string_view module_core::take_send_bytes(std::string_view bytes)
+ESPAT_SIM_DECL std::string_view module_core::take_send_bytes(std::string_view bytes)
 {
     const std::size_t n = std::min(bytes.size(), send_.length - send_.raw.size());
     send_.raw.append(bytes.substr(0, n));
@@ -246,7 +246,7 @@ inline std::string_view module_core::take_send_bytes(std::string_view bytes)
     return bytes.substr(n);
 }
 
-inline void module_core::finish_data()
+ESPAT_SIM_DECL void module_core::finish_data()
 {
     input_ = input_mode::command;
     busy_ = true;
@@ -256,7 +256,7 @@ inline void module_core::finish_data()
     send_ = {};
 }
 
-inline asio::awaitable<void> module_core::complete_send(std::shared_ptr<module_core> keep, pending_send s)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::complete_send(std::shared_ptr<module_core> keep, pending_send s)
 {
     (void)keep;
     emit("\r\nRecv " + std::to_string(s.raw.size()) + " bytes\r\n");
@@ -275,22 +275,22 @@ inline asio::awaitable<void> module_core::complete_send(std::shared_ptr<module_c
 // ------------------------------------------------------------------------------------
 // Handlers: AT+CIPSEND and AT+CIPSENDEX with parameters (normal transfer mode).
 
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsend>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsend>& r)
 {
     begin_send(r.params, false, std::nullopt);
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsendex>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsendex>& r)
 {
     begin_send(r.params, true, std::nullopt);
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsend_udp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsend_udp>& r)
 {
     begin_send(r.params, false, asio::ip::udp::endpoint(r.params.remote_ip.value, r.params.remote_port.value));
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsendex_udp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsendex_udp>& r)
 {
     begin_send(r.params, true, asio::ip::udp::endpoint(r.params.remote_ip.value, r.params.remote_port.value));
     co_return;

@@ -12,20 +12,20 @@ namespace espat::sim::detail {
 // ------------------------------------------------------------------------------------
 // Where links live and what they may reach (module_options::bind_address, allowed_networks).
 
-inline bool module_core::may_reach(const asio::ip::address& remote) const
+ESPAT_SIM_DECL bool module_core::may_reach(const asio::ip::address& remote) const
 {
     return allows(opts_.allowed_networks, remote);
 }
 // An address of this module's (AT+CIPSTART's <local IP>): the bind address, any loopback
 // address when that is loopback, any address when that is a wildcard.
-inline bool module_core::own_address(const asio::ip::address& a) const
+ESPAT_SIM_DECL bool module_core::own_address(const asio::ip::address& a) const
 {
     const auto& b = opts_.bind_address;
     return b.is_unspecified() || a == b || (b.is_loopback() && a.is_loopback());
 }
 // The host address a link to `remote` binds to: the bind address, or the same kind of
 // address in the remote's family; none for a specific address of the other family.
-inline std::optional<asio::ip::address> module_core::local_address_for(const asio::ip::address& remote) const
+ESPAT_SIM_DECL std::optional<asio::ip::address> module_core::local_address_for(const asio::ip::address& remote) const
 {
     const auto& b = opts_.bind_address;
     if (b.is_v4() == remote.is_v4()) return b;
@@ -37,7 +37,7 @@ inline std::optional<asio::ip::address> module_core::local_address_for(const asi
     return std::nullopt;
 }
 // Why a link to `remote` (from `local_ip`, when AT+CIPSTART gave one) may not be opened.
-inline std::error_code module_core::refusal(const asio::ip::address& remote,
+ESPAT_SIM_DECL std::error_code module_core::refusal(const asio::ip::address& remote,
                                             const std::optional<asio::ip::address>& local_ip) const
 {
     if (!may_reach(remote)) return asio::error::network_unreachable;
@@ -50,7 +50,7 @@ inline std::error_code module_core::refusal(const asio::ip::address& remote,
 // it binds to the wildcard: plainly when the bind address is one, else tied to the bind
 // address's interface (Linux), or where that cannot be done to the group address alone
 // (the group, no unicast replies). Its group's interface is <local IP>, else the bind address.
-inline std::error_code module_core::open_udp_socket(udp_link& u, const asio::ip::address& remote,
+ESPAT_SIM_DECL std::error_code module_core::open_udp_socket(udp_link& u, const asio::ip::address& remote,
                                                     const std::optional<asio::ip::address>& local_ip,
                                                     std::uint16_t local_port)
 {
@@ -74,7 +74,7 @@ inline std::error_code module_core::open_udp_socket(udp_link& u, const asio::ip:
     return ec;
 }
 
-inline void module_core::remove_link(std::uint8_t id, bool report)
+ESPAT_SIM_DECL void module_core::remove_link(std::uint8_t id, bool report)
 {
     auto l = links_[id];
     if (!l) return;
@@ -92,12 +92,12 @@ inline void module_core::remove_link(std::uint8_t id, bool report)
     any_link_closed_ = true;
     if (report) report_closed(id);
 }
-inline asio::awaitable<void> module_core::say_goodbye(std::shared_ptr<link> l)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::say_goodbye(std::shared_ptr<link> l)
 {
     co_await l->say_goodbye();
     l->close();
 }
-inline asio::awaitable<void> module_core::close_after(std::shared_ptr<link> l, std::chrono::milliseconds limit)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::close_after(std::shared_ptr<link> l, std::chrono::milliseconds limit)
 {
     asio::steady_timer t(l->room.get_executor());
     t.expires_after(limit);
@@ -105,11 +105,11 @@ inline asio::awaitable<void> module_core::close_after(std::shared_ptr<link> l, s
     (void)ec;
     l->close();
 }
-inline void module_core::close_all_links(bool report)
+ESPAT_SIM_DECL void module_core::close_all_links(bool report)
 {
     for (std::uint8_t i = 0; i < links_.size(); ++i) remove_link(i, report);
 }
-inline void module_core::close_server()
+ESPAT_SIM_DECL void module_core::close_server()
 {
     if (!server_) return;
     std::error_code ec;
@@ -117,7 +117,7 @@ inline void module_core::close_server()
     server_.reset();
 }
 
-inline void module_core::start_reader(const std::shared_ptr<link>& l)
+ESPAT_SIM_DECL void module_core::start_reader(const std::shared_ptr<link>& l)
 {
     asio::co_spawn(ex_, read_link(shared_from_this(), l), asio::detached);
 }
@@ -125,19 +125,19 @@ inline void module_core::start_reader(const std::shared_ptr<link>& l)
 // ------------------------------------------------------------------------------------
 // Handlers: links.
 
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cipstatus>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cipstatus>&)
 {
     reply<cmd::cipstatus::execute>(connection_status{station_state_now(), link_statuses()});
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipstate>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipstate>&)
 {
     reply<cmd::cipstate::query>(link_statuses());
     ok();
     co_return;
 }
-inline station_state module_core::station_state_now() const
+ESPAT_SIM_DECL station_state module_core::station_state_now() const
 {
     if (!joined_) return station_state::no_ap;
     bool stream = false, datagram = false;
@@ -149,7 +149,7 @@ inline station_state module_core::station_state_now() const
     if (datagram || any_link_closed_) return station_state::disconnected;
     return station_state::got_ip;
 }
-inline std::vector<link_status> module_core::link_statuses() const
+ESPAT_SIM_DECL std::vector<link_status> module_core::link_statuses() const
 {
     std::vector<link_status> out;
     for (const auto& l : links_)
@@ -159,7 +159,7 @@ inline std::vector<link_status> module_core::link_statuses() const
 
 // AT+CIPSTATE? exists on 2.1+ modules although the table dates it from 4.1, where it
 // replaced AT+CIPSTATUS for the host's use (personality::link_state_query).
-inline asio::awaitable<void> module_core::dispatch(const query_of<cmd::cipstate>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::dispatch(const query_of<cmd::cipstate>& r)
 {
     if (!opts_.firmware.link_state_query && !available<query_of<cmd::cipstate>>()) {
         error(err_code::unsupported_command);
@@ -269,13 +269,13 @@ asio::awaitable<void> module_core::start_udp(std::optional<std::uint8_t> id, con
     start_reader(l);
 }
 
-inline std::optional<std::uint8_t> module_core::id_for_start(const std::optional<link_id>& requested) const
+ESPAT_SIM_DECL std::optional<std::uint8_t> module_core::id_for_start(const std::optional<link_id>& requested) const
 {
     if (!mux_) return std::uint8_t{0};
     if (!requested) return std::nullopt;
     return requested->value();
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_tcp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_tcp>& r)
 {
     if (!mux_ && r.params.link) {
         error();
@@ -283,7 +283,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_tcp>
     }
     co_await start_tcp(id_for_start(r.params.link), r.params);
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_udp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_udp>& r)
 {
     if (!mux_ && r.params.link) {
         error();
@@ -292,12 +292,12 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_udp>
     co_await start_udp(id_for_start(r.params.link), r.params);
 }
 // AT+CIPSTARTEX: the module picks the lowest free id (link 0 in single mode).
-inline std::optional<std::uint8_t> module_core::id_for_startex() const
+ESPAT_SIM_DECL std::optional<std::uint8_t> module_core::id_for_startex() const
 {
     if (!mux_) return links_[0] ? std::nullopt : std::optional<std::uint8_t>(0);
     return free_link_id();
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_tcp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_tcp>& r)
 {
     if (!mux_ && links_[0]) {
         emit("ALREADY CONNECTED\r\n");
@@ -306,7 +306,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_tc
     }
     co_await start_tcp(id_for_startex(), r.params);
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_udp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_udp>& r)
 {
     if (!mux_ && links_[0]) {
         emit("ALREADY CONNECTED\r\n");
@@ -317,7 +317,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_ud
 }
 // "SSL" links: see core_tls.hpp.
 
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipclose>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipclose>& r)
 {
     const std::uint8_t id = r.params.link.value();
     if (id == 5) {
@@ -332,7 +332,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipclose>& r)
     remove_link(id, true);
     ok();
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cipclose>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cipclose>&)
 {
     if (mux_ || !links_[0]) {
         error();
@@ -345,13 +345,13 @@ inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cipclose>&)
 // ------------------------------------------------------------------------------------
 // Handlers: link settings (AT+CIPMUX, AT+CIPTCPOPT).
 
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipmux>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipmux>&)
 {
     reply<cmd::cipmux::query>(mux_ ? mux_mode::multiple : mux_mode::single);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipmux>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipmux>& r)
 {
     const bool want = r.params.mode.value == mux_mode::multiple;
     if (want == mux_) {
@@ -368,14 +368,14 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipmux>& r)
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::ciptcpopt>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::ciptcpopt>&)
 {
     std::vector<socket_options> all(tcp_options_.begin(), tcp_options_.end());
     reply<cmd::ciptcpopt::query>(all);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciptcpopt>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::ciptcpopt>& r)
 {
     const auto& p = r.params;
     const std::uint8_t first = !mux_ ? 0 : p.link ? p.link->value() : 0;
@@ -396,13 +396,13 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciptcpopt>& r
 }
 // AT+CIPTCPOPT's options on the link's TCP socket: a TCP link's, or the one under an SSL
 // link's TLS (UDP links have none).
-inline asio::ip::tcp::socket* module_core::tcp_socket_of(link& l)
+ESPAT_SIM_DECL asio::ip::tcp::socket* module_core::tcp_socket_of(link& l)
 {
     if (auto* t = dynamic_cast<tcp_link*>(&l)) return &t->socket;
     if (auto* s = dynamic_cast<tls_link*>(&l)) return &s->stream.next_layer();
     return nullptr;
 }
-inline void module_core::apply_tcp_options(link& l)
+ESPAT_SIM_DECL void module_core::apply_tcp_options(link& l)
 {
     auto* socket = tcp_socket_of(l);
     if (!socket) return;

@@ -10,7 +10,7 @@ namespace espat::sim::detail {
 // Passthrough: host bytes go out in packets, at most 2048 bytes or after 20 ms of
 // silence; a packet of exactly "+++" ends it.
 
-inline void module_core::take_passthrough_bytes(std::string_view bytes)
+ESPAT_SIM_DECL void module_core::take_passthrough_bytes(std::string_view bytes)
 {
     passthrough_data_ += bytes;
     last_host_byte_ = std::chrono::steady_clock::now();
@@ -21,7 +21,7 @@ inline void module_core::take_passthrough_bytes(std::string_view bytes)
 // bytes are data for link 0 from now on. Returns the session's number; the relay loop and
 // any reconnection belong to that session alone, and a reset, "+++" or a later session
 // ends them.
-inline std::uint64_t module_core::enter_passthrough()
+ESPAT_SIM_DECL std::uint64_t module_core::enter_passthrough()
 {
     input_ = input_mode::passthrough;
     passthrough_data_.clear();
@@ -31,12 +31,12 @@ inline std::uint64_t module_core::enter_passthrough()
     asio::co_spawn(ex_, run_passthrough(shared_from_this(), session), asio::detached);
     return session;
 }
-inline bool module_core::in_passthrough_session(std::uint64_t session) const
+ESPAT_SIM_DECL bool module_core::in_passthrough_session(std::uint64_t session) const
 {
     return !stopped_ && input_ == input_mode::passthrough && passthrough_sessions_ == session;
 }
 
-inline asio::awaitable<void> module_core::run_passthrough(std::shared_ptr<module_core> keep, std::uint64_t session)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::run_passthrough(std::shared_ptr<module_core> keep, std::uint64_t session)
 {
     (void)keep;
     asio::steady_timer gap(ex_);
@@ -77,13 +77,13 @@ inline asio::awaitable<void> module_core::run_passthrough(std::shared_ptr<module
 // ------------------------------------------------------------------------------------
 // Handlers: AT+CIPMODE, AT+CIPSEND with no parameters, AT+CIPRECONNINTV.
 
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipmode>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipmode>&)
 {
     reply<cmd::cipmode::query>(passthrough_mode_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipmode>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipmode>& r)
 {
     if (r.params.mode.value == transfer_mode::passthrough && mux_) {
         error();
@@ -94,7 +94,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipmode>& r)
     co_return;
 }
 // AT+CIPSEND with no parameters: passthrough sending (AT+CIPMODE=1, single link).
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cipsend>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cipsend>&)
 {
     auto l = links_[0];
     if (passthrough_mode_ != transfer_mode::passthrough || mux_ || !l) {
@@ -109,13 +109,13 @@ inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cipsend>&)
     emit(opts_.firmware.prompt);
     enter_passthrough();
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipreconnintv>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipreconnintv>&)
 {
     reply<cmd::cipreconnintv::query>(reconnect_interval_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipreconnintv>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipreconnintv>& r)
 {
     reconnect_interval_ = r.params.interval.value;
     ok();
@@ -125,12 +125,12 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipreconnintv
 // ------------------------------------------------------------------------------------
 // Handlers: AT+SAVETRANSLINK.
 
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::savetranslink_tcp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::savetranslink_tcp>& r)
 {
     save_stream_link(link_type::tcp, r.params);
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::savetranslink_ssl>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::savetranslink_ssl>& r)
 {
     save_stream_link(link_type::ssl, r.params);
     co_return;
@@ -143,7 +143,7 @@ void module_core::save_stream_link(link_type type, const Request& p)
     saved_link_ = saved_transparent_link{type, p.host.value, p.port.value, std::nullopt, p.keep_alive};
     ok();
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::savetranslink_udp>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::savetranslink_udp>& r)
 {
     saved_passthrough_ = r.params.mode.value == transfer_mode::passthrough;
     saved_link_ = saved_transparent_link{link_type::udp, r.params.host.value, r.params.port.value, r.params.local_port,
@@ -166,7 +166,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::savetranslink
 // TCP connection breaks, ESP32 will keep trying to reconnect until +++ is input";
 // AT+CIPRECONNINTV: "when the TCP/UDP/SSL transmission broke"). TCP and SSL links are
 // reconnected, SSL with a new handshake; a UDP link does not break.
-inline bool module_core::lose_passthrough_link(const std::shared_ptr<link>& l)
+ESPAT_SIM_DECL bool module_core::lose_passthrough_link(const std::shared_ptr<link>& l)
 {
     if (input_ != input_mode::passthrough || l->id != 0 || links_[0] != l || !l->is_stream()) return false;
     links_[0].reset();
@@ -177,7 +177,7 @@ inline bool module_core::lose_passthrough_link(const std::shared_ptr<link>& l)
     asio::co_spawn(ex_, reconnect_in_background(shared_from_this(), boots_, passthrough_sessions_, target), asio::detached);
     return true;
 }
-inline asio::awaitable<void> module_core::reconnect_in_background(std::shared_ptr<module_core> keep,
+ESPAT_SIM_DECL asio::awaitable<void> module_core::reconnect_in_background(std::shared_ptr<module_core> keep,
                                                                   std::uint64_t this_boot, std::uint64_t session,
                                                                   saved_transparent_link target)
 {
@@ -187,13 +187,15 @@ inline asio::awaitable<void> module_core::reconnect_in_background(std::shared_pt
 
 // Tries `target` for link 0, then again every AT+CIPRECONNINTV, while the same passthrough
 // session goes on with no link: "+++", a reset or stop() ends the tries.
-inline asio::awaitable<void> module_core::reconnect_passthrough(std::uint64_t this_boot, std::uint64_t session,
+ESPAT_SIM_DECL asio::awaitable<void> module_core::reconnect_passthrough(std::uint64_t this_boot, std::uint64_t session,
                                                                 saved_transparent_link target)
 {
-    auto trying = [&] { return boots_ == this_boot && in_passthrough_session(session) && !links_[0]; };
+    // (No lambda for the test: a coroutine compiled in a part of its own may not keep one in
+    // its frame, g++'s -Wsubobject-linkage.)
     asio::steady_timer pause(ex_);
-    while (trying()) {
-        if (auto opened = co_await open_saved_link(target); opened && trying()) {
+    while (boots_ == this_boot && in_passthrough_session(session) && !links_[0]) {
+        auto opened = co_await open_saved_link(target);
+        if (opened && boots_ == this_boot && in_passthrough_session(session) && !links_[0]) {
             opened->mode = recv_mode_;
             links_[0] = opened;
             apply_tcp_options(*opened);
@@ -208,7 +210,7 @@ inline asio::awaitable<void> module_core::reconnect_passthrough(std::uint64_t th
     }
 }
 
-inline asio::awaitable<std::shared_ptr<link>> module_core::open_saved_link(const saved_transparent_link& target)
+ESPAT_SIM_DECL asio::awaitable<std::shared_ptr<link>> module_core::open_saved_link(const saved_transparent_link& target)
 {
     auto address = co_await resolve(target.host);
     // A network it may not reach: tried again later, as an unreachable peer is.

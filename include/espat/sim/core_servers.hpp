@@ -9,25 +9,25 @@ namespace espat::sim::detail {
 // ------------------------------------------------------------------------------------
 // Handlers: servers (AT+CIPSERVER, AT+CIPSERVERMAXCONN, AT+CIPSTO).
 
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsto>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsto>&)
 {
     reply<cmd::cipsto::query>(server_timeout_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsto>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsto>& r)
 {
     server_timeout_ = r.params.timeout.value;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipservermaxconn>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipservermaxconn>&)
 {
     reply<cmd::cipservermaxconn::query>(server_max_conn_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipservermaxconn>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipservermaxconn>& r)
 {
     if (server_) {
         error();  // set before the server starts (the reference)
@@ -37,7 +37,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipservermaxc
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipserver>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipserver>& r)
 {
     const auto& p = r.params;
     if (p.mode.value == server_mode::remove) {
@@ -61,7 +61,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipserver>& r
     ok();
 }
 
-inline asio::awaitable<void> module_core::accept_clients(std::shared_ptr<module_core> keep,
+ESPAT_SIM_DECL asio::awaitable<void> module_core::accept_clients(std::shared_ptr<module_core> keep,
                                                          std::shared_ptr<asio::ip::tcp::acceptor> acceptor)
 {
     (void)keep;
@@ -88,7 +88,7 @@ inline asio::awaitable<void> module_core::accept_clients(std::shared_ptr<module_
 }
 
 // Whether a server's client comes from a network links may reach.
-inline bool module_core::from_reachable(const asio::ip::tcp::socket& socket) const
+ESPAT_SIM_DECL bool module_core::from_reachable(const asio::ip::tcp::socket& socket) const
 {
     std::error_code ec;
     const auto peer = socket.remote_endpoint(ec);
@@ -96,7 +96,7 @@ inline bool module_core::from_reachable(const asio::ip::tcp::socket& socket) con
 }
 
 // AT+CIPSTO: a server's client that says nothing for the timeout is closed.
-inline asio::awaitable<void> module_core::expire_idle(std::shared_ptr<module_core> keep, std::shared_ptr<link> l)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::expire_idle(std::shared_ptr<module_core> keep, std::shared_ptr<link> l)
 {
     (void)keep;
     asio::steady_timer t(ex_);
@@ -112,7 +112,7 @@ inline asio::awaitable<void> module_core::expire_idle(std::shared_ptr<module_cor
 }
 
 // The listening socket of AT+CIPSERVER, plain or SSL (core_tls.hpp), on the bind address.
-inline std::shared_ptr<asio::ip::tcp::acceptor> module_core::open_listener(std::uint16_t port)
+ESPAT_SIM_DECL std::shared_ptr<asio::ip::tcp::acceptor> module_core::open_listener(std::uint16_t port)
 {
     auto acceptor = std::make_shared<asio::ip::tcp::acceptor>(ex_);
     std::error_code ec;

@@ -9,13 +9,13 @@ namespace espat::sim::detail {
 // ------------------------------------------------------------------------------------
 // Handlers: DNS (AT+CIPDOMAIN, AT+CIPDNS) and AT+PING.
 
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipdns>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipdns>&)
 {
     reply<cmd::cipdns::query>(dns_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipdns>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipdns>& r)
 {
     const auto& p = r.params;
     if (p.mode.value == dns_mode::automatic) dns_ = default_dns();
@@ -23,12 +23,12 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipdns>& r)
     ok();
     co_return;
 }
-inline dns_config module_core::default_dns()
+ESPAT_SIM_DECL dns_config module_core::default_dns()
 {
     return {dns_mode::automatic, asio::ip::make_address("208.67.222.222"), asio::ip::make_address("8.8.8.8"),
             std::nullopt};
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipdomain>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipdomain>& r)
 {
     auto address = co_await resolve(r.params.domain.value);
     if (stopped_) co_return;
@@ -41,7 +41,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipdomain>& r
     ok();
 }
 
-inline asio::awaitable<std::optional<asio::ip::address>> module_core::resolve(const std::string& host)
+ESPAT_SIM_DECL asio::awaitable<std::optional<asio::ip::address>> module_core::resolve(const std::string& host)
 {
     std::error_code ec;
     const auto literal = asio::ip::make_address(host, ec);
@@ -54,7 +54,7 @@ inline asio::awaitable<std::optional<asio::ip::address>> module_core::resolve(co
 
 // AT+PING: measured as the time for the host's TCP stack to answer a connection attempt to
 // the address (accepted or refused both prove it is there); no answer in 1 s is a timeout.
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::ping>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::ping>& r)
 {
     auto address = co_await resolve(r.params.host.value);
     if (stopped_) co_return;
@@ -92,13 +92,13 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::ping>& r)
 // ------------------------------------------------------------------------------------
 // Handlers: SNTP (AT+CIPSNTPCFG, AT+CIPSNTPTIME).
 
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsntpcfg>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsntpcfg>&)
 {
     reply<cmd::cipsntpcfg::query>(sntp_);
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsntpcfg>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsntpcfg>& r)
 {
     const auto& p = r.params;
     sntp_ = {p.enable.value, p.timezone, p.server1, p.server2, p.server3};
@@ -106,13 +106,13 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsntpcfg>& 
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::cipsntpcfg>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cipsntpcfg>&)
 {
     sntp_.server1 = sntp_.server2 = sntp_.server3 = std::nullopt;
     ok();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsntptime>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsntptime>&)
 {
     // The host clock stands in for the NTP servers; not enabled means not synchronised
     // (1970). Real firmware prints no blank line before this OK (firmware-quirks.md).
@@ -128,7 +128,7 @@ inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsntptime
 // Handlers: OTA (AT+CIUPDATE).
 
 // OTA: the simulated download always succeeds, with the progress reports of a real one.
-inline asio::awaitable<void> module_core::update_firmware()
+ESPAT_SIM_DECL asio::awaitable<void> module_core::update_firmware()
 {
     if (!joined_) {
         emit("+CIPUPDATE:1\r\n");
@@ -146,7 +146,7 @@ inline asio::awaitable<void> module_core::update_firmware()
     ok();
     asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
 }
-inline asio::awaitable<void> module_core::handle(const exec_of<cmd::ciupdate>&) { co_await update_firmware(); }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::ciupdate>&) { co_await update_firmware(); }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::ciupdate>&) { co_await update_firmware(); }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::ciupdate>&) { co_await update_firmware(); }
 
 }  // namespace espat::sim::detail

@@ -12,7 +12,7 @@ namespace espat::sim::detail {
 // as the firmware keeps them in NVS, survive a reset.
 
 // The ESP8266's TLS buffer size: ESP32 firmware has no such command.
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslsize>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslsize>&)
 {
     if (!opts_.firmware.ssl_buffer_size_command) {
         error(err_code::unsupported_command);
@@ -26,7 +26,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslsize>&)
 
 // The link ids an AT+CIPSSLC* set command addresses: link 0 in single mode (the id is then
 // not part of the syntax); in multi-link mode the id given, 5 meaning every link.
-inline std::vector<std::uint8_t> module_core::ssl_config_targets(const std::optional<close_link_id>& link) const
+ESPAT_SIM_DECL std::vector<std::uint8_t> module_core::ssl_config_targets(const std::optional<close_link_id>& link) const
 {
     if (!mux_) return {0};
     if (!link) return {};
@@ -44,13 +44,13 @@ asio::awaitable<void> module_core::set_ssl_client(const Request& r)
     for (const std::uint8_t id : targets) ssl_client_[id].apply(r.params);
     ok();
 }
-inline std::uint8_t module_core::ssl_config_count() const { return mux_ ? 5 : 1; }
+ESPAT_SIM_DECL std::uint8_t module_core::ssl_config_count() const { return mux_ ? 5 : 1; }
 
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcconf>& r) { co_await set_ssl_client(r); }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslccn>& r) { co_await set_ssl_client(r); }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcsni>& r) { co_await set_ssl_client(r); }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcalpn>& r) { co_await set_ssl_client(r); }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcpsk>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcconf>& r) { co_await set_ssl_client(r); }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslccn>& r) { co_await set_ssl_client(r); }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcsni>& r) { co_await set_ssl_client(r); }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcalpn>& r) { co_await set_ssl_client(r); }
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcpsk>& r)
 {
     // "This command is not currently supported on ESP32" (the reference).
     if (opts_.firmware.chip == "ESP32") {
@@ -61,7 +61,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipsslcpsk>& 
 }
 // Queries: CIPSSLCCONF answers for every link; the others only for links where something
 // was set (an empty name or list has no line to print).
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcconf>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcconf>&)
 {
     std::vector<ssl_client_config> lines;
     for (std::uint8_t i = 0; i < ssl_config_count(); ++i) {
@@ -83,22 +83,22 @@ void module_core::reply_ssl_setting()
     reply<typename Command::query>(lines);
     ok();
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslccn>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslccn>&)
 {
     reply_ssl_setting<cmd::cipsslccn, &tls_client_config::common_name>();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcsni>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcsni>&)
 {
     reply_ssl_setting<cmd::cipsslcsni, &tls_client_config::server_name>();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcalpn>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcalpn>&)
 {
     reply_ssl_setting<cmd::cipsslcalpn, &tls_client_config::alpn>();
     co_return;
 }
-inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcpsk>&)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcpsk>&)
 {
     if (opts_.firmware.chip == "ESP32") {
         error(err_code::unsupported_command);
@@ -114,7 +114,7 @@ inline asio::awaitable<void> module_core::handle(const query_of<cmd::cipsslcpsk>
 
 // An SSL client link for `id` with a context made from `config` (that id's AT+CIPSSLC*
 // settings); null when they cannot work (a certificate the module lacks).
-inline std::shared_ptr<tls_link> module_core::make_tls_client_link(std::uint8_t id, const tls_client_config& config)
+ESPAT_SIM_DECL std::shared_ptr<tls_link> module_core::make_tls_client_link(std::uint8_t id, const tls_client_config& config)
 {
     auto context = make_tls_client_context(config, opts_.tls);
     if (!context) return nullptr;
@@ -124,7 +124,7 @@ inline std::shared_ptr<tls_link> module_core::make_tls_client_link(std::uint8_t 
 // Connects an SSL client link and runs the handshake `config` asks for, within
 // tls_handshake_limit: AT+CIPSTART="SSL" and a saved SSL link (at boot, or reconnecting
 // in passthrough) alike. `host` is the name given, which the certificate must match.
-inline asio::awaitable<std::error_code> module_core::connect_tls(const std::shared_ptr<tls_link>& l,
+ESPAT_SIM_DECL asio::awaitable<std::error_code> module_core::connect_tls(const std::shared_ptr<tls_link>& l,
                                                                  const asio::ip::address& address, std::uint16_t port,
                                                                  const tls_client_config& config, const std::string& host,
                                                                  const std::optional<asio::ip::address>& local_ip)
@@ -209,7 +209,7 @@ asio::awaitable<void> module_core::start_ssl(std::optional<std::uint8_t> id, con
     ok();
     start_reader(l);
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_ssl>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_ssl>& r)
 {
     if (!mux_ && r.params.link) {
         error();
@@ -217,7 +217,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstart_ssl>
     }
     co_await start_ssl(id_for_start(r.params.link), r.params);
 }
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_ssl>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_ssl>& r)
 {
     if (!mux_ && links_[0]) {
         emit("ALREADY CONNECTED\r\n");
@@ -230,7 +230,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipstartex_ss
 // AT+CIPSERVER=1,<port>,"SSL",<CA enable>: a TLS server with the first flashed credentials;
 // with CA enable, clients must present a certificate the flashed CA signed. A client whose
 // handshake fails never becomes a link (no CONNECT).
-inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipserver_ssl>& r)
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipserver_ssl>& r)
 {
     const auto& p = r.params;
     if (opts_.firmware.chip != "ESP32") {
@@ -263,7 +263,7 @@ inline asio::awaitable<void> module_core::handle(const set_of<cmd::cipserver_ssl
     ok();
 }
 
-inline asio::awaitable<void> module_core::accept_tls_clients(std::shared_ptr<module_core> keep,
+ESPAT_SIM_DECL asio::awaitable<void> module_core::accept_tls_clients(std::shared_ptr<module_core> keep,
                                                              std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
                                                              std::shared_ptr<asio::ssl::context> context)
 {
@@ -283,7 +283,7 @@ inline asio::awaitable<void> module_core::accept_tls_clients(std::shared_ptr<mod
     }
 }
 
-inline asio::awaitable<void> module_core::admit_tls_client(std::shared_ptr<module_core> keep,
+ESPAT_SIM_DECL asio::awaitable<void> module_core::admit_tls_client(std::shared_ptr<module_core> keep,
                                                            std::shared_ptr<asio::ip::tcp::acceptor> acceptor,
                                                            std::shared_ptr<asio::ssl::context> context,
                                                            asio::ip::tcp::socket socket)

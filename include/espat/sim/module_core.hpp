@@ -498,8 +498,38 @@ private:
 }  // namespace detail
 }  // namespace espat::sim
 
+namespace espat::sim::detail {
+
+// The templates every command group uses, here so that each group's file sees them.
+// The information lines of an answer, written by the table.
+template <class Form, class Value>
+void module_core::reply(const Value& v)
+{
+    std::string s;
+    cmd::encode_reply<Form>(s, v);
+    emit(s);
+}
+
+// Commands outside the personality's version range do not exist on that module.
+template <class R>
+bool module_core::available() const
+{
+    using C = typename R::command;
+    if constexpr (requires { C::since; })
+        if (opts_.firmware.version < C::since) return false;
+    if constexpr (requires { C::until; })
+        if (!(opts_.firmware.version < C::until)) return false;
+    return true;
+}
+
+}  // namespace espat::sim::detail
+
 // module_core's members, defined by command group (each header includes this one, so any of
-// them can be opened on its own).
+// them can be opened on its own), and sim::module's members (module_impl.hpp). Header-only,
+// they are included here, inline; with ESPAT_SIM_SEPARATE_COMPILATION they are compiled once:
+// all in the one file that includes module_src.hpp, or each group in a file of its own, as
+// espat's own build does (src/sim/*.cpp), so the simulator builds in parallel and with progress.
+#if !defined(ESPAT_SIM_SEPARATE_COMPILATION)
 #include <espat/sim/core_dispatch.hpp>
 #include <espat/sim/core_basic_wifi.hpp>
 #include <espat/sim/core_links.hpp>
@@ -508,36 +538,5 @@ private:
 #include <espat/sim/core_passthrough.hpp>
 #include <espat/sim/core_tls.hpp>
 #include <espat/sim/core_services.hpp>
-
-namespace espat::sim {
-
-// ---------------------------------------------------------------------------------------------
-// sim::module's members that need the core (declared in module.hpp).
-
-ESPAT_SIM_DECL module::module(asio::any_io_executor ex, module_options options)
-    : core_(std::make_shared<detail::module_core>(std::move(ex), std::move(options)))
-{
-}
-ESPAT_SIM_DECL module::~module() { core_->stop(); }
-ESPAT_SIM_DECL void module::on_host_bytes(std::string_view bytes) { core_->on_host_bytes(bytes); }
-ESPAT_SIM_DECL asio::awaitable<std::string> module::next_output() { return output_of(core_); }
-ESPAT_SIM_DECL void module::stop() { core_->stop(); }
-ESPAT_SIM_DECL void module::reset() { core_->power_cycle(); }
-ESPAT_SIM_DECL std::optional<std::uint16_t> module::server_port() const { return core_->server_port(); }
-ESPAT_SIM_DECL std::size_t module::buffered(std::uint8_t link) const { return core_->buffered(link); }
-ESPAT_SIM_DECL std::size_t module::max_buffered_seen() const { return core_->max_buffered_seen(); }
-ESPAT_SIM_DECL const module_options& module::options() const { return core_->options(); }
-
-ESPAT_SIM_DECL bool module::stopped(const detail::module_core& core) { return core.stopped(); }
-ESPAT_SIM_DECL void module::feed(detail::module_core& core, std::string_view bytes) { core.on_host_bytes(bytes); }
-ESPAT_SIM_DECL asio::awaitable<void> module::wait_input_room(std::shared_ptr<detail::module_core> core)
-{
-    co_await core->wait_input_room();
-}
-ESPAT_SIM_DECL asio::awaitable<std::string> module::output_of(std::shared_ptr<detail::module_core> core)
-{
-    std::string s = co_await core->next_output();
-    co_return s;
-}
-
-}  // namespace espat::sim
+#include <espat/sim/module_impl.hpp>
+#endif

@@ -8,3 +8,13 @@
 #endif
 
 #include <espat/sim/module_core.hpp>
+
+#include <espat/sim/core_dispatch.hpp>
+#include <espat/sim/core_basic_wifi.hpp>
+#include <espat/sim/core_links.hpp>
+#include <espat/sim/core_link_data.hpp>
+#include <espat/sim/core_servers.hpp>
+#include <espat/sim/core_passthrough.hpp>
+#include <espat/sim/core_tls.hpp>
+#include <espat/sim/core_services.hpp>
+#include <espat/sim/module_impl.hpp>
