@@ -185,19 +185,7 @@ public:
     // bytes: commands::sendable_line) is refused with errc::invalid_argument, nothing sent: a
     // raw line built from user data cannot inject a second command.
     template <class Token = default_token>
-    auto async_send_command(proto::command command, Token&& token = {})
-    {
-        return asio::async_initiate<Token, void(proto::command_result)>(
-            [this](auto handler, proto::command c) {
-                auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
-                                                                            strand_, arena_);
-                const std::error_code refused = c.escape || commands::sendable_line(c.line)
-                                                    ? std::error_code{}
-                                                    : make_error_code(errc::invalid_argument);
-                post_op(op_request{std::move(c), std::move(done), refused});
-            },
-            token, std::move(command));
-    }
+    auto async_send_command(proto::command command, Token&& token = {});
     // The same for a line given without its "\r\n" (one is added; a line that already ends in
     // one is taken as it is).
     template <class Token = default_token>
@@ -210,16 +198,7 @@ public:
     // AT+CIPSEND=[<link>,]<n>, the data after '>', SEND OK: the number of bytes sent. More than
     // the firmware's limit (firmware().max_send_length) is errc::invalid_argument, not split.
     template <class Token = default_token>
-    auto async_send_data(std::optional<link_id> link, std::string data, call_options o = {}, Token&& token = {})
-    {
-        std::string line;
-        std::error_code ec = make_error_code(errc::invalid_argument);
-        const auto length = send_length::checked(static_cast<std::int64_t>(data.size()));
-        if (length) ec = commands::encode_set<commands::cipsend>(line, cipsend_request{link, *length});
-        const std::size_t n = data.size();
-        return async_send_payload<commands::cipsend>(std::move(line), ec, std::move(data), n, link, o,
-                                                     std::forward<Token>(token));
-    }
+    auto async_send_data(std::optional<link_id> link, std::string data, call_options o = {}, Token&& token = {});
 
     // AT+CIPSENDEX=[<link>,]<n>[,<remote IP>,<remote port>], the data after '>', SEND OK: the
     // number of the caller's bytes sent. The data goes whole: each "\0" in it is sent escaped
@@ -229,20 +208,7 @@ public:
     template <class Token = default_token>
     auto async_send_data_ex(std::optional<link_id> link, std::string_view data,
                             std::optional<asio::ip::udp::endpoint> to = std::nullopt, call_options o = {},
-                            Token&& token = {})
-    {
-        std::string wire = commands::escape_sendex_data(data);
-        std::string line;
-        std::error_code ec = make_error_code(errc::invalid_argument);
-        const auto length = send_length::checked(static_cast<std::int64_t>(wire.size()));
-        if (length && to)
-            ec = commands::encode_set<commands::cipsendex_udp>(
-                line, cipsendex_udp_request{link, *length, to->address(), to->port()});
-        else if (length)
-            ec = commands::encode_set<commands::cipsendex>(line, cipsendex_request{link, *length});
-        return async_send_payload<commands::cipsendex>(std::move(line), ec, std::move(wire), data.size(), link, o,
-                                                       std::forward<Token>(token));
-    }
+                            Token&& token = {});
 
     // The data length the module takes after a send line it echoed (AT+CIPSEND, AT+CIPSENDEX,
     // their UDP forms), read with the command table as the simulator reads it; nullopt for
@@ -252,38 +218,11 @@ public:
     // AT+CIPRECVDATA=[<link>,]<n> in passive receive mode: up to n bytes (fewer when fewer are
     // buffered; "" when none).
     template <class Token = default_token>
-    auto async_recv_data(std::optional<link_id> link, std::size_t max, call_options o = {}, Token&& token = {})
-    {
-        std::string line;
-        std::error_code ec = make_error_code(errc::invalid_argument);
-        const auto length = recv_length::checked(static_cast<std::int64_t>(max));
-        if (length) ec = commands::encode_set<commands::ciprecvdata>(line, ciprecvdata_request{link, *length});
-        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::ciprecvdata>(o), .recv_request = max,
-                         .busy_retries = o.busy_retries};
-        return async_initiate_result<std::string>(
-            std::move(c), ec, {}, version_range{}, 0,
-            [](std::size_t, proto::command_result&& r) -> result<std::string> {
-                if (r.frames.size() == 1) return std::move(r.frames.front());
-                std::string all;
-                for (auto& f : r.frames) all += f;
-                return all;
-            },
-            std::forward<Token>(token));
-    }
+    auto async_recv_data(std::optional<link_id> link, std::size_t max, call_options o = {}, Token&& token = {});
 
     // AT+CIPSEND (AT+CIPMODE=1): done at '>'; then write_raw() and leave_passthrough().
     template <class Token = default_token>
-    auto async_enter_passthrough(call_options o = {}, Token&& token = {})
-    {
-        std::string line;
-        commands::encode_execute<commands::cipsend>(line);
-        proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsend>(o),
-                         .busy_retries = o.busy_retries, .passthrough = true};
-        return async_initiate_result<commands::nothing>(
-            std::move(c), {}, {}, version_range{}, 0,
-            [](std::size_t, proto::command_result&&) -> result<commands::nothing> { return commands::nothing{}; },
-            std::forward<Token>(token));
-    }
+    auto async_enter_passthrough(call_options o = {}, Token&& token = {});
     void write_raw(std::string bytes);
     void leave_passthrough();
 
@@ -418,57 +357,16 @@ private:
 
     // A request with a password is shown with the password replaced.
     template <class C>
-    static std::string redacted_line(const typename C::set::request& request)
-    {
-        if constexpr (requires { request.password; }) {
-            auto copy = request;
-            copy.password = std::string("********");
-            std::string line;
-            if (!commands::encode_set<C>(line, copy)) return line;
-            return std::string(C::command) + "=<redacted>\r\n";
-        } else {
-            return {};
-        }
-    }
+    static std::string redacted_line(const typename C::set::request& request);
 
     template <class Form>
-    result<typename Form::response::value_type> decode_typed(proto::command_result&& r)
-    {
-        if (r.ec) return tl::make_unexpected(r.ec);
-        std::array<commands::response_line, 16> small;
-        std::vector<commands::response_line> large;
-        std::span<const commands::response_line> lines;
-        if (r.lines.size() <= small.size()) {
-            for (std::size_t i = 0; i < r.lines.size(); ++i) small[i] = {r.lines[i].name, r.lines[i].args};
-            lines = std::span<const commands::response_line>(small.data(), r.lines.size());
-        } else {
-            for (const auto& l : r.lines) large.push_back({l.name, l.args});
-            lines = large;
-        }
-        auto value = commands::decode_response<Form>(lines);
-        if (!value) {
-            last_failure_ = command_failure{last_completed_line_, make_error_code(errc::protocol_error), r.module_error,
-                                            std::move(r.diagnostics), std::move(r.lines)};
-            return tl::make_unexpected(make_error_code(errc::protocol_error));
-        }
-        session_.recycle(std::move(r.lines));  // the value owns what it took from them
-        return std::move(*value);
-    }
+    result<typename Form::response::value_type> decode_typed(proto::command_result&& r);
 
     // A command whose data follows its prompt (AT+CIPSEND, AT+CIPSENDEX): completes with `n`,
     // the caller's byte count, at SEND OK.
     template <class C, class Token>
     auto async_send_payload(std::string line, std::error_code refused, std::string payload, std::size_t n,
-                            std::optional<link_id> link, const call_options& o, Token&& token)
-    {
-        proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .payload = std::move(payload),
-                         .busy_retries = o.busy_retries, .link = link ? static_cast<int>(link->value()) : 0,
-                         .data_length = &basic_client::echoed_send_length};
-        return async_initiate_result<std::size_t>(
-            std::move(c), refused, {}, version_range{}, n,
-            [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },
-            std::forward<Token>(token));
-    }
+                            std::optional<link_id> link, const call_options& o, Token&& token);
 
     template <class C, class Form, class Token>
     auto async_typed(std::string line, std::error_code refused, std::string shown, const call_options& o, Token&& token)
@@ -501,20 +399,7 @@ private:
     // Initiates one command whose handler takes result<T>, made by `finish` on the strand.
     template <class T, class Finish, class Token>
     auto async_initiate_result(proto::command c, std::error_code refused, std::string shown, version_range versions,
-                               std::size_t extra, Finish finish, Token&& token)
-    {
-        return asio::async_initiate<Token, void(result<T>)>(
-            [this](auto handler, proto::command c, std::error_code refused, std::string shown, version_range versions,
-                   std::size_t extra, Finish finish) {
-                auto transform = [finish = std::move(finish), extra](proto::command_result&& r) mutable -> result<T> {
-                    if (r.ec) return tl::make_unexpected(r.ec);
-                    return finish(extra, std::move(r));
-                };
-                auto done = detail::make_completion<proto::command_result>(std::move(handler), std::move(transform), strand_, arena_);
-                post_op(op_request{std::move(c), std::move(done), refused, std::move(shown), versions});
-            },
-            token, std::move(c), refused, std::move(shown), versions, extra, std::move(finish));
-    }
+                               std::size_t extra, Finish finish, Token&& token);
 
     // Internal (start-up) commands: on the strand, passing the gate. Not a coroutine itself, so
     // the initiation's lambda is never in a full-expression with co_await (g++ 12).
@@ -695,6 +580,7 @@ using client = basic_client<asio::serial_port>;
 }  // namespace espat
 
 // The out-of-class members, by concern.
+#include <espat/client/impl/commands.hpp>
 #include <espat/client/impl/io.hpp>
 #include <espat/client/impl/reports.hpp>
 #include <espat/client/impl/start_up.hpp>

@@ -54,7 +54,8 @@ auto basic_client<AsyncStream>::post_op(op_request req) -> void
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::connect_cancellation(asio::cancellation_slot slot, std::uint64_t ticket, void (basic_client::*cancel)(std::uint64_t)) -> void
+auto basic_client<AsyncStream>::connect_cancellation(asio::cancellation_slot slot, std::uint64_t ticket,
+                                                     void (basic_client::*cancel)(std::uint64_t)) -> void
 {
     if (!slot.is_connected()) return;
     slot.assign([this, ticket, cancel](asio::cancellation_type type) {

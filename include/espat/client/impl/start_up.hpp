@@ -22,7 +22,8 @@ auto basic_client<AsyncStream>::wait_start_up() -> asio::awaitable<void>
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::internal_command(std::string_view line, std::chrono::milliseconds timeout) -> asio::awaitable<proto::command_result>
+auto basic_client<AsyncStream>::internal_command(std::string_view line, std::chrono::milliseconds timeout)
+    -> asio::awaitable<proto::command_result>
 {
     return asio::async_initiate<const asio::use_awaitable_t<>&, void(proto::command_result)>(
         [this](auto handler, proto::command c) {
@@ -254,7 +255,8 @@ auto basic_client<AsyncStream>::apply_line_settings() -> asio::awaitable<result<
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::send_uart_cur(uart_baud_rate rate, bool rts_cts) -> asio::awaitable<proto::command_result>
+auto basic_client<AsyncStream>::send_uart_cur(uart_baud_rate rate, bool rts_cts)
+    -> asio::awaitable<proto::command_result>
 {
     std::string line;
     const std::error_code ec = commands::encode_set<commands::uart_cur>(

@@ -45,19 +45,22 @@ auto basic_network<Client>::start() -> asio::awaitable<result<void>>
 }
 
 template <class Client>
-auto basic_network<Client>::connect(std::string host, std::uint16_t port, connect_options o) -> asio::awaitable<result<link>>
+auto basic_network<Client>::connect(std::string host, std::uint16_t port, connect_options o)
+    -> asio::awaitable<result<link>>
 {
     co_return co_await open_stream(link_type::tcp, std::move(host), port, o);
 }
 
 template <class Client>
-auto basic_network<Client>::connect_ssl(std::string host, std::uint16_t port, connect_options o) -> asio::awaitable<result<link>>
+auto basic_network<Client>::connect_ssl(std::string host, std::uint16_t port, connect_options o)
+    -> asio::awaitable<result<link>>
 {
     co_return co_await open_stream(link_type::ssl, std::move(host), port, o);
 }
 
 template <class Client>
-auto basic_network<Client>::open_udp(std::string host, std::uint16_t port, udp_options o) -> asio::awaitable<result<udp_link>>
+auto basic_network<Client>::open_udp(std::string host, std::uint16_t port, udp_options o)
+    -> asio::awaitable<result<udp_link>>
 {
     if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
     if (!per_link_receive_mode() && global_mode_ != receive_mode::active)
@@ -113,7 +116,8 @@ auto basic_network<Client>::listen(std::uint16_t port, server_options o) -> asio
 }
 
 template <class Client>
-auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t port) -> asio::awaitable<result<passthrough>>
+auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t port)
+    -> asio::awaitable<result<passthrough>>
 {
     if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
     if (passthrough_ || server_open_ || any_attached())
@@ -158,7 +162,8 @@ auto basic_network<Client>::close_passthrough() -> asio::awaitable<result<void>>
 }
 
 template <class Client>
-auto basic_network<Client>::adopt_incoming(typename link_table<executor_type>::state_ptr s) -> asio::awaitable<result<link>>
+auto basic_network<Client>::adopt_incoming(typename link_table<executor_type>::state_ptr s)
+    -> asio::awaitable<result<link>>
 {
     // The module's mode for an incoming link is its default; ask for ours.
     if (auto ec = co_await set_link_mode(s, options_.stream_receive)) co_return tl::make_unexpected(ec);
@@ -179,7 +184,8 @@ auto basic_network<Client>::stop_server(bool close_links) -> asio::awaitable<res
 }
 
 template <class Client>
-auto basic_network<Client>::undo_passthrough(std::error_code first, bool mode_set, bool maybe_connected) -> asio::awaitable<std::error_code>
+auto basic_network<Client>::undo_passthrough(std::error_code first, bool mode_set, bool maybe_connected)
+    -> asio::awaitable<std::error_code>
 {
     if (mode_set) {
         const cipmode_request normal{transfer_mode::normal};
@@ -226,7 +232,8 @@ auto basic_network<Client>::inherits_tls(int id, const std::string& host, const 
 }
 
 template <class Client>
-auto basic_network<Client>::choose_id(link_type type, const std::string& host, const tls_options& tls) const -> std::optional<int>
+auto basic_network<Client>::choose_id(link_type type, const std::string& host, const tls_options& tls) const
+    -> std::optional<int>
 {
     std::optional<int> first;
     for (int i = 0; i < max_links; ++i) {
@@ -245,7 +252,8 @@ auto basic_network<Client>::chip_is(std::string_view prefix) const -> bool
 }
 
 template <class Client>
-auto basic_network<Client>::plan_stream(link_type type, int id, std::string host, std::uint16_t port, const connect_options& o) const -> result<stream_plan>
+auto basic_network<Client>::plan_stream(link_type type, int id, std::string host, std::uint16_t port,
+                                        const connect_options& o) const -> result<stream_plan>
 {
     const auto link = close_link_id::checked(id);
     stream_plan p{.start = cipstart_tcp_request{link_id::checked(id), std::move(host), port, o.keep_alive, std::nullopt}};
@@ -296,7 +304,8 @@ auto basic_network<Client>::plan_stream(link_type type, int id, std::string host
 }
 
 template <class Client>
-auto basic_network<Client>::send_plan(int id, const stream_plan& p, const connect_options& o) -> asio::awaitable<std::error_code>
+auto basic_network<Client>::send_plan(int id, const stream_plan& p, const connect_options& o)
+    -> asio::awaitable<std::error_code>
 {
     id_settings& set = settings_[static_cast<std::size_t>(id)];
     // Marked before sending, as the TLS strings below: a command that failed or was lost may
@@ -318,7 +327,8 @@ auto basic_network<Client>::send_plan(int id, const stream_plan& p, const connec
 }
 
 template <class Client>
-auto basic_network<Client>::open_stream(link_type type, std::string host, std::uint16_t port, connect_options o) -> asio::awaitable<result<link>>
+auto basic_network<Client>::open_stream(link_type type, std::string host, std::uint16_t port, connect_options o)
+    -> asio::awaitable<result<link>>
 {
     if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
     const auto id = choose_id(type, host, o.tls);
@@ -351,7 +361,8 @@ auto basic_network<Client>::open_stream(link_type type, std::string host, std::u
 }
 
 template <class Client>
-auto basic_network<Client>::set_link_mode(const typename link_table<executor_type>::state_ptr& s, receive_mode mode) -> asio::awaitable<std::error_code>
+auto basic_network<Client>::set_link_mode(const typename link_table<executor_type>::state_ptr& s, receive_mode mode)
+    -> asio::awaitable<std::error_code>
 {
     if (!per_link_receive_mode() || !s->attached) co_return std::error_code{};
     const ciprecvtype_request link_mode{close_link_id::checked(s->id), mode};

@@ -66,7 +66,8 @@ auto basic_network<Client>::take_incoming() -> typename link_table<executor_type
 }
 
 template <class Client>
-auto basic_network<Client>::start_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t want) -> void
+auto basic_network<Client>::start_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t want)
+    -> void
 {
     if (s->fetching || !s->attached) return;
     const std::size_t n = s->rx.fetch_size(want, options_.fetch_limit);
@@ -125,7 +126,8 @@ auto basic_network<Client>::reconcile() -> void
 }
 
 template <class Client>
-auto basic_network<Client>::end_after_send_failure(const typename link_table<executor_type>::state_ptr& s, std::error_code ec) -> void
+auto basic_network<Client>::end_after_send_failure(const typename link_table<executor_type>::state_ptr& s,
+                                                   std::error_code ec) -> void
 {
     s->rx.end_with(ec);
     s->notify();
@@ -214,7 +216,8 @@ auto basic_network<Client>::on_link_list(const std::vector<link_status>* listed)
 }
 
 template <class Client>
-auto basic_network<Client>::drain_then_close(typename link_table<executor_type>::state_ptr s, std::weak_ptr<void> life) -> asio::awaitable<void>
+auto basic_network<Client>::drain_then_close(typename link_table<executor_type>::state_ptr s, std::weak_ptr<void> life)
+    -> asio::awaitable<void>
 {
     // (Arguments named: g++ 12 and temporaries in co_await expressions, see client.hpp.)
     const call_options call = link_call();
@@ -240,7 +243,8 @@ auto basic_network<Client>::any_attached() const noexcept -> bool
 }
 
 template <class Client>
-auto basic_network<Client>::on_fetched(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r) -> void
+auto basic_network<Client>::on_fetched(const typename link_table<executor_type>::state_ptr& s, std::size_t asked,
+                                       result<std::string> r) -> void
 {
     finish_fetch(s, asked, std::move(r));
     // After SEND FAIL: once the module holds nothing more, the link is closed.
@@ -253,7 +257,8 @@ auto basic_network<Client>::on_fetched(const typename link_table<executor_type>:
 }
 
 template <class Client>
-auto basic_network<Client>::finish_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t asked, result<std::string> r) -> void
+auto basic_network<Client>::finish_fetch(const typename link_table<executor_type>::state_ptr& s, std::size_t asked,
+                                         result<std::string> r) -> void
 {
     if (r) {
         s->rx.on_data(*r);
