@@ -644,6 +644,31 @@ TEST_CASE("parser: a frame whose chunk ends with its payload is held for what fo
     CHECK(p.idle());
 }
 
+TEST_CASE("parser: a zero-length frame whose header ends the chunk is held like any other (found by fuzz_parser)")
+{
+    // Byte by byte, the header's ':' ended the last chunk with nothing of the (empty) payload
+    // left to come: the frame must be held for what follows, as it is when the header and the
+    // next bytes come in one chunk, or the session's frame hold never hands it out.
+    for (const bool byte_by_byte : {false, true}) {
+        INFO("byte by byte: " << byte_by_byte);
+        parser p;
+        espat::test::recorder r;
+        const std::string_view frame = "+IPD,3,0:";
+        if (byte_by_byte)
+            for (const char c : frame) p.feed(std::string_view(&c, 1), r);
+        else
+            p.feed(frame, r);
+        CHECK(r.events.empty());
+        CHECK(p.frame_held());
+        p.feed("\r\n"sv, r);
+        REQUIRE(r.events.size() == 1);
+        CHECK(r.events[0].kind == event_kind::ipd);
+        CHECK(r.events[0].link == 3);
+        CHECK(r.events[0].payload.empty());
+        CHECK(p.idle());
+    }
+}
+
 TEST_CASE("parser: a held frame released on silence is still judged by what comes later")
 {
     parser p;

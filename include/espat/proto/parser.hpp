@@ -78,6 +78,9 @@ public:
             }
             }
         }
+        // A zero-length frame whose header ended the chunk is complete: judged now (held for
+        // what follows), as when its header and the next bytes come in one chunk.
+        if (state_ == state::payload && frame_have_ == frame_.value) on_payload(p, end, on_event);
     }
 
     template <class Handler>
