@@ -358,6 +358,8 @@ private:
     static void write_sent(basic_network* net, const state_ptr& s, result<std::size_t> r);
     static void finish_write(const state_ptr& s, bool initiating, std::error_code ec, std::size_t n);
     static void cancel_write(const state_ptr& s, std::uint64_t ticket);
+    void connect_cancellation(espat::detail::erased_completion<espat::detail::io_result>& done, const state_ptr& s,
+                              std::uint64_t ticket, void (*cancel)(const state_ptr&, std::uint64_t));
     [[nodiscard]] static std::error_code write_refusal(const state_ptr& s);
 
     struct send_turn_op {

@@ -9,22 +9,32 @@
 
 namespace espat::net {
 
+// The caller's cancellation slot is only touched in the caller's context: here, at the
+// initiation, and where the handler runs (the completion clears it). A cancellation is posted
+// to the client's executor, where `cancel` finds the operation by its ticket, if it is still
+// pending.
+template <class Client>
+void basic_network<Client>::connect_cancellation(espat::detail::erased_completion<espat::detail::io_result>& done,
+                                                 const state_ptr& s, std::uint64_t ticket,
+                                                 void (*cancel)(const state_ptr&, std::uint64_t))
+{
+    auto slot = done.cancellation_slot();
+    if (!slot.is_connected()) return;
+    slot.assign([ex = client_.get_executor(), weak = std::weak_ptr(s), ticket, cancel](asio::cancellation_type type) {
+        if (type == asio::cancellation_type::none) return;
+        asio::post(ex, [weak, ticket, cancel] {
+            if (auto s = weak.lock()) cancel(s, ticket);
+        });
+    });
+}
+
 // ---- read ----
 
 template <class Client>
 void basic_network<Client>::start_read(state_ptr s, asio::mutable_buffer into, io_completion done)
 {
     const std::uint64_t ticket = op_tickets_.fetch_add(1, std::memory_order_relaxed);
-    // The caller's slot is only touched in the caller's context: here, and where the handler
-    // runs (the completion clears it).
-    if (auto slot = done->cancellation_slot(); slot.is_connected()) {
-        slot.assign([ex = client_.get_executor(), weak = std::weak_ptr(s), ticket](asio::cancellation_type type) {
-            if (type == asio::cancellation_type::none) return;
-            asio::post(ex, [weak, ticket] {
-                if (auto s = weak.lock()) cancel_read(s, ticket);
-            });
-        });
-    }
+    connect_cancellation(*done, s, ticket, &basic_network::cancel_read);
     // Already on the client's strand (a read issued from the previous read's completion): at
     // once, as a post would queue behind the running function and cost the strand a heap
     // allocation per read.
@@ -124,14 +134,7 @@ template <class Client>
 void basic_network<Client>::start_write(state_ptr s, std::string data, io_completion done)
 {
     const std::uint64_t ticket = op_tickets_.fetch_add(1, std::memory_order_relaxed);
-    if (auto slot = done->cancellation_slot(); slot.is_connected()) {
-        slot.assign([ex = client_.get_executor(), weak = std::weak_ptr(s), ticket](asio::cancellation_type type) {
-            if (type == asio::cancellation_type::none) return;
-            asio::post(ex, [weak, ticket] {
-                if (auto s = weak.lock()) cancel_write(s, ticket);
-            });
-        });
-    }
+    connect_cancellation(*done, s, ticket, &basic_network::cancel_write);
     if (client_.get_executor().running_in_this_thread())
         return begin_write(s, std::move(data), std::move(done), ticket, true);
     asio::post(client_.get_executor(),
