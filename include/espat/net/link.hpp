@@ -133,13 +133,14 @@ private:
         return Buffer{};
     }
 
-    // What one write sends at most: the largest AT+CIPSEND chunk (8192 bytes; 2048 before
-    // ESP-AT 3.0, which the write then cuts to), copied at the initiation, so the steps that
-    // follow take no buffer type.
+    // What one write sends at most: the largest AT+CIPSEND chunk any firmware takes
+    // (send_length; the write cuts it to the module's max_send_length), copied at the
+    // initiation, so the steps that follow take no buffer type.
     template <class ConstBuffers>
     static std::string chunk_of(const ConstBuffers& buffers)
     {
-        std::string data(std::min<std::size_t>(asio::buffer_size(buffers), 8192), '\0');
+        constexpr auto largest = static_cast<std::size_t>(send_length::max);
+        std::string data(std::min(asio::buffer_size(buffers), largest), '\0');
         asio::buffer_copy(asio::buffer(data), buffers);
         return data;
     }

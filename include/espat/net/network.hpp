@@ -303,11 +303,17 @@ public:
     template <class Self>
     void wait_on_link(const typename link_table<executor_type>::state_ptr& s, Self&& self)
     {
+        arm_wake(s);
+        s->wake.async_wait(on_client(std::forward<Self>(self)));
+    }
+    // The wake timer of a reader about to wait: reconcile_after for an established link, else
+    // only a notification (link_state::notify) or a cancellation ends the wait.
+    void arm_wake(const typename link_table<executor_type>::state_ptr& s)
+    {
         if (options_.reconcile_after.count() > 0 && s->established && s->attached)
             s->wake.expires_after(options_.reconcile_after);
         else
             s->wake.expires_at(asio::steady_timer::time_point::max());
-        s->wake.async_wait(on_client(std::forward<Self>(self)));
     }
 
     // Reads the module's list of links, once for every reader that waited out reconcile_after.

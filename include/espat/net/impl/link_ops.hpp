@@ -99,10 +99,7 @@ void basic_network<Client>::wait_for_read(const state_ptr& s, std::uint64_t tick
 {
     // A read idle for reconcile_after asks the module (see read_step); a notification, the
     // close or a failure wakes it early (link_state::notify), and so does a cancellation.
-    if (options_.reconcile_after.count() > 0 && s->established && s->attached)
-        s->wake.expires_after(options_.reconcile_after);
-    else
-        s->wake.expires_at(asio::steady_timer::time_point::max());
+    arm_wake(s);
     s->wake.async_wait(asio::bind_executor(client_.get_executor(), client_.with_arena([this, life = lifetime(), s, ticket](std::error_code ec) {
         if (!s->reader || s->reader->ticket != ticket) return;  // a wait left behind by an earlier read
         read_step(life.expired() ? nullptr : this, s, false, ec);
