@@ -113,6 +113,8 @@ public:
     using result = tl::expected<T, std::error_code>;
 
     explicit basic_client(AsyncStream stream, client_options options = {});
+    // Handlers the client posted to its strand refer to it: destroy it once none is pending,
+    // i.e. after close() and a run of its executor, or when its io_context will not run again.
     ~basic_client();
     basic_client(const basic_client&) = delete;
     basic_client& operator=(const basic_client&) = delete;

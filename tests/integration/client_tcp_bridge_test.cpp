@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 namespace {
 
@@ -38,6 +39,9 @@ TEST_CASE("a client over a TCP socket starts, runs typed commands and the networ
         },
         asio::detached);
 
+    // The client outlives the coroutine: close() posts to its strand, which runs after the
+    // coroutine returns (the contract of ~basic_client).
+    std::optional<bridge_client> client;
     bool done = false;
     asio::co_spawn(
         io,
@@ -46,7 +50,7 @@ TEST_CASE("a client over a TCP socket starts, runs typed commands and the networ
             co_await line.async_connect(acceptor.local_endpoint(), asio::use_awaitable);
             espat::client_options options;
             options.baud_rate = 921600;  // a serial setting: the bridge's business, not applied
-            bridge_client esp(std::move(line), options);
+            bridge_client& esp = client.emplace(std::move(line), options);
 
             auto fw = co_await esp.start();
             REQUIRE(fw);
