@@ -203,9 +203,10 @@ public:
     auto async_send_data(std::optional<link_id> link, std::string data, call_options o = {}, Token&& token = {});
 
     // AT+CIPSENDEX=[<link>,]<n>[,<remote IP>,<remote port>], the data after '>', SEND OK: the
-    // number of the caller's bytes sent. The data goes whole: each "\0" in it is sent escaped
-    // (commands::escape_sendex_data), so the module never ends it early, and <n> counts the
-    // escaped bytes, which must be within the firmware's limit (else errc::invalid_argument).
+    // number of the caller's bytes sent. The data goes whole: each backslash in it is sent
+    // doubled (commands::escape_sendex_data), so the module never ends it early at "\0" nor
+    // drops a backslash, and <n> counts the escaped bytes, which must be within the firmware's
+    // limit (else errc::invalid_argument).
     // `to`: a UDP link's remote for this datagram.
     template <class Token = default_token>
     auto async_send_data_ex(std::optional<link_id> link, std::string_view data,
@@ -216,6 +217,9 @@ public:
     // their UDP forms), read with the command table as the simulator reads it; nullopt for
     // any other line. The session needs it when the echo is not the line written.
     static std::optional<std::size_t> echoed_send_length(std::string_view echoed);
+    // Whether a command line is AT+CIPSENDEX's, whose data the module unescapes (the raw
+    // command API marks such a command's payload so: proto::command::escaped_data).
+    static bool is_sendex_line(std::string_view line);
 
     // AT+CIPRECVDATA=[<link>,]<n> in passive receive mode: up to n bytes (fewer when fewer are
     // buffered; "" when none).
@@ -557,6 +561,7 @@ private:
     listener_id next_listener_ = 1;
     int delivering_ = 0;
     bool running_ = false;
+    bool drained_ = false;  // the initial drain (client_options::initial_drain) was done
     bool started_ = false;
     bool starting_ = false;
     bool gate_closed_ = false;

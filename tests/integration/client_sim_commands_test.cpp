@@ -234,11 +234,12 @@ COMMAND_CASE(syslog)
     auto on = co_await t.esp.syslog.query();
     REQUIRE(on);
     CHECK(*on);  // start-up turned it on
-    // Failure: without ERR CODE lines a refused command is only command_failed.
+    // Failure: without ERR CODE lines a refused command is only command_failed (NONOS says
+    // UNLINK first: link_invalid).
     auto set = co_await t.esp.syslog(false);
     CHECK(set);
     auto closed = co_await t.esp.cipclose.execute();  // no link
-    fails_with(closed, espat::make_error_code(errc::command_failed));
+    fails_with(closed, espat::make_error_code(t.nonos() ? errc::link_invalid : errc::command_failed));
 }
 COMMAND_CASE(sysmsg)
 {
@@ -606,9 +607,15 @@ COMMAND_CASE(cipsendex)
     // \0 ends the data before the length: the module sends what came before it.
     const espat::cipsend_request request{.length = *espat::send_length::checked(10)};
     auto r = co_await send_with<cmd::cipsendex>(t, request, std::string("abc\\0"));
-    CHECK_FALSE(r.ec);
+    CHECK_FALSE(r.ec);  // "Recv 3 bytes": what it sends, fewer than were written
     while (t.net.tcp_received.size() < 3) co_await t.sleep(2ms);
     CHECK(t.net.tcp_received == "abc");
+    // "\<c>" is c: "\e" is "e", "\\0" the two characters "\0"; Recv 5.
+    const espat::cipsend_request longer{.length = *espat::send_length::checked(12)};
+    auto escaped = co_await send_with<cmd::cipsendex>(t, longer, std::string("d\\e\\\\0f\\0"));
+    CHECK_FALSE(escaped.ec);
+    while (t.net.tcp_received.size() < 8) co_await t.sleep(2ms);
+    CHECK(t.net.tcp_received == "abcde\\0f");
     // A link id in single-link mode does not parse.
     const espat::cipsend_request bad{.link = espat::link_id{0}, .length = *espat::send_length::checked(3)};
     auto refused = co_await send_with<cmd::cipsendex>(t, bad, "abc");
@@ -637,8 +644,10 @@ COMMAND_CASE(cipsend_udp) { co_await udp_send_to<Client, cmd::cipsend_udp>(t); }
 COMMAND_CASE(cipsendex_udp) { co_await udp_send_to<Client, cmd::cipsendex_udp>(t); }
 COMMAND_CASE(cipclose)
 {
+    // Closing a closed link: NONOS prints UNLINK before ERROR, which is link_invalid.
+    const auto closed_link = t.nonos() ? espat::make_error_code(errc::link_invalid) : module_error(execution_failed);
     auto none = co_await t.esp.cipclose.execute();
-    fails_with(none, module_error(execution_failed));
+    fails_with(none, closed_link);
     auto mux = co_await t.esp.cipmux(espat::mux_mode::multiple);
     REQUIRE(mux);
     const espat::cipstart_tcp_request to{.link = espat::link_id{2}, .host = "127.0.0.1", .port = t.net.tcp_port()};
@@ -647,7 +656,7 @@ COMMAND_CASE(cipclose)
     auto closed = co_await t.esp.cipclose(*espat::close_link_id::checked(2));
     CHECK(closed);
     auto again = co_await t.esp.cipclose(*espat::close_link_id::checked(2));
-    fails_with(again, module_error(execution_failed));
+    fails_with(again, closed_link);
 }
 COMMAND_CASE(cipmux)
 {

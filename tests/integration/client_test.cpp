@@ -371,6 +371,59 @@ TEST_CASE("client: a reset mid-command fails it with device_reset, tells listene
     });
 }
 
+TEST_CASE("client: listeners hear \"ready\" before the reports of the new boot that came in the same read")
+{
+    rig t;
+    t.module.script = [](fake_module& m, const std::string& line) {
+        if (line == "AT+CIPDOMAIN=\"boom\"") {
+            m.send("ready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n");  // one write: one read
+            return true;
+        }
+        return false;
+    };
+    std::vector<std::string> reports;
+    run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+        co_await t.started();
+        t.esp.add_report_listener([&](const espat::proto::event& e) { reports.emplace_back(to_string(e.kind)); });
+        auto boom = co_await t.esp.cipdomain("boom");
+        REQUIRE_FALSE(boom);
+        CHECK(boom.error() == errc::device_reset);
+        CHECK(reports == std::vector<std::string>{"ready", "wifi_connected", "wifi_got_ip"});
+    });
+}
+
+TEST_CASE("client: what the module printed before the first command is not that command's answer")
+{
+    // Waiting in the port when the program starts: boot text, "ready", a stray result and an
+    // unfinished line.
+    const std::string before("\xf0\x12\r\nready\r\nERROR\r\nx", 20);
+    for (const bool plain_at_first : {true, false}) {
+        CAPTURE(plain_at_first);
+        rig t;
+        t.module.script = [](fake_module& m, const std::string& line) {
+            if (line != "AT+CWMODE?") return false;
+            m.send("+CWMODE:1\r\n\r\nOK\r\n");
+            return true;
+        };
+        t.module.send(before);
+        std::vector<std::string> reports;
+        t.esp.add_report_listener([&](const espat::proto::event& e) { reports.emplace_back(to_string(e.kind)); });
+        run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+            if (plain_at_first) {
+                auto at = co_await t.esp.at();
+                CHECK(at.has_value());  // not device_reset
+            } else {
+                auto mode = co_await t.esp.cwmode.query();
+                REQUIRE(mode);  // not "x+CWMODE:1", not the stray ERROR
+                CHECK(*mode == espat::wifi_mode::station);
+            }
+            CHECK(reports == std::vector<std::string>{"ready"});
+            CHECK(t.esp.stats().session.noise >= 1);
+            co_await t.started();  // and the client goes on as usual
+        });
+    }
+}
+
 TEST_CASE("client: cancellation with || at each stage leaves the client usable")
 {
     rig t;

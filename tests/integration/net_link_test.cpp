@@ -684,6 +684,60 @@ TEST_CASE("link: after SEND FAIL what was received before stays readable, then s
     }
 }
 
+TEST_CASE("link: a link that closes while its send is taken fails the write at once; what came before stays readable")
+{
+    // Seen in the field: '>', the peer's data, CLOSED, and no SEND OK or SEND FAIL ever. The
+    // write used to wait for its 10 s timeout; the rig's deadline is shorter than that.
+    for (auto mode : {receive_mode::passive, receive_mode::active}) {
+        CAPTURE(static_cast<int>(mode));
+        espat::sim::module_options mo;
+        mo.faults.closed_during_send = 1;
+        rig r(mo);
+        const std::string greeting = pattern(1000, 7);  // the module takes it whole before the send
+        bool greeted = false;
+        tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+            co_await asio::async_write(s, asio::buffer(greeting), use_awaitable);
+            greeted = true;
+            std::array<char, 512> sink;
+            for (;;) {
+                auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), as_tuple);
+                (void)n;
+                if (ec) co_return;
+            }
+        });
+        espat::net::network_options no;
+        no.stream_receive = mode;
+        r.run(
+            [&](client_type&, network_type& net) -> awaitable<void> {
+                auto link = co_await net.connect("127.0.0.1", peer.port());
+                REQUIRE(link);
+                const auto arrived = [&] { return greeted; };
+                REQUIRE(co_await espat::test::eventually(arrived));
+                asio::steady_timer t(co_await asio::this_coro::executor, 100ms);
+                co_await t.async_wait(use_awaitable);
+                const auto before = std::chrono::steady_clock::now();
+                auto [wec, wn] = co_await asio::async_write(*link, asio::buffer(std::string(100, 'w')), as_tuple);
+                (void)wn;
+                CHECK(wec == espat::make_error_code(espat::errc::link_closed));
+                CHECK(std::chrono::steady_clock::now() - before < 2s);  // at the CLOSED, not a timeout
+                std::string got;
+                auto [ec, n] = co_await asio::async_read(*link, asio::dynamic_buffer(got), as_tuple);
+                (void)n;
+                CHECK(got.size() == greeting.size());
+                CHECK(got == greeting);  // everything that came before the close
+                CHECK(ec == asio::error::eof);
+                auto [again, an] = co_await asio::async_write(*link, asio::buffer("x", 1), as_tuple);
+                (void)an;
+                CHECK(again == espat::make_error_code(espat::errc::link_closed));
+                // The client goes on: the next link works.
+                auto next = co_await net.connect("127.0.0.1", peer.port());
+
+                CHECK(next);
+            },
+            8s, no);
+    }
+}
+
 TEST_CASE("link: a CLOSED or a passive notification lost on the wire is found by asking the module")
 {
     for (auto mode : {receive_mode::passive, receive_mode::active}) {

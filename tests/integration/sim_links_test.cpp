@@ -248,7 +248,7 @@ TEST_CASE("UDP: send to the fixed remote and to another one, receive datagrams (
     CHECK(h.command("AT+CIPCLOSE=4") == "4,CLOSED\r\n\r\nOK\r\n");
 }
 
-TEST_CASE("CIPSENDEX: \\0 ends the data early, \\\\0 sends a literal \\0")
+TEST_CASE("CIPSENDEX: \\0 ends the data early, \\<c> sends c (\\\\0 a literal \\0); Recv counts what is sent")
 {
     sim_harness h(quiet());
     echo_server server(h.io);
@@ -258,14 +258,14 @@ TEST_CASE("CIPSENDEX: \\0 ends the data early, \\\\0 sends a literal \\0")
     h.send("ab\\\\0c");  // split inside nothing special
     h.send("d\\");       // an escape split across writes
     h.send("0");
-    CHECK(h.until("SEND OK\r\n") == "\r\nRecv 9 bytes\r\n\r\nSEND OK\r\n");
+    CHECK(h.until("SEND OK\r\n") == "\r\nRecv 6 bytes\r\n\r\nSEND OK\r\n");
     CHECK(h.until("cd\r\n") == "\r\n+IPD,6:ab\\0cd\r\n");
     CHECK(h.command("AT") == "\r\nOK\r\n");  // back in command mode
     h.send("AT+CIPSENDEX=4\r\n");
     h.until(">");
-    h.send("a\\b\\");  // full length: a lone backslash is data
-    CHECK(h.until("SEND OK\r\n") == "\r\nRecv 4 bytes\r\n\r\nSEND OK\r\n");
-    CHECK(h.until("\r\n+IPD,4:a\\b\\\r\n") == "\r\n+IPD,4:a\\b\\\r\n");
+    h.send("a\\b\\");  // full length: backslash-b is b; a backslash with nothing after it is itself
+    CHECK(h.until("SEND OK\r\n") == "\r\nRecv 3 bytes\r\n\r\nSEND OK\r\n");
+    CHECK(h.until("\r\n+IPD,3:ab\\\r\n") == "\r\n+IPD,3:ab\\\r\n");
 }
 
 TEST_CASE("CIPSEND refuses more than the personality's limit")

@@ -7,6 +7,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 using namespace espat;
 using namespace espat::commands;
@@ -131,14 +132,42 @@ TEST_CASE("commands: response fields around a free field that may hold ',' and '
     CHECK(split_response_fields("a,\"b,c\",d", 3));
 }
 
-TEST_CASE("commands: AT+CIPSENDEX data escapes every \"\\0\" and nothing else")
+TEST_CASE("commands: AT+CIPSENDEX data doubles every backslash; the module's reading gives it back whole")
 {
     CHECK(escape_sendex_data("") == "");
-    CHECK(escape_sendex_data("plain \\ text \\1 0") == "plain \\ text \\1 0");
+    CHECK(escape_sendex_data("plain text 0") == "plain text 0");
     CHECK(escape_sendex_data("a\\0b") == "a\\\\0b");
-    CHECK(escape_sendex_data("\\\\0") == "\\\\\\0");  // only the backslash before '0' is doubled
-    CHECK(escape_sendex_data("end\\") == "end\\");
-    CHECK(escape_sendex_data(std::string_view("\\\0", 2)) == std::string_view("\\\0", 2));  // NUL is not '0'
+    CHECK(escape_sendex_data("\\\\0") == "\\\\\\\\0");
+    CHECK(escape_sendex_data("end\\") == "end\\\\");
+    CHECK(escape_sendex_data(std::string_view("\\\0", 2)) == std::string_view("\\\\\0", 3));  // NUL is not '0'
+    // The module's reading (detail/sendex_data.hpp): "\0" ends the data, "\<c>" is c.
+    std::string out;
+    auto r = espat::detail::read_sendex_data("ab\\\\c\\xd\\0ef", &out);
+    CHECK(out == "ab\\cxd");
+    CHECK(r.sent == 6);
+    CHECK(r.raw_before_end == 8);
+    CHECK(r.ended_early);
+    out.clear();
+    r = espat::detail::read_sendex_data("tail\\", &out);  // nothing after the backslash: itself
+    CHECK(out == "tail\\");
+    CHECK_FALSE(r.ended_early);
+    // Every byte string survives the escape and the reading, at every length up to 3 over a
+    // small alphabet that holds the special bytes.
+    const std::string alphabet = std::string("\\0a") + '\0';
+    std::vector<std::string> all{""};
+    for (int len = 1; len <= 3; ++len) {
+        std::vector<std::string> next;
+        for (const auto& s : all)
+            for (char c : alphabet) next.push_back(s + c);
+        for (const auto& data : next) {
+            std::string back;
+            const auto read = espat::detail::read_sendex_data(escape_sendex_data(data), &back);
+            CHECK(back == data);
+            CHECK_FALSE(read.ended_early);
+            CHECK(read.sent == data.size());
+        }
+        all = std::move(next);
+    }
 }
 
 TEST_CASE("commands: bounded integers check their range at run time through checked()")

@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 #include <test_data.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -55,6 +56,7 @@ std::string ec_name(std::error_code ec)
     case errc::dns_failed: return "dns_failed";
     case errc::cancelled: return "cancelled";
     case errc::response_too_large: return "response_too_large";
+    case errc::link_closed: return "link_closed";
     default: return ec.message();
     }
 }
@@ -245,10 +247,50 @@ TEST_CASE("session: ERROR maps to the module's ERR CODE or to the status line be
     const auto log = h.take();  // the report after the completion: it came after ERROR
     CHECK(strings(log.end() - 3, log.end()) == strings{"done 5 dns_failed [error]", "report closed 0", "timer off"});
 
+    // NONOS closing a closed link: link_invalid, as ESP-AT's "link is not valid".
     id = h.submit("AT+CIPCLOSE=3\r\n");
     h.feed("UNLINK\r\n\r\nERROR\r\n");
-    CHECK(h.results[id].ec == errc::command_failed);
+    CHECK(h.results[id].ec == errc::link_invalid);
     CHECK(h.results[id].diagnostics == strings{"UNLINK"});
+    id = h.submit("AT+CIPCLOSE=3\r\n");
+    h.feed("UNLINK\r\n\r\nOK\r\n");
+    CHECK(h.results[id].ec == std::error_code{});
+}
+
+TEST_CASE("session: busy lines then a failure with its own cause: that cause, no re-send")
+{
+    struct cause {
+        std::string_view answer;
+        errc expected;
+    };
+    const cause causes[] = {
+        {"DNS Fail\r\nERROR\r\n", errc::dns_failed},
+        {"ALREADY CONNECTED\r\n\r\nERROR\r\n", errc::already_connected},
+        {"link is not valid\r\n\r\nERROR\r\n", errc::link_invalid},
+        {"UNLINK\r\n\r\nERROR\r\n", errc::link_invalid},
+    };
+    for (const auto& [answer, expected] : causes) {
+        for (const bool bytewise : {false, true}) {
+            CAPTURE(answer);
+            CAPTURE(bytewise);
+            harness h;
+            const auto id = h.submit(command{.line = "AT+CIPSTART=\"TCP\",\"a.example\",80\r\n", .busy_retries = 3});
+            h.feed("busy p...\r\nbusy p...\r\n", bytewise);
+            h.feed(answer, bytewise);
+            REQUIRE(h.results.count(id) == 1);
+            CHECK(h.results[id].ec == expected);
+            CHECK(h.written == "AT+CIPSTART=\"TCP\",\"a.example\",80\r\n");  // sent once
+            CHECK(h.s.stats().busy_resends == 0);
+        }
+    }
+    // The cause of one attempt does not outlive it: busy then bare ERROR after it is re-sent.
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CIPSTART=\"TCP\",\"a\",1\r\n", .busy_retries = 1});
+    h.feed("busy p...\r\n\r\nERROR\r\n");
+    h.fire();
+    h.feed("DNS Fail\r\nERROR\r\n");
+    CHECK(h.results[id].ec == errc::dns_failed);
+    CHECK(h.s.stats().busy_resends == 1);
 }
 
 TEST_CASE("session: a response larger than max_response_bytes is cut, drained and failed; memory stays bounded")
@@ -374,6 +416,87 @@ TEST_CASE("session: a report sink gets the reports as views, in order, before th
     CHECK(sl.seen.size() == 3);
 }
 
+TEST_CASE("session: \"ready\" and the reports of the new boot reach a sink in wire order, at every split point")
+{
+    const std::string bytes = "WIFI DISCONNECT\r\nready\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n";
+    for (std::size_t split = 0; split <= bytes.size(); ++split) {
+        CAPTURE(split);
+        harness h;
+        strings seen;
+        h.s.set_report_sink([](void* ctx, const event& e) { static_cast<strings*>(ctx)->emplace_back(to_string(e.kind)); },
+                            &seen);
+        const auto id = h.submit("AT+CWJAP?\r\n");
+        h.feed(std::string_view(bytes).substr(0, split));
+        h.feed(std::string_view(bytes).substr(split));
+        CHECK(seen == strings{"wifi_disconnect", "ready", "wifi_connected", "wifi_got_ip"});
+        CHECK(h.results[id].ec == errc::device_reset);
+        CHECK(h.resets == 1);
+    }
+    // Without a sink the reset action stands for "ready" among the report actions, in order.
+    harness h;
+    h.feed(bytes);
+    CHECK(h.take() == strings{"report wifi_disconnect", "reset", "report wifi_connected", "report wifi_got_ip"});
+}
+
+TEST_CASE("session: what the module printed before the first write is no command's answer")
+{
+    const std::string before = std::string("\xf0\x12\r\nready\r\nERROR\r\nbusy p...\r\nWIFI GOT IP\r\nx", 44);
+    for (std::size_t split = 0; split <= before.size(); ++split) {
+        CAPTURE(split);
+        harness h;
+        h.s.hold_writes_until(h.now + milliseconds{20});
+        h.pump();
+        const auto id = h.submit("AT+CWMODE?\r\n");
+        CHECK(h.take() == strings{"timer +20"});  // nothing written; the command's time starts at +20
+        h.feed(std::string_view(before).substr(0, split));
+        h.feed(std::string_view(before).substr(split));
+        CHECK(h.resets == 1);  // reported, failing nothing: nothing was said to the old boot
+        CHECK(h.results.count(id) == 0);
+        CHECK(h.written.empty());
+        CHECK(h.take() == strings{"reset", "report wifi_got_ip"});
+        h.fire();
+        CHECK(h.take() == strings{"write AT+CWMODE?\\r\\n", "timer +1000"});
+        h.feed("+CWMODE:1\r\n\r\nOK\r\n");  // the unfinished "x" does not join it
+        REQUIRE(h.results.count(id) == 1);
+        CHECK(h.results[id].ec == std::error_code{});
+        CHECK(h.results[id].lines == std::vector<owned_line>{{"CWMODE", "1"}});
+        CHECK(h.results[id].diagnostics.empty());
+    }
+}
+
+TEST_CASE("session: AT+CIPSENDEX's Recv counts what the module sends of the data, not what was written")
+{
+    struct exchange {
+        std::string payload;
+        std::size_t recv;
+        bool fits;
+    };
+    const exchange exchanges[] = {
+        {"hello\\0", 5, true},          // ends early: the terminator is not counted
+        {"hello\\0", 7, false},         // nor is every byte written
+        {"a\\\\b\\0", 3, true},         // escapes resolved: "a\b"
+        {"a\\\\b\\0", 4, true},         // or the bytes before the terminator (Espressif does not say)
+        {"a\\\\b\\0", 6, false},
+        {"plain", 5, true},
+        {"plain", 4, false},
+    };
+    for (const auto& x : exchanges) {
+        CAPTURE(x.payload);
+        CAPTURE(x.recv);
+        harness h;
+        const auto id = h.submit(command{.line = "AT+CIPSENDEX=0,64\r\n", .payload = x.payload, .escaped_data = true, .link = 0});
+        h.feed("\r\nOK\r\n\r\n>");
+        h.feed("\r\nRecv " + std::to_string(x.recv) + " bytes\r\n\r\nSEND OK\r\n");
+        REQUIRE(h.results.count(id) == 1);
+        CHECK(h.results[id].ec == (x.fits ? std::error_code{} : make_error_code(errc::protocol_error)));
+    }
+    // AT+CIPSEND takes its data as it is: all of it is counted.
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CIPSEND=0,7\r\n", .payload = "hello\\0", .link = 0});
+    h.feed("\r\nOK\r\n\r\n>\r\nRecv 5 bytes\r\n\r\nSEND OK\r\n");
+    CHECK(h.results[id].ec == errc::protocol_error);
+}
+
 TEST_CASE("session: the CIPSEND exchange")
 {
     harness h;
@@ -401,6 +524,44 @@ TEST_CASE("session: CIPSEND on NONOS: '> ' prompt, SET OK-less, Recv mismatch is
     CHECK(h.results[id].ec == errc::protocol_error);
     CHECK(h.results[id].final_result == event_kind::send_ok);
     CHECK(h.written == "AT+CIPSEND=5\r\nhello");
+}
+
+TEST_CASE("session: the link of a send in progress closes: the send fails at once with link_closed")
+{
+    // Seen in the field: the prompt, the peer's data, CLOSED, and no SEND OK or SEND FAIL ever.
+    const std::string answer = "\r\nOK\r\n\r\n>+IPD,1,3:abc\r\n1,CLOSED\r\n";
+    for (const bool bytewise : {false, true}) {
+        CAPTURE(bytewise);
+        harness h;
+        const auto id = h.submit(command{.line = "AT+CIPSEND=1,4\r\n", .payload = "wxyz", .link = 1});
+        h.take();
+        h.feed(answer, bytewise);
+        REQUIRE(h.results.count(id) == 1);
+        CHECK(h.results[id].ec == errc::link_closed);
+        const auto log = h.take();
+        // The data and the close reached the links before the send's completion.
+        REQUIRE(log.size() >= 3);
+        CHECK(std::find(log.begin(), log.end(), "report ipd 1 abc") < std::find(log.begin(), log.end(), "report closed 1"));
+        CHECK(std::find(log.begin(), log.end(), "report closed 1") < std::find(log.begin(), log.end(), "done 1 link_closed [closed]"));
+        // A result that still comes is that send's, also in the next send before its Recv.
+        h.feed("\r\nSEND FAIL\r\n");
+        CHECK(h.s.stats().late_send_results == 1);
+        const auto next = h.submit(command{.line = "AT+CIPSEND=0,2\r\n", .payload = "hi", .link = 0});
+        h.feed("\r\nOK\r\n\r\n>\r\nSEND OK\r\n", bytewise);
+        CHECK_FALSE(h.results.count(next));
+        h.feed("\r\nRecv 2 bytes\r\n\r\nSEND OK\r\n", bytewise);
+        REQUIRE(h.results.count(next) == 1);
+        CHECK(h.results[next].ec == std::error_code{});
+    }
+    // Another link's CLOSED is only a report; single-connection "CLOSED" is link 0's.
+    harness h;
+    const auto id = h.submit(command{.line = "AT+CIPSEND=4\r\n", .payload = "wxyz", .link = 0});
+    h.feed("\r\nOK\r\n\r\n>");
+    h.feed("2,CLOSED\r\n");
+    CHECK_FALSE(h.results.count(id));
+    h.feed("CLOSED\r\n");
+    REQUIRE(h.results.count(id) == 1);
+    CHECK(h.results[id].ec == errc::link_closed);
 }
 
 TEST_CASE("session: SEND FAIL, and the late SEND OK for it is not taken for another send's")

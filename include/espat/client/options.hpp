@@ -48,6 +48,10 @@ struct client_options {
     // firmware_profile::line says why (flow_control_refusal); the baud rate change still applies.
     bool rts_cts = false;
     int baud_verify_attempts = 3;
+    // Before its first write the client reads for this long: what the module printed before
+    // (boot text, "ready", stray bytes waiting in the port's buffer) is then no command's
+    // answer. 0: write at once.
+    std::chrono::milliseconds initial_drain{20};
     // An unexpected "ready" runs the start-up sequence again (if start() ran before).
     bool restart_after_reset = true;
     // Wi-Fi events kept for next_wifi_event(); beyond it the oldest are dropped (and counted).

@@ -2,6 +2,8 @@
 // escaping of quoted strings, what can never be sent, and splitting parameter lists.
 #pragma once
 
+#include <espat/detail/sendex_data.hpp>
+
 #include <array>
 #include <cstddef>
 #include <optional>
@@ -103,19 +105,10 @@ inline void append_quoted(std::string& out, std::string_view s)
     return v;
 }
 
-// AT+CIPSENDEX data: the module ends the data early at the two bytes "\0" and reads "\\0" as
-// a literal "\0" (the reference). Escaped so, data is sent whole, whatever it holds; the
-// command's <length> counts the escaped bytes.
-[[nodiscard]] inline std::string escape_sendex_data(std::string_view data)
-{
-    std::string out;
-    out.reserve(data.size());
-    for (std::size_t i = 0; i < data.size(); ++i) {
-        if (data[i] == '\\' && i + 1 < data.size() && data[i + 1] == '0') out += '\\';
-        out += data[i];
-    }
-    return out;
-}
+// AT+CIPSENDEX data: the module ends the data early at the two bytes "\0" and reads "\<c>"
+// as c (detail/sendex_data.hpp). Escaped so (every backslash doubled), data is sent whole,
+// whatever it holds; the command's <length> counts the escaped bytes.
+[[nodiscard]] inline std::string escape_sendex_data(std::string_view data) { return detail::escape_sendex_data(data); }
 
 // A response line's fields: views into the line, held in place (no allocation per line
 // decoded). The widest line of the reference, +CWLAP's, has eleven.

@@ -79,11 +79,30 @@ public:
         spare_lines_ = std::move(lines);
     }
 
+    // Nothing is written before `until`: what the module printed before the session's first
+    // command (boot text, "ready", stray bytes waiting in the port) is read first, and taken
+    // for no command's answer. A "ready" meanwhile is reported, and fails nothing: nothing
+    // was said to the boot it ended. Commands' deadlines start from `until`.
+    void hold_writes_until(clock::time_point until)
+    {
+        write_hold_until_ = until;
+        sync_timer();
+    }
+
     // The timer last armed has fired.
     void on_timer(clock::time_point now)
     {
         if (armed_ == never || now < armed_) return;  // a stale timer
         armed_ = never;
+        if (now >= write_hold_until_) {
+            write_hold_until_ = never;
+            // A line the module left unfinished would swallow the start of the first answer.
+            if (!parser_.idle()) {
+                ++stats_.noise;
+                parser_.reset();
+            }
+            flush_writes();
+        }
         if (now >= hold_until_) {
             hold_until_ = never;
             if (parser_.frame_held()) ++stats_.frames_released;
@@ -236,6 +255,7 @@ private:
     void to_sink(const event& e);
     void on_command_event(const event& e, clock::time_point now);
     bool keep(entry& c, std::size_t bytes) noexcept;
+    static bool recv_count_fits(const command& cmd, std::size_t n);
     void on_busy();
     void on_prompt(clock::time_point now);
     static std::string data_to_send(const entry& c);
@@ -270,6 +290,7 @@ private:
     command_id next_id_ = 1;
     clock::time_point deadline_ = never;  // what the state wants
     clock::time_point hold_until_ = never;  // a held +IPD frame is released then (frame_hold)
+    clock::time_point write_hold_until_ = never;  // see hold_writes_until()
     clock::time_point release_at_ = never;  // held '+' go out then (passthrough_guard)
     clock::time_point last_raw_done_{};     // the last passthrough write completed then
     clock::time_point watch_until_{};       // until then the module's answers are looked for
@@ -287,7 +308,8 @@ private:
     bool released_ = false;      // the raw write in flight is held '+' let go
     bool leave_after_release_ = false;
     bool echo_ = false;          // see set_echo()
-    bool late_send_ok_ = false;  // a SEND FAIL was seen; its SEND OK may still come
+    bool late_send_ok_ = false;    // a SEND FAIL was seen, or a send ended at CLOSED: its SEND OK may still come
+    bool late_send_fail_ = false;  // a send ended at its link's CLOSED: its SEND FAIL may still come
 };
 
 }  // namespace espat::proto

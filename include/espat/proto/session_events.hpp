@@ -2,6 +2,7 @@
 // the links, lines and frames to the command in flight, final results that complete it.
 #pragma once
 
+#include <espat/detail/sendex_data.hpp>
 #include <espat/error.hpp>
 #include <espat/proto/session.hpp>
 
@@ -17,7 +18,13 @@ namespace espat::proto {
 
 inline void session::on_event(const event& e, clock::time_point now)
 {
-    if (e.kind == event_kind::ready) return on_reset(now);
+    if (e.kind == event_kind::ready) {
+        on_reset(now);
+        // A sink gets "ready" here, in wire order: before the reports of the new boot that
+        // may follow in the same read (WIFI CONNECTED, ...). The module_reset action follows.
+        if (sink_) sink_(sink_context_, e);
+        return;
+    }
     if (e.kind == event_kind::raw_data && now < watch_until_ && module_answers(e.payload)) return on_passthrough_lost(now);
     // A line not yet handed out cannot have been answered; with echo, nothing before the
     // line's echo is its answer either.
@@ -33,6 +40,14 @@ inline void session::on_event(const event& e, clock::time_point now)
         if (anchored && answer) return on_command_event(e, now);
         return to_sink(e);
     }
+    // The link of a send in progress closed (the prompt came, the data went, then CLOSED):
+    // no SEND OK or SEND FAIL may ever come, so the send fails now, after the links heard of
+    // the close. A result that comes later is that send's (see on_final).
+    if (e.kind == event_kind::closed && state_ == state::wait_send && current_->cmd.link == std::max<int>(e.link, 0)) {
+        to_sink(e);
+        late_send_ok_ = late_send_fail_ = true;
+        return finish(errc::link_closed, event_kind::closed, now);
+    }
     // +CIPRECVDATA answers the command in flight; every other report goes to subscribers,
     // and so does a +CIPRECVDATA frame no command can own (an earlier exchange's: lost data).
     if (is_report(e.kind) && !(e.kind == event_kind::recv_data && anchored)) return to_sink(e);
@@ -46,6 +61,7 @@ inline void session::on_event(const event& e, clock::time_point now)
     if (state_ == state::probing || state_ == state::quiet) return on_resync_event(e, now);
     if (e.kind == event_kind::send_ok || e.kind == event_kind::send_fail) {
         if (e.kind == event_kind::send_ok) late_send_ok_ = false;
+        else late_send_fail_ = false;
         ++stats_.late_send_results;
         return;
     }
@@ -100,12 +116,13 @@ inline void session::on_command_event(const event& e, clock::time_point now)
         return;
     case event_kind::already_connected: c.status = errc::already_connected; break;
     case event_kind::link_invalid: c.status = errc::link_invalid; break;
+    case event_kind::unlink: c.status = errc::link_invalid; break;  // NONOS: AT+CIPCLOSE on a closed link
     case event_kind::dns_fail: c.status = errc::dns_failed; break;
     case event_kind::recv_bytes:
         if (state_ == state::wait_send) {
             c.recv_seen = true;
-            c.recv_mismatch = e.value != c.cmd.payload->size();
-            late_send_ok_ = false;  // from here on a SEND OK is this send's
+            c.recv_mismatch = !recv_count_fits(c.cmd, e.value);
+            late_send_ok_ = late_send_fail_ = false;  // from here on a result is this send's
         }
         break;
     case event_kind::prompt: return on_prompt(now);
@@ -114,6 +131,16 @@ inline void session::on_command_event(const event& e, clock::time_point now)
         break;
     }
     if (keep(c, e.text.size())) r.diagnostics.emplace_back(e.text);  // the status lines: UNLINK, no change, Recv, ...
+}
+
+// Whether a send's "Recv <n> bytes" says the module took the payload as written. For
+// AT+CIPSENDEX Espressif does not say what <n> counts: the bytes it sends (escapes resolved,
+// the field's captures with "\0" agree) or the bytes it took before "\0"; either is right.
+inline bool session::recv_count_fits(const command& cmd, std::size_t n)
+{
+    if (!cmd.escaped_data) return n == cmd.payload->size();
+    const auto r = detail::read_sendex_data(*cmd.payload);
+    return n == r.sent || n == r.raw_before_end;
 }
 
 // Whether `bytes` more of the response fit session_options::max_response_bytes; once one
@@ -192,10 +219,12 @@ inline void session::on_final(event_kind k, clock::time_point now)
 {
     entry& c = *current_;
     if (k == event_kind::send_ok || k == event_kind::send_fail) {
-        // A failed send may still be answered SEND OK later (NONOS): before this send's
-        // Recv line, a SEND OK is that one's.
-        if (state_ != state::wait_send || (k == event_kind::send_ok && late_send_ok_ && !c.recv_seen)) {
+        // A failed send may still be answered SEND OK later (NONOS), a send ended at CLOSED
+        // SEND OK or SEND FAIL: before this send's Recv line, such a result is that one's.
+        const bool late = k == event_kind::send_ok ? late_send_ok_ : late_send_fail_;
+        if (state_ != state::wait_send || (late && !c.recv_seen)) {
             if (k == event_kind::send_ok) late_send_ok_ = false;
+            else late_send_fail_ = false;
             ++stats_.late_send_results;
             return;
         }
@@ -216,8 +245,10 @@ inline void session::on_final(event_kind k, clock::time_point now)
         }
         return finish({}, k, now);
     }
-    // ERROR / FAIL
-    const bool busy_error = k == event_kind::error && c.busy && (!c.attempt_err || *c.attempt_err == busy_code);
+    // ERROR / FAIL. Busy lines followed by a failure with a cause of its own (DNS Fail, ALREADY
+    // CONNECTED, an ERR CODE other than busy) report that cause; only a bare busy failure is re-sent.
+    const bool busy_error =
+        k == event_kind::error && c.busy && !c.status && (!c.attempt_err || *c.attempt_err == busy_code);
     if (busy_error && !c.abandoned && state_ == state::wait_result && c.resends < c.cmd.busy_retries) {
         // Doubled per re-send up to backoff_max, never shifted: busy_retries may exceed 31.
         std::chrono::milliseconds delay = opt_.backoff_initial;

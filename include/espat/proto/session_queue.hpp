@@ -24,7 +24,7 @@ inline void session::write(write_tag tag, std::string bytes)
 
 inline void session::flush_writes()
 {
-    if (write_busy_ || unsent_.empty()) return;
+    if (write_busy_ || unsent_.empty() || write_hold_until_ != never) return;
     writing_ = unsent_.front().first;
     if (writing_ == write_tag::line) {
         current_->line_out = true;
@@ -50,7 +50,7 @@ inline bool session::drop_unsent(write_tag tag)
 
 inline void session::sync_timer()
 {
-    const clock::time_point wanted = std::min({deadline_, hold_until_, release_at_});
+    const clock::time_point wanted = std::min({deadline_, hold_until_, release_at_, write_hold_until_});
     if (wanted == armed_) return;
     armed_ = wanted;
     actions_.emplace_back(arm_timer{wanted});
@@ -89,13 +89,14 @@ inline void session::begin_attempt(clock::time_point now)
     c.overflowed = false;
     c.kept_bytes = 0;
     for (const auto& d : c.res.diagnostics) c.kept_bytes += d.size();
+    const clock::time_point from = write_hold_until_ == never ? now : std::max(now, write_hold_until_);
     if (c.cmd.escape) {
         state_ = state::leaving_guard;
-        deadline_ = write_busy_ ? never : now + opt_.guard_before;
+        deadline_ = write_busy_ ? never : from + opt_.guard_before;
         return;
     }
     state_ = state::wait_result;
-    deadline_ = now + c.cmd.timeout;
+    deadline_ = from + c.cmd.timeout;
     if (c.cmd.recv_request != 0) parser_.expect_recv_data(c.cmd.recv_request);
     write(write_tag::line, c.cmd.line);
 }
@@ -222,13 +223,19 @@ inline void session::reprobe(clock::time_point now)
 inline void session::on_reset(clock::time_point now)
 {
     ++stats_.resets;
+    if (write_hold_until_ != never && !write_busy_) {
+        // Before the first write: the module booted before it heard anything of ours.
+        parser_.reset();
+        actions_.emplace_back(module_reset{});
+        return;
+    }
     if (current_ && !current_->abandoned) emit_completion(current_->id, errc::device_reset);
     current_.reset();
     for (auto& q : queue_) emit_completion(q.id, errc::device_reset);
     queue_.clear();
     unsent_.clear();  // a write already handed out stays outstanding until on_write_done
     late_payload_.reset();
-    late_send_ok_ = false;
+    late_send_ok_ = late_send_fail_ = false;
     echo_ = false;  // until the start-up's ATE1
     last_send_link_ = -1;
     hold_until_ = never;

@@ -32,6 +32,9 @@ struct command {
     // No line: silence, "+++" alone, silence (the guards), then done. Start-up sends it to a
     // module that may have booted into passthrough (AT+SAVETRANSLINK) and hears lines as data.
     bool escape = false;
+    // AT+CIPSENDEX: the module resolves the payload's escapes and stops at "\0"
+    // (detail/sendex_data.hpp), so its "Recv <n> bytes" counts fewer than were written.
+    bool escaped_data = false;
     // A send's link (for attribution: see protocol_error_reason::send_corrupted); -1 if none.
     int link = -1;
     // A send: the data length the module takes from a command line it echoed, for an echo
@@ -64,6 +67,8 @@ struct complete {
 struct report {
     owned_event event;
 };
+// "ready": the module rebooted. A report sink (set_report_sink) got the "ready" event itself,
+// in wire order; without one, this action stands for it among the report actions.
 struct module_reset {};
 
 using action = std::variant<write_bytes, arm_timer, complete, report, module_reset>;

@@ -2,6 +2,7 @@
 // passive mode of AT+CIPRECVMODE/CIPRECVDATA, AT+CIPDINFO), sending (AT+CIPSEND/CIPSENDEX).
 #pragma once
 
+#include <espat/detail/sendex_data.hpp>
 #include <espat/sim/module_core.hpp>
 
 namespace espat::sim::detail {
@@ -214,29 +215,20 @@ ESPAT_SIM_DECL std::string_view module_core::take_send_bytes(std::string_view by
         if (send_.raw.size() == send_.length) finish_data();
         return bytes.substr(n);
     }
-    // Resolve escapes as far as they can be decided.
+    // Resolve escapes as far as they can be decided (detail/sendex_data.hpp has the rule): a
+    // backslash waits for the byte after it, unless it is the last the length allows.
     const bool complete = send_.raw.size() == send_.length;
     std::size_t& i = send_.scanned;
     while (i < send_.raw.size()) {
         const std::string_view rest = std::string_view(send_.raw).substr(i);
-        if (rest[0] != '\\') {
-            send_.data += rest[0];
-            ++i;
-            continue;
-        }
-        if (rest.size() < 3 && !complete && (rest.size() == 1 || rest[1] == '\\')) break;  // undecided
-        if (rest.size() >= 2 && rest[1] == '0') {
+        if (rest[0] == '\\' && rest.size() == 1 && !complete) break;  // undecided
+        const auto r = espat::detail::read_sendex_data(rest.substr(0, rest[0] == '\\' ? 2 : 1), &send_.data);
+        if (r.ended_early) {
             send_.ended_early = true;
             i += 2;
             break;
         }
-        if (rest.size() >= 3 && rest[1] == '\\' && rest[2] == '0') {
-            send_.data += "\\0";
-            i += 3;
-            continue;
-        }
-        send_.data += '\\';
-        ++i;
+        i += r.raw_before_end;
     }
     if (send_.ended_early || complete) {
         finish_data();
@@ -259,7 +251,23 @@ ESPAT_SIM_DECL void module_core::finish_data()
 ESPAT_SIM_DECL asio::awaitable<void> module_core::complete_send(std::shared_ptr<module_core> keep, pending_send s)
 {
     (void)keep;
-    emit("\r\nRecv " + std::to_string(s.raw.size()) + " bytes\r\n");
+    const auto& l = s.target;
+    if (!s.to && links_[l->id] == l && chance(opts_.faults.closed_during_send)) {
+        release_held_reports();
+        if (l->mode == recv_mode::passive && !l->passive_data.empty()) {
+            // The link goes once its data is read; what the module had not taken is lost.
+            l->peer_closed = l->closed_reported = true;
+            l->close();
+            l->wake_reader();
+            report_closed(l->id);
+        } else {
+            remove_link(l->id, true);
+        }
+        busy_ = false;
+        co_return;
+    }
+    // AT+CIPSENDEX: what it sends, escapes resolved and "\0" not counted (detail/sendex_data.hpp).
+    emit("\r\nRecv " + std::to_string(s.escaped ? s.data.size() : s.raw.size()) + " bytes\r\n");
     const bool fail = chance(opts_.faults.send_fail);
     std::string_view payload = s.data;
     if (fail) payload = payload.substr(0, payload.size() / 2);

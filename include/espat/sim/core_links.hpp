@@ -326,6 +326,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipcl
         co_return;
     }
     if (!links_[id]) {
+        if (opts_.firmware.unlink_line) emit("UNLINK\r\n");
         error();
         co_return;
     }
@@ -335,6 +336,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipcl
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cipclose>&)
 {
     if (mux_ || !links_[0]) {
+        if (!mux_ && opts_.firmware.unlink_line) emit("UNLINK\r\n");
         error();
         co_return;
     }

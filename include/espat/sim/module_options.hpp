@@ -50,6 +50,10 @@ struct fault_options {
     // A <id>,CLOSED or a passive "+IPD,<id>,<len>" notification is not printed, as if a noisy
     // line had lost it: the host must find out by asking (network_options::reconcile_after).
     double lost_report = 0;
+    // The link dies while the module takes a send's data (seen in the field): what arrived
+    // before comes out, then <id>,CLOSED, and no Recv, SEND OK or SEND FAIL ever. Passive
+    // data held on the module stays readable.
+    double closed_during_send = 0;
 };
 
 // What the module is like when it starts.

@@ -25,6 +25,7 @@ struct personality {
     bool nonos_recvdata_header = false;  // NONOS 1.7: +CIPRECVDATA,<len>:<data>
     bool nonos_ping_reply = false;       // NONOS: "+24" instead of "+PING:24"
     bool dns_fail_line = false;          // NONOS prints "DNS Fail" before ERROR
+    bool unlink_line = false;            // NONOS: AT+CIPCLOSE on a closed link prints "UNLINK" before ERROR
     std::string boot_noise;         // bytes before "ready" after a reset
     // Host drivers' extra commands (host-drivers.md): only the ESP8266 has AT+CIPSSLSIZE (the
     // ESP32 answers ERROR, and Adafruit's driver relies on that), and only the ESP32 has BLE
@@ -125,6 +126,7 @@ inline personality nonos()
     p.nonos_recvdata_header = true;
     p.nonos_ping_reply = true;
     p.dns_fail_line = true;
+    p.unlink_line = true;
     p.ssl_buffer_size_command = true;
     p.ble_rf_power = false;
     p.boot_noise = std::string("\x00\x8c\x9e\xec\x12\x0c\x8c\x1c\x9c\xe2\x7c\x8c\x0c\x62\xf3\x6c\xe0\x70\x0c\x8c\r\n", 22);

@@ -17,6 +17,7 @@ auto basic_client<AsyncStream>::async_send_command(proto::command command, Token
         [this](auto handler, proto::command c) {
             auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
                                                                         strand_, arena_);
+            if (c.payload && !c.escaped_data) c.escaped_data = is_sendex_line(c.line);
             const std::error_code refused = c.escape || commands::sendable_line(c.line)
                                                 ? std::error_code{}
                                                 : make_error_code(errc::invalid_argument);
@@ -141,8 +142,9 @@ auto basic_client<AsyncStream>::async_send_payload(std::string line, std::error_
                                                    Token&& token)
 {
     proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .payload = std::move(payload),
-                     .busy_retries = o.busy_retries, .link = link ? static_cast<int>(link->value()) : 0,
-                     .data_length = &basic_client::echoed_send_length};
+                     .busy_retries = o.busy_retries,
+                     .escaped_data = std::is_same_v<C, commands::cipsendex> || std::is_same_v<C, commands::cipsendex_udp>,
+                     .link = link ? static_cast<int>(link->value()) : 0, .data_length = &basic_client::echoed_send_length};
     return async_initiate_result<std::size_t>(
         std::move(c), refused, {}, version_range{}, n,
         [](std::size_t sent, proto::command_result&&) -> result<std::size_t> { return sent; },

@@ -151,6 +151,11 @@ auto basic_client<AsyncStream>::ensure_running() -> void
 {
     if (running_ || fatal_) return;
     running_ = true;
+    if (!drained_ && options_.initial_drain.count() > 0) {
+        drained_ = true;
+        session_.hold_writes_until(now() + options_.initial_drain);
+        pump();
+    }
     start_read();
 }
 

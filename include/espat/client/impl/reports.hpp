@@ -44,10 +44,7 @@ template <class AsyncStream>
 auto basic_client<AsyncStream>::on_module_reset() -> void
 {
     module_uart_reset_ = true;  // AT+UART_CUR lasts until a reset
-    proto::event ready;
-    ready.kind = proto::event_kind::ready;
-    ready.text = "ready";
-    deliver(ready);
+    // The listeners had "ready" from the session's sink, in wire order (on_report).
     // A start-up in progress sees device_reset and starts over by itself.
     if (started_ && options_.restart_after_reset && !starting_) {
         gate_closed_ = true;  // from now on: nothing of the user's before the module is set up again
@@ -126,6 +123,14 @@ auto basic_client<AsyncStream>::stats() const -> client_stats
     client_stats s = stats_;
     s.session = session_.stats();
     return s;
+}
+
+template <class AsyncStream>
+auto basic_client<AsyncStream>::is_sendex_line(std::string_view line) -> bool
+{
+    if (line.ends_with("\r\n")) line.remove_suffix(2);
+    return commands::decode_request<commands::device_request<commands::cipsendex, commands::cipsendex_udp>>(line)
+        .has_value();
 }
 
 template <class AsyncStream>
