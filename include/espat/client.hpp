@@ -127,14 +127,15 @@ public:
     // AT until OK (boot noise and echo tolerated; no answer: "+++" in case the module booted
     // into passthrough, see client_options::passthrough_escape_after), ATE1 (answers are anchored to their echo), AT+GMR (the firmware profile),
     // AT+SYSLOG=1 (ERROR from old firmware tolerated), and for a serial port the optional
-    // line settings (client_options::baud_rate, rts_cts). Other operations wait until it is done. After an unexpected "ready" it runs
+    // line settings (client_options::baud_rate, rts_cts); with client_options::reset_on_start
+    // first AT+RST and its "ready". Other operations wait until it is done. After an unexpected "ready" it runs
     // again by itself (client_options::restart_after_reset). A start while one runs (that
     // restart, say) waits for it and completes with its result. The token's signature is co_spawn's:
     // void(std::exception_ptr, result<firmware_profile>).
     template <class Token = default_token>
     auto async_start(Token&& token = {})
     {
-        return asio::co_spawn(strand_, start_sequence(), std::forward<Token>(token));
+        return asio::co_spawn(strand_, start_sequence(options_.reset_on_start), std::forward<Token>(token));
     }
     asio::awaitable<result<firmware_profile>> start();
     // Waits for the start-up that runs, if one does (the restart a module reset set off, say),
@@ -482,11 +483,12 @@ private:
 
     // ---- start-up ----
 
-    asio::awaitable<result<firmware_profile>> start_sequence();
+    asio::awaitable<result<firmware_profile>> start_sequence(bool reset_first = false);
 
     asio::awaitable<void> start_up_done();
 
-    asio::awaitable<result<firmware_profile>> start_steps();
+    asio::awaitable<result<firmware_profile>> start_steps(bool reset_first);
+    asio::awaitable<result<void>> reset_module();
 
     // ---- the serial line (for a serial_line stream) ----
 
@@ -540,6 +542,8 @@ private:
     std::uint64_t timer_waits_ = 0;                                // numbers them, so a stale one is known
     bool timer_waiting_ = false;
     asio::steady_timer start_done_;  // never expires: cancelled when a start-up ends, to wake its joiners
+    asio::steady_timer ready_wait_;  // a start-up's AT+RST waiting for "ready": cancelled by it
+    bool ready_seen_ = false;
     proto::session session_;
     client_options options_;
     std::array<char, 4096> read_buffer_{};

@@ -88,6 +88,10 @@ std::size_t allocations_for_link_reads(int frames, std::size_t& received)
             m.send("0,CONNECT\r\n\r\nOK\r\n");
             return true;
         }
+        if (line == "AT+CIPSTATUS") {  // no links left open
+            m.send("STATUS:2\r\n\r\nOK\r\n");
+            return true;
+        }
         if (!line.starts_with("AT+CIP")) return false;
         m.send("\r\nOK\r\n");  // AT+CIPMUX=1, AT+CIPDINFO=1, AT+CIPRECVMODE=0, ...
         return true;

@@ -424,6 +424,38 @@ TEST_CASE("client: what the module printed before the first command is not that 
     }
 }
 
+TEST_CASE("client: reset_on_start reboots the module first, once; no \"ready\" within ready_timeout fails start()")
+{
+    for (const bool ready_comes : {true, false}) {
+        CAPTURE(ready_comes);
+        auto o = fast_options();
+        o.reset_on_start = true;
+        o.ready_timeout = 300ms;
+        rig t(o);
+        t.module.script = [ready_comes](fake_module& m, const std::string& line) {
+            if (line != "AT+RST") return false;
+            m.send("\r\nOK\r\n");
+            if (ready_comes) m.send_after(50ms, "\x8c\x12\r\nready\r\n");
+            return true;
+        };
+        run_with_deadline(t.io, [&]() -> asio::awaitable<void> {
+            auto r = co_await t.esp.start();
+            if (ready_comes) {
+                REQUIRE(r);
+                CHECK(t.module.count("AT+RST") == 1);
+                // The start-up ran on the new boot: echo on and the version after the reset.
+                CHECK(t.module.index_of("ATE1") > t.module.index_of("AT+RST"));
+                CHECK(t.esp.stats().session.resets == 1);
+                auto again = co_await t.esp.at();  // and the client is usable
+                CHECK(again.has_value());
+            } else {
+                REQUIRE_FALSE(r);
+                CHECK(r.error() == errc::timeout);
+            }
+        });
+    }
+}
+
 TEST_CASE("client: cancellation with || at each stage leaves the client usable")
 {
     rig t;

@@ -738,6 +738,78 @@ TEST_CASE("link: a link that closes while its send is taken fails the write at o
     }
 }
 
+TEST_CASE("network start on a module an earlier program left a link open on: closed; or kept and refused; or the module reset first")
+{
+    enum class way { close_leftovers, keep_them, reset_on_start };
+    for (const way w : {way::close_leftovers, way::keep_them, way::reset_on_start}) {
+        CAPTURE(static_cast<int>(w));
+        asio::io_context io;
+        espat::sim::module module(io.get_executor());  // stays powered between the two programs
+        int peer_ends = 0;                              // connections the peer saw end
+        tcp_peer peer(io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
+            std::array<char, 256> sink;
+            for (;;) {
+                auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), as_tuple);
+                (void)n;
+                if (ec) break;
+            }
+            ++peer_ends;
+        });
+        // Each program's pipe and client outlive the script (a client's close() is posted).
+        auto first_ends = espat::sim::make_pipe(io.get_executor());
+        auto second_ends = espat::sim::make_pipe(io.get_executor());
+        std::optional<client_type> first, second;
+        bool done = false;
+        asio::co_spawn(
+            io,
+            [&]() -> awaitable<void> {
+                asio::co_spawn(io, module.serve(first_ends.second), asio::detached);
+                first.emplace(std::move(first_ends.first));
+                REQUIRE(co_await first->start());
+                network_type first_net(*first);
+                REQUIRE(co_await first_net.start());
+                auto left = co_await first_net.connect("127.0.0.1", peer.port());
+                REQUIRE(left);
+                first->close();  // the program ends without closing its link
+                asio::steady_timer t(io, 50ms);
+                co_await t.async_wait(use_awaitable);
+
+                asio::co_spawn(io, module.serve(second_ends.second), asio::detached);
+                espat::client_options co;
+                co.reset_on_start = w == way::reset_on_start;
+                second.emplace(std::move(second_ends.first), co);
+                REQUIRE(co_await second->start());
+                espat::net::network_options no;
+                no.close_leftover_links = w != way::keep_them;
+                network_type net(*second, no);
+                auto started = co_await net.start();
+                REQUIRE(started);
+                if (w == way::keep_them) {
+                    // What users of other drivers meet: the old link holds id 0.
+                    auto link = co_await net.connect("127.0.0.1", peer.port());
+                    REQUIRE_FALSE(link);
+                    CHECK(link.error() == espat::errc::already_connected);
+                } else {
+                    CHECK(net.stats().leftovers_closed == (w == way::close_leftovers ? 1u : 0u));
+                    CHECK(second->stats().session.resets == (w == way::reset_on_start ? 1u : 0u));
+                    auto link = co_await net.connect("127.0.0.1", peer.port());
+                    REQUIRE(link);
+                    const auto old_one_ended = [&] { return peer_ends == 1; };
+                    CHECK(co_await espat::test::eventually(old_one_ended));
+                }
+                second->close();
+                module.stop();
+                done = true;
+            },
+            [&](std::exception_ptr e) {
+                io.stop();
+                if (e) std::rethrow_exception(e);
+            });
+        io.run_for(20s);
+        CHECK(done);
+    }
+}
+
 TEST_CASE("link: a CLOSED or a passive notification lost on the wire is found by asking the module")
 {
     for (auto mode : {receive_mode::passive, receive_mode::active}) {

@@ -57,6 +57,12 @@ struct network_options {
     // The timeout of the commands links run on their own (a write's AT+CIPSEND, a passive
     // read's AT+CIPRECVDATA, closes, the link list and lengths): the command table's unless set.
     std::optional<std::chrono::milliseconds> link_timeout{};
+    // start() closes the links the module lists (AT+CIPSTATE? or AT+CIPSTATUS): a module that
+    // stayed powered while the host program restarted still holds the last run's links, which
+    // no handle here owns, and refuses AT+CIPMUX=1 and their ids ("ALREADY CONNECTED") while
+    // they last. false: left alone (a program that shares the module with another host). For a
+    // clean module whatever was left, client_options::reset_on_start reboots it instead.
+    bool close_leftover_links = true;
 };
 
 // What the network noticed on the wire and did about it; for logs and tests.
@@ -67,6 +73,7 @@ struct network_stats {
     std::size_t reconciles = 0;         // link lists read because a read waited reconcile_after
     std::size_t closes_found = 0;       // links the module no longer listed: their CLOSED was lost
     std::size_t strays_closed = 0;      // module links nobody owned that sent data, closed
+    std::size_t leftovers_closed = 0;   // links start() found open (an earlier program's) and closed
 };
 
 // AT+CIPSTART's <UDP mode> needs <local port>. A remote address of 255.255.255.255 makes the
@@ -153,7 +160,8 @@ public:
     }
 
     // Prepares the module: out of a saved passthrough link's state if start-up found one
-    // (firmware_profile::left_passthrough), AT+CIPMUX=1 (five links), AT+CIPDINFO=1 (remote address on every
+    // (firmware_profile::left_passthrough), the links an earlier program left closed
+    // (network_options::close_leftover_links), AT+CIPMUX=1 (five links), AT+CIPDINFO=1 (remote address on every
     // +IPD and +CIPRECVDATA, so a payload can never be mistaken for one), and on firmware
     // without per-link AT+CIPRECVTYPE the one AT+CIPRECVMODE for all links. Run it after the
     // client's start(), and again after a module reset: until then, opening a link, a server or
@@ -321,6 +329,8 @@ public:
     // what it received, then eof. A passive link's buffered length is read again (its "+IPD"
     // notification may have been lost).
     void reconcile();
+    // The links the module lists: AT+CIPSTATE? where the firmware has it, else AT+CIPSTATUS.
+    asio::awaitable<result<std::vector<link_status>>> module_links();
 
     // SEND FAIL: the stream the peer gets has a hole, so the link ends, with send_failed after
     // what it received before: active data still arriving before the close is taken; a passive

@@ -12,7 +12,8 @@ namespace espat {
 template <class AsyncStream>
 basic_client<AsyncStream>::basic_client(AsyncStream stream, client_options options)
     : stream_(std::move(stream)), strand_(detail::client_strand<typename AsyncStream::executor_type>::make(stream_.get_executor())), timer_(strand_),
-      start_done_(strand_, asio::steady_timer::time_point::max()), session_(options.session), options_(options)
+      start_done_(strand_, asio::steady_timer::time_point::max()), ready_wait_(strand_), session_(options.session),
+      options_(options)
 {
     session_.set_report_sink(&basic_client::on_report, this);
 }
@@ -267,6 +268,7 @@ auto basic_client<AsyncStream>::shut_down(std::error_code ec) -> void
     fatal_ = ec;
     timer_.cancel();
     start_done_.cancel();
+    ready_wait_.cancel();
     std::error_code ignored;
     if constexpr (requires { stream_.close(ignored); }) stream_.close(ignored);
     else stream_.close();

@@ -45,6 +45,8 @@ auto basic_client<AsyncStream>::on_module_reset() -> void
 {
     module_uart_reset_ = true;  // AT+UART_CUR lasts until a reset
     // The listeners had "ready" from the session's sink, in wire order (on_report).
+    ready_seen_ = true;
+    ready_wait_.cancel();
     // A start-up in progress sees device_reset and starts over by itself.
     if (started_ && options_.restart_after_reset && !starting_) {
         gate_closed_ = true;  // from now on: nothing of the user's before the module is set up again

@@ -12,7 +12,7 @@ namespace espat {
 template <class AsyncStream>
 auto basic_client<AsyncStream>::start() -> asio::awaitable<result<firmware_profile>>
 {
-    co_return co_await asio::co_spawn(strand_, start_sequence(), asio::use_awaitable);
+    co_return co_await asio::co_spawn(strand_, start_sequence(options_.reset_on_start), asio::use_awaitable);
 }
 
 template <class AsyncStream>
@@ -51,7 +51,7 @@ auto basic_client<AsyncStream>::internal_escape() -> asio::awaitable<proto::comm
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::start_sequence() -> asio::awaitable<result<firmware_profile>>
+auto basic_client<AsyncStream>::start_sequence(bool reset_first) -> asio::awaitable<result<firmware_profile>>
 {
     // One start-up at a time: a second would interleave its commands with the first's. A
     // caller that comes while one runs (a script's start() during the restart a module
@@ -78,7 +78,7 @@ auto basic_client<AsyncStream>::start_sequence() -> asio::awaitable<result<firmw
         // A reset during start-up starts it over, a few times.
         for (int round = 0; round < 3; ++round) {
             ++stats_.starts;
-            r = co_await start_steps();
+            r = co_await start_steps(reset_first && round == 0);
             if (r || r.error() != errc::device_reset) break;
         }
     } catch (const std::system_error& e) {
@@ -96,6 +96,24 @@ auto basic_client<AsyncStream>::start_sequence() -> asio::awaitable<result<firmw
     co_return r;
 }
 
+// AT+RST, then its "ready" within client_options::ready_timeout.
+template <class AsyncStream>
+auto basic_client<AsyncStream>::reset_module() -> asio::awaitable<result<void>>
+{
+    ready_seen_ = false;  // before the command: its OK and "ready" may come in one read
+    proto::command_result rst = co_await internal_command("AT+RST\r\n", std::chrono::milliseconds{commands::rst::timeout_ms});
+    if (fatal_) co_return tl::make_unexpected(fatal_);
+    if (rst.ec && rst.ec != errc::device_reset) co_return tl::make_unexpected(rst.ec);
+    if (!ready_seen_) {
+        ready_wait_.expires_after(options_.ready_timeout);
+        std::error_code woken;
+        co_await ready_wait_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+    }
+    if (fatal_) co_return tl::make_unexpected(fatal_);
+    if (!ready_seen_) co_return tl::make_unexpected(make_error_code(errc::timeout));
+    co_return result<void>{};
+}
+
 template <class AsyncStream>
 auto basic_client<AsyncStream>::start_up_done() -> asio::awaitable<void>
 {
@@ -107,7 +125,7 @@ auto basic_client<AsyncStream>::start_up_done() -> asio::awaitable<void>
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::start_steps() -> asio::awaitable<result<firmware_profile>>
+auto basic_client<AsyncStream>::start_steps(bool reset_first) -> asio::awaitable<result<firmware_profile>>
 {
     using std::chrono::milliseconds;
     // The module's UART is back at its defaults after a reset: so is the port, before the
@@ -138,6 +156,11 @@ auto basic_client<AsyncStream>::start_steps() -> asio::awaitable<result<firmware
         }
     }
     if (!alive) co_return tl::make_unexpected(probe_error);
+    if (reset_first) {
+        // A clean module whatever an earlier program left: the steps run again on the new boot.
+        auto reset = co_await reset_module();
+        co_return tl::make_unexpected(reset ? make_error_code(errc::device_reset) : reset.error());
+    }
 
     // Echo on: the session takes a command's answer from after the echo of its line, and an
     // echo that is not the line written tells that the line was damaged on the way.

@@ -28,6 +28,19 @@ auto basic_network<Client>::start() -> asio::awaitable<result<void>>
         auto mode = co_await client_.template async_set<commands::cipmode>(normal);
         if (!mode) co_return tl::make_unexpected(mode.error());
     }
+    if (options_.close_leftover_links) {
+        auto listed = co_await module_links();
+        // Firmware that can list no links (neither query): nothing to close that can be known.
+        if (!listed && listed.error() != errc::not_supported) co_return tl::make_unexpected(listed.error());
+        if (listed && !listed->empty()) {
+            // All at once: AT+CIPCLOSE=5 with several links, AT+CIPCLOSE with one (single mode).
+            const cipclose_request all{all_links};
+            auto closed = co_await client_.template async_set<commands::cipclose>(all);
+            if (!closed) closed = co_await client_.template async_execute<commands::cipclose>();
+            if (!closed) co_return tl::make_unexpected(closed.error());
+            stats_.leftovers_closed += listed->size();
+        }
+    }
     const cipmux_request multiple{mux_mode::multiple};
     auto mux = co_await client_.template async_set<commands::cipmux>(multiple);
     if (!mux) co_return tl::make_unexpected(mux.error());
@@ -42,6 +55,17 @@ auto basic_network<Client>::start() -> asio::awaitable<result<void>>
     }
     prepared_ = true;
     co_return result<void>{};
+}
+
+// The links the module lists, by the query its firmware has.
+template <class Client>
+auto basic_network<Client>::module_links() -> asio::awaitable<result<std::vector<link_status>>>
+{
+    const auto& fw = client_.firmware();
+    if (fw && fw->has_cipstate) co_return co_await client_.template async_query<commands::cipstate>();
+    auto status = co_await client_.template async_execute<commands::cipstatus>();
+    if (!status) co_return tl::make_unexpected(status.error());
+    co_return std::move(status->links);
 }
 
 template <class Client>
