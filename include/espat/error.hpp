@@ -26,6 +26,7 @@ enum class errc {
     cancelled,           // the caller cancelled the operation
     receive_overflow,    // active receive: data came faster than it was read and was lost
     response_too_large,  // a response held more than session_options::max_response_bytes
+    undo_failed,         // an operation failed, and undoing what it had changed failed too
 };
 
 namespace detail {
@@ -51,6 +52,7 @@ public:
         case errc::cancelled: return "the operation was cancelled";
         case errc::receive_overflow: return "received data overflowed the link's buffer (use passive receive mode)";
         case errc::response_too_large: return "the module's response was larger than the session keeps for one command";
+        case errc::undo_failed: return "the operation failed, and undoing its changes failed too: the module's modes are set again by the next operation";
         }
         return "unknown espat error";
     }

@@ -185,13 +185,16 @@ public:
     asio::awaitable<result<udp_link>> open_udp(std::string host, std::uint16_t port, udp_options o = {});
 
     // AT+CIPSERVERMAXCONN, AT+CIPSERVER=1,<port> (with ssl: AT+CIPSERVER=1,<port>,"SSL",<CA
-    // enable>, ESP32 only), AT+CIPSTO. Incoming links take free ids.
+    // enable>, ESP32 only), AT+CIPSTO. Incoming links take free ids. A step that fails undoes
+    // the ones before it (the limit as it was, the server stopped).
     asio::awaitable<result<server>> listen(std::uint16_t port, server_options o = {});
 
     // Passthrough mode on one TCP link: AT+CIPMUX=0, AT+CIPMODE=1, AT+CIPSTART, AT+CIPSEND; then
     // the stream carries the link's bytes. Needs every other link closed and no server (the
     // module allows passthrough in single-link mode only). close_passthrough() goes back.
-    asio::awaitable<result<passthrough>> open_passthrough(std::string host, std::uint16_t port);
+    // `timeout`: AT+CIPSTART's, as connect_options::timeout.
+    asio::awaitable<result<passthrough>> open_passthrough(std::string host, std::uint16_t port,
+                                                          std::optional<std::chrono::milliseconds> timeout = {});
 
     // Leaves passthrough ("+++" between the guard silences), closes its link and returns the
     // module to AT+CIPMODE=0 and AT+CIPMUX=1. Bytes received before stay readable, then eof.
@@ -331,6 +334,11 @@ public:
     void reconcile();
     // The links the module lists: AT+CIPSTATE? where the firmware has it, else AT+CIPSTATUS.
     asio::awaitable<result<std::vector<link_status>>> module_links();
+    // A failed operation's undo (impl/open.hpp): see undone().
+    std::error_code undone(std::error_code first, std::error_code undo);
+    asio::awaitable<std::error_code> undo_listen(std::error_code first, bool created, std::optional<std::uint8_t> old_max);
+    asio::awaitable<std::error_code> ready_to_open();
+    asio::awaitable<std::error_code> settle();
 
     // SEND FAIL: the stream the peer gets has a hole, so the link ends, with send_failed after
     // what it received before: active data still arriving before the close is taken; a passive
@@ -501,6 +509,7 @@ private:
     std::atomic<std::uint64_t> op_tickets_{1};  // names link reads and writes for cancellation; taken in callers' contexts
     receive_mode global_mode_ = receive_mode::active;  // the module's default after a reset
     bool prepared_ = false;  // start() ran since the last reset (or ever): links may open
+    bool unsettled_ = false;  // a failed undo left the modes unknown: the next operation settles them
     asio::steady_timer incoming_wake_;   // accept() sleeps here; an incoming CONNECT wakes it
     std::size_t incoming_wakeups_ = 0;
     bool server_open_ = false;

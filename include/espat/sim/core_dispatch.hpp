@@ -185,8 +185,35 @@ ESPAT_SIM_DECL void module_core::complete_line()
         emit("busy p...\r\n");
         return;
     }
+    if (fail_as_planned(line)) return;
     busy_ = true;
     asio::co_spawn(ex_, run_command(shared_from_this(), std::move(line)), asio::detached);
+}
+
+// A failure a test planned (module::fail_command) answers the line instead of running it.
+ESPAT_SIM_DECL bool module_core::fail_as_planned(const std::string& line)
+{
+    const std::size_t index = commands_seen_++;
+    if (!busy_line_.empty() && line == busy_line_ && std::chrono::steady_clock::now() < busy_until_) {
+        emit("busy p...\r\n\r\nERROR\r\n");
+        return true;
+    }
+    busy_line_.clear();
+    if (!planned_ || planned_->first != index) return false;
+    const planned_failure how = planned_->second;
+    planned_.reset();
+    switch (how) {
+    case planned_failure::error: emit("\r\nERROR\r\n"); break;
+    case planned_failure::err_code: emit("ERR CODE:0x01090000\r\n\r\nERROR\r\n"); break;
+    case planned_failure::busy:
+        busy_line_ = line;
+        busy_until_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(250);
+        emit("busy p...\r\n\r\nERROR\r\n");
+        break;
+    case planned_failure::silence: break;
+    case planned_failure::reset: power_cycle(); break;
+    }
+    return true;
 }
 
 ESPAT_SIM_DECL asio::awaitable<void> module_core::run_command(std::shared_ptr<module_core> keep, std::string line)

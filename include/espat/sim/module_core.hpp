@@ -112,6 +112,11 @@ public:
     void stop();
     [[nodiscard]] bool stopped() const noexcept { return stopped_; }
     void power_cycle();
+    void plan_failure(std::size_t nth, planned_failure how)
+    {
+        planned_ = std::pair{commands_seen_ + nth, how};
+    }
+    [[nodiscard]] std::size_t commands_seen() const noexcept { return commands_seen_; }
     void on_host_bytes(std::string_view bytes);
     asio::awaitable<std::string> next_output();
     asio::awaitable<void> wait_input_room();
@@ -493,6 +498,13 @@ private:
     bool reports_inside_send_ = false;  // this send lets reports through (a fault)
     std::string held_reports_;          // reports waiting for the send to end
     std::optional<saved_transparent_link> saved_link_;  // AT+SAVETRANSLINK's target (flash)
+
+    // Failures planned by a test (module::fail_command).
+    std::size_t commands_seen_ = 0;
+    std::optional<std::pair<std::size_t, planned_failure>> planned_;  // at which line, how
+    std::string busy_line_;  // a line failed busy: its re-sends in a row stay busy until busy_until_
+    std::chrono::steady_clock::time_point busy_until_{};
+    bool fail_as_planned(const std::string& line);
 };
 
 }  // namespace detail

@@ -15,6 +15,8 @@ ESPAT_SIM_DECL void module::on_host_bytes(std::string_view bytes) { core_->on_ho
 ESPAT_SIM_DECL asio::awaitable<std::string> module::next_output() { return output_of(core_); }
 ESPAT_SIM_DECL void module::stop() { core_->stop(); }
 ESPAT_SIM_DECL void module::reset() { core_->power_cycle(); }
+ESPAT_SIM_DECL void module::fail_command(std::size_t nth, planned_failure how) { core_->plan_failure(nth, how); }
+ESPAT_SIM_DECL std::size_t module::commands_seen() const { return core_->commands_seen(); }
 ESPAT_SIM_DECL std::optional<std::uint16_t> module::server_port() const { return core_->server_port(); }
 ESPAT_SIM_DECL std::size_t module::buffered(std::uint8_t link) const { return core_->buffered(link); }
 ESPAT_SIM_DECL std::size_t module::max_buffered_seen() const { return core_->max_buffered_seen(); }

@@ -56,6 +56,16 @@ struct fault_options {
     double closed_during_send = 0;
 };
 
+// How the simulator fails a command on purpose (sim::module::fail_command): for tests that fail
+// each step of a multi-command operation in each way a module can.
+enum class planned_failure {
+    error,            // "ERROR", no ERR CODE line
+    err_code,         // "ERR CODE:0x01090000" (execution failed), "ERROR"
+    busy,             // "busy p..." then "ERROR", for the line and its re-sends in a row for 250 ms
+    silence,          // no answer at all (the line is not run)
+    reset,            // the module reboots instead of answering ("ready" after reset_delay)
+};
+
 // What the module is like when it starts.
 enum class start_state {
     joined,      // station mode, joined to the first access point, IP obtained

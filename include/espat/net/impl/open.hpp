@@ -86,7 +86,7 @@ template <class Client>
 auto basic_network<Client>::open_udp(std::string host, std::uint16_t port, udp_options o)
     -> asio::awaitable<result<udp_link>>
 {
-    if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
+    if (auto ec = co_await ready_to_open()) co_return tl::make_unexpected(ec);
     if (!per_link_receive_mode() && global_mode_ != receive_mode::active)
         co_return tl::make_unexpected(make_error_code(errc::not_supported));
     // "To use parameter <UDP mode>, parameter <UDP local port> must be set first."
@@ -111,12 +111,18 @@ auto basic_network<Client>::open_udp(std::string host, std::uint16_t port, udp_o
 template <class Client>
 auto basic_network<Client>::listen(std::uint16_t port, server_options o) -> asio::awaitable<result<server>>
 {
-    if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
+    if (auto ec = co_await ready_to_open()) co_return tl::make_unexpected(ec);
     if (o.ssl && chip_is("ESP8266")) co_return tl::make_unexpected(make_error_code(errc::not_supported));
+    // A failure after a step that changed the module undoes it (undo_listen): the limit as it
+    // was, the server stopped.
+    std::optional<std::uint8_t> old_max;
     if (o.max_connections) {
+        auto before = co_await client_.template async_query<commands::cipservermaxconn>();
+        if (!before) co_return tl::make_unexpected(before.error());
         const cipservermaxconn_request max{*o.max_connections};
         auto m = co_await client_.template async_set<commands::cipservermaxconn>(max);
         if (!m) co_return tl::make_unexpected(m.error());
+        if (*before != o.max_connections->value()) old_max = *before;
     }
     // Before the command: a client's CONNECT may come right after its OK.
     table_.set_incoming_type(o.ssl ? link_type::ssl : link_type::tcp);
@@ -128,22 +134,23 @@ auto basic_network<Client>::listen(std::uint16_t port, server_options o) -> asio
         const cipserver_request create{server_mode::create, port};
         created = co_await client_.template async_set<commands::cipserver>(create);
     }
-    if (!created) co_return tl::make_unexpected(created.error());
+    if (!created) co_return tl::make_unexpected(co_await undo_listen(created.error(), false, old_max));
     server_open_ = true;
     server_failure_ = {};
     if (o.idle_timeout) {
         const cipsto_request idle{*o.idle_timeout};
         auto t = co_await client_.template async_set<commands::cipsto>(idle);
-        if (!t) co_return tl::make_unexpected(t.error());
+        if (!t) co_return tl::make_unexpected(co_await undo_listen(t.error(), true, old_max));
     }
     co_return server{this, port};
 }
 
 template <class Client>
-auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t port)
+auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t port,
+                                             std::optional<std::chrono::milliseconds> timeout)
     -> asio::awaitable<result<passthrough>>
 {
-    if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
+    if (auto ec = co_await ready_to_open()) co_return tl::make_unexpected(ec);
     if (passthrough_ || server_open_ || any_attached())
         co_return tl::make_unexpected(make_error_code(errc::already_connected));
     // Everything is checked before anything is sent: a host that cannot be sent must not
@@ -155,7 +162,8 @@ auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t por
     const cipmode_request transparent{transfer_mode::passthrough};
     if (auto m = co_await client_.template async_set<commands::cipmode>(transparent); !m)
         co_return tl::make_unexpected(co_await undo_passthrough(m.error(), true, false));
-    if (auto m = co_await client_.template async_set<commands::cipstart_tcp>(r); !m)
+    const call_options start_call{timeout};
+    if (auto m = co_await client_.template async_set<commands::cipstart_tcp>(r, start_call); !m)
         co_return tl::make_unexpected(co_await undo_passthrough(m.error(), true, outcome_unknown(m.error())));
     auto state = std::make_shared<detail::passthrough_state<executor_type>>(client_.get_executor(), options_.receive_buffer);
     passthrough_ = state;
@@ -170,7 +178,11 @@ template <class Client>
 auto basic_network<Client>::close_passthrough() -> asio::awaitable<result<void>>
 {
     auto state = std::exchange(passthrough_, nullptr);
-    if (!state) co_return result<void>{};
+    if (!state) {
+        // An earlier close that failed halfway: finish it.
+        if (auto ec = co_await settle()) co_return tl::make_unexpected(ec);
+        co_return result<void>{};
+    }
     client_.leave_passthrough();
     state->open = false;
     state->rx.on_closed();
@@ -179,9 +191,15 @@ auto basic_network<Client>::close_passthrough() -> asio::awaitable<result<void>>
     const cipmode_request normal{transfer_mode::normal};
     auto m = co_await client_.template async_set<commands::cipmode>(normal);
     auto c = co_await client_.template async_execute<commands::cipclose>();
-    (void)c;  // the peer may have closed it already
-    const std::error_code ec = co_await restore_multiple(m ? std::error_code{} : m.error());
-    if (ec) co_return tl::make_unexpected(ec);
+    // The peer may have closed the link already (ERROR); if AT+CIPMUX=1 is then refused, the
+    // link was there and the close's failure is the one to report.
+    const cipmux_request multiple{mux_mode::multiple};
+    auto x = co_await client_.template async_set<commands::cipmux>(multiple);
+    std::error_code ec = !m ? m.error() : !x ? (c ? x.error() : c.error()) : std::error_code{};
+    if (ec) {
+        if (ec != errc::device_reset) unsettled_ = true;  // after a reset the modes are the defaults
+        co_return tl::make_unexpected(ec);
+    }
     co_return result<void>{};
 }
 
@@ -228,8 +246,63 @@ auto basic_network<Client>::restore_multiple(std::error_code first) -> asio::awa
 {
     const cipmux_request multiple{mux_mode::multiple};
     auto m = co_await client_.template async_set<commands::cipmux>(multiple);
-    if (first) co_return first;
-    co_return m ? std::error_code{} : m.error();
+    co_return undone(first, m ? std::error_code{} : m.error());
+}
+
+// What a failed operation reports once it tried to undo its changes: its own failure, or, if
+// the undo failed too, errc::undo_failed, and the next operation settles the modes first.
+template <class Client>
+auto basic_network<Client>::undone(std::error_code first, std::error_code undo) -> std::error_code
+{
+    if (!undo || undo == errc::device_reset || first == errc::device_reset) return first ? first : undo;
+    unsettled_ = true;
+    return make_error_code(errc::undo_failed);
+}
+
+template <class Client>
+auto basic_network<Client>::undo_listen(std::error_code first, bool created, std::optional<std::uint8_t> old_max)
+    -> asio::awaitable<std::error_code>
+{
+    std::error_code undo;
+    if (created) {
+        const cipserver_request remove{server_mode::remove, std::nullopt};
+        auto r = co_await client_.template async_set<commands::cipserver>(remove);
+        server_open_ = false;
+        if (!r) undo = r.error();
+    }
+    if (old_max && !undo) {
+        if (const auto max = server_connections::checked(*old_max)) {
+            const cipservermaxconn_request back{*max};
+            auto r = co_await client_.template async_set<commands::cipservermaxconn>(back);
+            if (!r) undo = r.error();
+        }
+    }
+    co_return undone(first, undo);
+}
+
+// Before an operation opens anything: the network prepared (start()), and modes a failed
+// undo left unknown set again.
+template <class Client>
+auto basic_network<Client>::ready_to_open() -> asio::awaitable<std::error_code>
+{
+    if (unsettled_) co_return co_await settle();
+    if (!prepared_) co_return make_error_code(errc::device_reset);
+    co_return std::error_code{};
+}
+
+// Modes a failed undo left unknown: normal transfer mode, then start()'s steps (leftover
+// links closed, AT+CIPMUX=1, ...).
+template <class Client>
+auto basic_network<Client>::settle() -> asio::awaitable<std::error_code>
+{
+    if (!unsettled_) co_return std::error_code{};
+    const cipmode_request normal{transfer_mode::normal};
+    auto m = co_await client_.template async_set<commands::cipmode>(normal);
+    (void)m;  // refused in multiple-link mode, where it is normal already
+    auto started = co_await start();
+    if (!started) co_return started.error();
+    unsettled_ = false;
+    co_return std::error_code{};
 }
 
 template <class Client>
@@ -354,7 +427,7 @@ template <class Client>
 auto basic_network<Client>::open_stream(link_type type, std::string host, std::uint16_t port, connect_options o)
     -> asio::awaitable<result<link>>
 {
-    if (!prepared_) co_return tl::make_unexpected(make_error_code(errc::device_reset));
+    if (auto ec = co_await ready_to_open()) co_return tl::make_unexpected(ec);
     const auto id = choose_id(type, host, o.tls);
     if (!id) co_return tl::make_unexpected(make_error_code(errc::link_invalid));
     auto plan = plan_stream(type, *id, std::move(host), port, o);

@@ -21,6 +21,7 @@ basic_network<Client>::basic_network(Client& client, network_options options)
             // The module is back to single-link, active receive and no server: start()
             // must run again before new links (the client re-runs its own start-up).
             prepared_ = false;
+            unsettled_ = false;  // the modes are the defaults now
             global_mode_ = receive_mode::active;
             server_failure_ = make_error_code(errc::device_reset);  // the server is gone with the reset
             server_open_ = false;
