@@ -341,3 +341,34 @@ TEST_CASE("each step of each multi-command operation failed in each way: reporte
     for (auto& t : threads) t.join();
     CHECK(aborted == 0);
 }
+
+TEST_CASE("an undo that fails too: errc::undo_failed, and the next operation sets the modes again first")
+{
+    espat::sim::module_options mo;
+    rig r(mo, quick_client());
+    tcp_peer peer(r.io, echo_session);
+    r.run([&](client_type& esp, network_type& net) -> awaitable<void> {
+        // open_passthrough: AT+CIPMUX=0, AT+CIPMODE=1, AT+CIPSTART fails, and so does the
+        // undo's AT+CIPMODE=0: AT+CIPMUX=1 is then refused and the module stays in passthrough
+        // mode with one link allowed.
+        r.module.fail_command(2, planned_failure::error);
+        r.module.fail_command(3, planned_failure::error);
+        auto p = co_await net.open_passthrough("127.0.0.1", peer.port(), 500ms);
+        REQUIRE_FALSE(p);
+        CHECK(p.error() == errc::undo_failed);
+        auto mode = co_await esp.cipmode.query();
+        REQUIRE(mode);
+        CHECK(*mode == espat::transfer_mode::passthrough);
+        // The next operation settles the modes first, then succeeds.
+        auto link = co_await net.connect("127.0.0.1", peer.port());
+        REQUIRE(link);
+        auto mux = co_await esp.cipmux.query();
+        REQUIRE(mux);
+        CHECK(*mux == espat::mux_mode::multiple);
+        mode = co_await esp.cipmode.query();
+        REQUIRE(mode);
+        CHECK(*mode == espat::transfer_mode::normal);
+        auto [closed] = co_await link->async_close(espat::test::as_tuple);
+        CHECK_FALSE(closed);
+    });
+}

@@ -199,9 +199,10 @@ ESPAT_SIM_DECL bool module_core::fail_as_planned(const std::string& line)
         return true;
     }
     busy_line_.clear();
-    if (!planned_ || planned_->first != index) return false;
-    const planned_failure how = planned_->second;
-    planned_.reset();
+    const auto plan = std::find_if(planned_.begin(), planned_.end(), [&](const auto& p) { return p.first == index; });
+    if (plan == planned_.end()) return false;
+    const planned_failure how = plan->second;
+    planned_.erase(plan);
     switch (how) {
     case planned_failure::error: emit("\r\nERROR\r\n"); break;
     case planned_failure::err_code: emit("ERR CODE:0x01090000\r\n\r\nERROR\r\n"); break;

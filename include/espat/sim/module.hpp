@@ -74,8 +74,8 @@ public:
     // send, passthrough) it reboots at once, as after AT+RST but without the OK: "ready" after
     // module_options::reset_delay, links and server gone, settings not kept in flash reset.
     ESPAT_SIM_DECL void reset();
-    // The nth command line from now (0: the next one) is failed `how` instead of being run
-    // (one plan at a time; a new one replaces it). Call on the module's executor.
+    // The nth command line from now (0: the next one) is failed `how` instead of being run;
+    // plans add up. Call on the module's executor.
     ESPAT_SIM_DECL void fail_command(std::size_t nth, planned_failure how);
     // Command lines the module has read so far, each re-send counted.
     [[nodiscard]] ESPAT_SIM_DECL std::size_t commands_seen() const;

@@ -112,10 +112,7 @@ public:
     void stop();
     [[nodiscard]] bool stopped() const noexcept { return stopped_; }
     void power_cycle();
-    void plan_failure(std::size_t nth, planned_failure how)
-    {
-        planned_ = std::pair{commands_seen_ + nth, how};
-    }
+    void plan_failure(std::size_t nth, planned_failure how) { planned_.emplace_back(commands_seen_ + nth, how); }
     [[nodiscard]] std::size_t commands_seen() const noexcept { return commands_seen_; }
     void on_host_bytes(std::string_view bytes);
     asio::awaitable<std::string> next_output();
@@ -501,7 +498,7 @@ private:
 
     // Failures planned by a test (module::fail_command).
     std::size_t commands_seen_ = 0;
-    std::optional<std::pair<std::size_t, planned_failure>> planned_;  // at which line, how
+    std::vector<std::pair<std::size_t, planned_failure>> planned_;  // at which line, how
     std::string busy_line_;  // a line failed busy: its re-sends in a row stay busy until busy_until_
     std::chrono::steady_clock::time_point busy_until_{};
     bool fail_as_planned(const std::string& line);
