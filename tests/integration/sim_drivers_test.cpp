@@ -4,8 +4,18 @@
 // the driver accepts, honouring its quirks (lwESP flushes its tty on the OK of a reset,
 // Adafruit flushes input before each command and before a payload, WiFiEspAT overwrites its
 // available count on every +IPD). Links go to loopback peers on ports the system picks.
+//
+// Each exchange runs once for each espat-sim command line the README's driver table gives
+// that driver, parsed by espat-sim's own parser (examples/espat_sim_options.hpp); a test
+// checks that the table gives exactly those command lines.
+#include "espat_sim_options.hpp"
+#include "test_certs.hpp"
+#include "test_data.hpp"
+
+#include <espat/proto/transcript.hpp>
 #include <espat/sim/module.hpp>
 #include <espat/sim/pty.hpp>
+#include <espat/sim/traced_stream.hpp>
 
 #include <doctest/doctest.h>
 
@@ -14,6 +24,9 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/posix/stream_descriptor.hpp>
+#include <asio/ssl/context.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/write.hpp>
 
 #include <fcntl.h>
@@ -26,6 +39,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +59,30 @@ bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chr
         io.run_for(2ms);
     }
     return true;
+}
+
+// The README's recipes: the espat-sim command lines its driver table gives each driver (the
+// row whose first cell starts with the name), every one of which must work.
+struct recipe {
+    std::string_view driver;  // as the row's link text starts: "[lwESP]"
+    std::vector<std::string_view> command_lines;
+};
+const recipe lwesp_recipe{"[lwESP]", {"--firmware 3", "--firmware esp8266"}};
+const recipe wifiespat_recipe{"[WiFiEspAT]", {"--firmware 2", "--firmware esp8266"}};
+// Not joined at power-on: Adafruit's connect() asks AT+CWJAP? when the module is already
+// joined, and its parser of that answer compares bytes with a str, which raises TypeError on
+// CPython (Blinka on Linux); joining first, it never asks.
+const recipe adafruit_recipe{"[Adafruit ESP_ATcontrol]",
+                             {"--firmware 3 --start not-joined", "--firmware esp8266 --start not-joined"}};
+
+// What espat-sim would run with that command line.
+sim::module_options options_of(std::string_view command_line)
+{
+    espat_sim::options o;
+    const char* why = espat_sim::parse_line(command_line, o);
+    INFO(command_line);
+    REQUIRE_MESSAGE(why == nullptr, (why ? why : ""));
+    return o.module;
 }
 
 // The driver's side of the serial line: the pty's slave opened by path, raw and
@@ -242,16 +280,22 @@ void lwesp_reset(serial_driver& driver, std::string_view command)
 
 // lwESP's init sequence, after which it needs every answer to be OK (it tolerates ERROR on
 // most of these, but the simulator gives real answers to all of them).
-void lwesp_init(serial_driver& driver)
+void lwesp_init(serial_driver& driver, bool esp8266)
 {
     const std::string echo_off = driver.command("ATE0");
     CHECK(ends_ok(echo_off));
     const std::string gmr = driver.command("AT+GMR");
     INFO(gmr);
     CHECK(gmr.starts_with("AT version:"));
-    CHECK(gmr.find(" - ESP32 - ") != std::string::npos);
-    // lwESP warns below 3.2.0 on an ESP32.
-    CHECK(matches(gmr, R"(^AT version:(3\.([2-9]|\d\d)|[4-9])\.)"));
+    if (esp8266) {
+        CHECK(gmr.find(" - ESP8266 - ") != std::string::npos);
+        // lwESP warns below 2.2.1 on an ESP8266.
+        CHECK(matches(gmr, R"(^AT version:(2\.2\.([1-9]|\d\d)|2\.([3-9]|\d\d)|[3-9])\.)"));
+    } else {
+        CHECK(gmr.find(" - ESP32 - ") != std::string::npos);
+        // lwESP warns below 3.2.0 on an ESP32.
+        CHECK(matches(gmr, R"(^AT version:(3\.([2-9]|\d\d)|[4-9])\.)"));
+    }
     CHECK(driver.command("AT+SYSMSG=7") == "\r\nOK\r\n");
     CHECK(driver.command("AT+SYSLOG=1") == "\r\nOK\r\n");
     CHECK(driver.command("AT+RFPOWER=40") == "\r\nOK\r\n");
@@ -272,14 +316,27 @@ void lwesp_init(serial_driver& driver)
     CHECK(driver.command("AT+CIPDINFO=1") == "\r\nOK\r\n");
 }
 
-void lwesp_start_and_join(bench& b)
+bool is_esp8266(const bench& b) { return b.module.options().firmware.chip == "ESP8266"; }
+
+// Failed joins, before the one that works: +CWJAP:<n> (2 wrong password, 3 no such AP), then
+// (AT+SYSLOG=1) an ERR CODE line and ERROR.
+void lwesp_failed_joins(serial_driver& driver)
+{
+    const std::string wrong_password = driver.command(R"(AT+CWJAP="espressif","wrong-pass")");
+    CHECK(matches(wrong_password, R"(^\+CWJAP:2\r\nERR CODE:0x[0-9a-f]{8}\r\n\r\nERROR\r\n$)"));
+    const std::string no_ap = driver.command(R"(AT+CWJAP="nobody-here","1234567890")");
+    CHECK(matches(no_ap, R"(^\+CWJAP:3\r\nERR CODE:0x[0-9a-f]{8}\r\n\r\nERROR\r\n$)"));
+}
+
+void lwesp_start_and_join(bench& b, bool failed_joins_first = false)
 {
     auto& driver = *b.driver;
     lwesp_reset(driver, "AT+RST");
     lwesp_reset(driver, "AT+RESTORE");
-    lwesp_init(driver);
+    lwesp_init(driver, is_esp8266(b));
     lwesp_reset(driver, "AT+RST");
-    lwesp_init(driver);
+    lwesp_init(driver, is_esp8266(b));
+    if (failed_joins_first) lwesp_failed_joins(driver);
 
     const std::string join = driver.command(R"(AT+CWJAP="espressif","1234567890")");
     CHECK(join == "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
@@ -291,19 +348,9 @@ void lwesp_start_and_join(bench& b)
     CHECK(driver.command("AT+CIPSTAMAC?") == "+CIPSTAMAC:\"24:0a:c4:00:00:01\"\r\n\r\nOK\r\n");
 }
 
-sim::module_options lwesp_options()
+void lwesp_tcp(std::string_view command_line)
 {
-    sim::module_options o;
-    o.firmware = sim::esp_at_3();  // lwESP's version check wants an ESP32 at 3.2.0 or later
-    return o;
-}
-
-}  // namespace
-
-TEST_CASE("lwESP: init twice, join, TCP connect with +LINK_CONN, send, passive receive, close"
-          * doctest::timeout(60))
-{
-    bench b(lwesp_options());
+    bench b(options_of(command_line));
     auto& driver = *b.driver;
     lwesp_start_and_join(b);
 
@@ -351,10 +398,9 @@ TEST_CASE("lwESP: init twice, join, TCP connect with +LINK_CONN, send, passive r
     CHECK(driver.command("AT+CIPSTATUS") == "STATUS:4\r\n\r\nOK\r\n");
 }
 
-TEST_CASE("lwESP: UDP with a remote per send, a server with max connections and timeout"
-          * doctest::timeout(60))
+void lwesp_udp_and_server(std::string_view command_line)
 {
-    bench b(lwesp_options());
+    bench b(options_of(command_line));
     auto& driver = *b.driver;
     lwesp_start_and_join(b);
 
@@ -391,10 +437,86 @@ TEST_CASE("lwESP: UDP with a remote per send, a server with max connections and 
     CHECK(matches(incoming, R"(^\+LINK_CONN:0,0,"TCP",1,"127\.0\.0\.1",\d+,)" + port_text(*server_port) + R"(\r\n$)"));
 }
 
-TEST_CASE("WiFiEspAT: reset, ? probe, init, join, connect, send, passive receive without CIPDINFO, close"
-          * doctest::timeout(60))
+// A TLS peer on loopback with the test CA's certificate for 127.0.0.1; it keeps what it reads.
+class tls_peer {
+public:
+    explicit tls_peer(asio::io_context& io)
+        : context_(asio::ssl::context::tls_server), acceptor_(io, {asio::ip::address_v4::loopback(), 0})
+    {
+        const auto& certs = espat::test::test_certs();
+        context_.use_certificate_chain(asio::buffer(certs.server.certificate));
+        context_.use_private_key(asio::buffer(certs.server.private_key), asio::ssl::context::pem);
+        acceptor_.async_accept([this](std::error_code ec, asio::ip::tcp::socket s) {
+            if (ec) return;
+            stream_.emplace(std::move(s), context_);
+            stream_->async_handshake(asio::ssl::stream_base::server, [this](std::error_code hec) {
+                if (hec) return;
+                handshaken = true;
+                read_more();
+            });
+        });
+    }
+    [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+    void send(std::string data)
+    {
+        auto owned = std::make_shared<std::string>(std::move(data));
+        asio::async_write(*stream_, asio::buffer(*owned), [owned](std::error_code, std::size_t) {});
+    }
+
+    bool handshaken = false;
+    bool ended = false;
+    std::string received;
+
+private:
+    void read_more()
+    {
+        stream_->async_read_some(asio::buffer(buffer_), [this](std::error_code ec, std::size_t n) {
+            if (ec) {
+                ended = true;
+                return;
+            }
+            received.append(buffer_.data(), n);
+            read_more();
+        });
+    }
+
+    asio::ssl::context context_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::optional<asio::ssl::stream<asio::ip::tcp::socket>> stream_;
+    std::array<char, 4096> buffer_{};
+};
+
+// lwESP's other calls: failed joins, then an SSL link (AT+CIPSTARTEX="SSL", +LINK_CONN with
+// "SSL"), a send, a passive receive, a close.
+void lwesp_ssl_and_failed_joins(std::string_view command_line)
 {
-    bench b(sim::module_options{});  // ESP-AT 2.x on an ESP32, joined at power-on
+    bench b(options_of(command_line));
+    auto& driver = *b.driver;
+    lwesp_start_and_join(b, true);
+
+    tls_peer peer(b.io);
+    const std::string port = port_text(peer.port());
+    const std::string connect = driver.command("AT+CIPSTARTEX=\"SSL\",\"127.0.0.1\"," + port + ",0");
+    INFO(connect);
+    CHECK(matches(connect, R"(^\+LINK_CONN:0,0,"SSL",0,"127\.0\.0\.1",)" + port + R"(,\d+\r\n\r\nOK\r\n$)"));
+    CHECK(run_until(b.io, [&] { return peer.handshaken; }));
+
+    driver.write("AT+CIPSEND=0,12\r\n");
+    CHECK(driver.until(">") == "\r\nOK\r\n\r\n>");
+    driver.write("over TLS ...");
+    CHECK(driver.until("SEND OK\r\n").ends_with("\r\nSEND OK\r\n"));
+    CHECK(run_until(b.io, [&] { return peer.received == "over TLS ..."; }));
+
+    peer.send("and back.");
+    CHECK(driver.until("\r\n+IPD,0,9\r\n") == "\r\n+IPD,0,9\r\n");
+    CHECK(driver.command("AT+CIPRECVDATA=0,2048") == "+CIPRECVDATA:9,\"127.0.0.1\"," + port + ",and back.\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPCLOSE=0") == "0,CLOSED\r\n\r\nOK\r\n");
+    CHECK(run_until(b.io, [&] { return peer.ended; }));
+}
+
+void wifiespat_exchange(std::string_view command_line)
+{
+    bench b(options_of(command_line));  // joined at power-on
     auto& driver = *b.driver;
     // Left over from an earlier program (lwESP turns it on): a reset must turn it off again,
     // since WiFiEspAT never sends AT+CIPDINFO and the CIPDINFO=1 form corrupts its data.
@@ -460,8 +582,6 @@ TEST_CASE("WiFiEspAT: reset, ? probe, init, join, connect, send, passive receive
     CHECK(driver.until("CONNECT\r\n") == "0,CONNECT\r\n");
 }
 
-namespace {
-
 // Adafruit ESP_ATcontrol reads a reply until it ends with OK or ERROR, flushing input first.
 std::string adafruit_command(serial_driver& driver, std::string_view line)
 {
@@ -490,17 +610,11 @@ void adafruit_begin(serial_driver& driver, bool esp8266)
     }
 }
 
-}  // namespace
-
-TEST_CASE("Adafruit ESP_ATcontrol: begin, status by CWSTATE, join, CIFSR, single-link TCP, send, +IPD, close"
-          * doctest::timeout(60))
+void adafruit_exchange(std::string_view command_line)
 {
-    sim::module_options options;
-    options.firmware = sim::esp_at_3();  // AT+CIPSTATE? exists (ESP-AT 2.2 answers it ERROR)
-    options.start = sim::start_state::not_joined;
-    bench b(options);
+    bench b(options_of(command_line));
     auto& driver = *b.driver;
-    adafruit_begin(driver, false);
+    adafruit_begin(driver, is_esp8266(b));
 
     CHECK(adafruit_command(driver, "AT+CWSTATE?") == "+CWSTATE:0,\"\"\r\n\r\nOK\r\n");
     CHECK(adafruit_command(driver, "AT+CIPSTATE?") == "\r\nOK\r\n");
@@ -549,13 +663,57 @@ TEST_CASE("Adafruit ESP_ATcontrol: begin, status by CWSTATE, join, CIFSR, single
     CHECK(adafruit_command(driver, "AT+CIPSTATUS") == "STATUS:5\r\n\r\nOK\r\n");
 }
 
-TEST_CASE("Adafruit ESP_ATcontrol on an ESP8266 with ESP-AT 2.x: AT+CIPSSLSIZE is accepted" * doctest::timeout(30))
+}  // namespace
+
+TEST_CASE("lwESP: init twice, join, TCP connect with +LINK_CONN, send, passive receive, close"
+          * doctest::timeout(60))
 {
-    sim::module_options options;
-    options.firmware = sim::esp8266_at_2();
-    bench b(options);
-    adafruit_begin(*b.driver, true);
-    CHECK(adafruit_command(*b.driver, "AT+RFPOWER?") == "+RFPOWER:78\r\n\r\nOK\r\n");
+    for (const auto command_line : lwesp_recipe.command_lines) {
+        CAPTURE(command_line);
+        lwesp_tcp(command_line);
+    }
+}
+
+TEST_CASE("lwESP: UDP with a remote per send, a server with max connections and timeout"
+          * doctest::timeout(60))
+{
+    for (const auto command_line : lwesp_recipe.command_lines) {
+        CAPTURE(command_line);
+        lwesp_udp_and_server(command_line);
+    }
+}
+
+TEST_CASE("lwESP: failed joins, an SSL link with +LINK_CONN, send, passive receive, close" * doctest::timeout(60))
+{
+    for (const auto command_line : lwesp_recipe.command_lines) {
+        CAPTURE(command_line);
+        lwesp_ssl_and_failed_joins(command_line);
+    }
+}
+
+TEST_CASE("WiFiEspAT: reset, ? probe, init, join, connect, send, passive receive without CIPDINFO, close"
+          * doctest::timeout(60))
+{
+    for (const auto command_line : wifiespat_recipe.command_lines) {
+        CAPTURE(command_line);
+        wifiespat_exchange(command_line);
+    }
+}
+
+TEST_CASE("Adafruit ESP_ATcontrol: begin, status by CWSTATE and CIPSTATE, join, CIFSR, single-link TCP, send, +IPD, close"
+          * doctest::timeout(60))
+{
+    for (const auto command_line : adafruit_recipe.command_lines) {
+        CAPTURE(command_line);
+        adafruit_exchange(command_line);
+    }
+}
+
+TEST_CASE("the ESP8266 personality: AT+CIPSSLSIZE accepted, AT+RFPOWER? without BLE levels" * doctest::timeout(30))
+{
+    bench b(options_of("--firmware esp8266"));
+    CHECK(adafruit_command(*b.driver, "AT+CIPSSLSIZE=4096") == "AT+CIPSSLSIZE=4096\r\n\r\nOK\r\n");
+    CHECK(adafruit_command(*b.driver, "AT+RFPOWER?") == "AT+RFPOWER?\r\n+RFPOWER:78\r\n\r\nOK\r\n");
 }
 
 TEST_CASE("after a reset: echo on, CIPMUX 0, active receive, SYSMSG 0; driver settings answered" * doctest::timeout(30))
@@ -580,4 +738,166 @@ TEST_CASE("after a reset: echo on, CIPMUX 0, active receive, SYSMSG 0; driver se
     // Flash and driver settings survive it.
     CHECK(driver.command("AT+CIPSTAMAC?").find("+CIPSTAMAC:\"1a:fe:34:00:00:02\"\r\n") != std::string::npos);
     CHECK(driver.command("AT+CWSTATE?").find("+CWSTATE:2,\"espressif\"\r\n") != std::string::npos);
+}
+
+namespace {
+
+// The code spans that start with "--" in the README's driver-table row of `driver`: the
+// espat-sim command lines it gives for that driver.
+std::set<std::string> readme_command_lines(std::string_view driver)
+{
+    const auto path = espat::test::data_dir() / ".." / ".." / "README.md";
+    const auto readme = espat::test::read_file(path);
+    REQUIRE_MESSAGE(readme.has_value(), "cannot read " << path);
+    const std::string row_start = "\n| " + std::string(driver);
+    const auto at = readme->find(row_start);
+    REQUIRE_MESSAGE(at != std::string::npos, "no driver-table row starts with " << driver);
+    const std::string_view row = std::string_view(*readme).substr(at + 1, readme->find('\n', at + 1) - at - 1);
+    std::set<std::string> spans;
+    for (std::size_t open = row.find('`'); open != std::string_view::npos; open = row.find('`', open)) {
+        const auto close = row.find('`', open + 1);
+        if (close == std::string_view::npos) break;
+        const std::string_view span = row.substr(open + 1, close - open - 1);
+        if (span.starts_with("--")) spans.emplace(span);
+        open = close + 1;
+    }
+    return spans;
+}
+
+}  // namespace
+
+TEST_CASE("README: the driver table gives each driver exactly the espat-sim command lines tested here")
+{
+    for (const recipe* r : {&lwesp_recipe, &wifiespat_recipe, &adafruit_recipe}) {
+        CAPTURE(r->driver);
+        const std::set<std::string> tested(r->command_lines.begin(), r->command_lines.end());
+        CHECK(readme_command_lines(r->driver) == tested);
+    }
+}
+
+// Adafruit's socket_send() reads what is waiting after the payload until a read ends with
+// "SEND OK\r\n", and drops whatever came in that read after it: an echo's +IPD that leaves the
+// module in the same burst as the SEND OK is lost. With the default ipd_delay the echo comes
+// a few milliseconds later, in a write of its own, so a host that reads promptly (here, one
+// woken by the pty as soon as bytes arrive) reads the two apart. The module's side of the
+// line is traced too: there the SEND OK and the +IPD are always separate writes.
+TEST_CASE("SEND OK and a peer's echo arrive in separate reads with the default ipd_delay" * doctest::timeout(60))
+{
+    const sim::module_options options = options_of("--firmware 3");
+    REQUIRE(options.ipd_delay == sim::module_options{}.ipd_delay);
+    REQUIRE(options.ipd_delay > 0ms);
+
+    asio::io_context io;
+    std::string trace_text;
+    sim::line_trace trace([&](std::string_view record) { trace_text += record; });
+    auto pty = sim::open_pty(io.get_executor());
+    sim::traced_stream<asio::posix::stream_descriptor&> master(pty.master, &trace);
+    sim::module module(io.get_executor(), options);
+    asio::co_spawn(io, module.serve(master), asio::detached);
+
+    // The host: the slave, raw, each read kept as it came.
+    const int fd = ::open(pty.slave_path.c_str(), O_RDWR | O_NOCTTY | O_NONBLOCK);
+    REQUIRE(fd >= 0);
+    termios t{};
+    REQUIRE(::tcgetattr(fd, &t) == 0);
+    ::cfmakeraw(&t);
+    REQUIRE(::tcsetattr(fd, TCSANOW, &t) == 0);
+    asio::posix::stream_descriptor host(io, fd);
+    std::vector<std::string> reads;
+    std::array<char, 4096> buffer{};
+    std::function<void()> read_more = [&] {
+        host.async_read_some(asio::buffer(buffer), [&](std::error_code ec, std::size_t n) {
+            if (ec) return;
+            reads.emplace_back(buffer.data(), n);
+            read_more();
+        });
+    };
+    read_more();
+    auto everything_since = [&](std::size_t first) {
+        std::string all;
+        for (std::size_t i = first; i < reads.size(); ++i) all += reads[i];
+        return all;
+    };
+    auto write = [&](const std::string& bytes) { asio::write(host, asio::buffer(bytes)); };
+
+    // An echo peer on loopback.
+    asio::ip::tcp::acceptor acceptor(io, {asio::ip::address_v4::loopback(), 0});
+    std::optional<asio::ip::tcp::socket> echo;
+    std::array<char, 1024> echo_buffer{};
+    std::function<void()> echo_more = [&] {
+        echo->async_read_some(asio::buffer(echo_buffer), [&](std::error_code ec, std::size_t n) {
+            if (ec) return;
+            asio::write(*echo, asio::buffer(echo_buffer.data(), n));
+            echo_more();
+        });
+    };
+    acceptor.async_accept([&](std::error_code ec, asio::ip::tcp::socket s) {
+        if (ec) return;
+        echo.emplace(std::move(s));
+        echo_more();
+    });
+
+    write("ATE0\r\n");
+    REQUIRE(run_until(io, [&] { return everything_since(0).ends_with("OK\r\n"); }));
+    std::size_t mark = reads.size();
+    write("AT+CIPSTART=\"TCP\",\"127.0.0.1\"," + port_text(acceptor.local_endpoint().port()) + "\r\n");
+    REQUIRE(run_until(io, [&] { return everything_since(mark) == "CONNECT\r\n\r\nOK\r\n"; }));
+
+    constexpr int rounds = 20;
+    for (int round = 0; round < rounds; ++round) {
+        CAPTURE(round);
+        char payload[8];
+        std::snprintf(payload, sizeof payload, "p%04d", round);
+        mark = reads.size();
+        write("AT+CIPSEND=5\r\n");
+        REQUIRE(run_until(io, [&] { return everything_since(mark).ends_with(">"); }));
+        write(payload);
+        const std::string ipd = "+IPD,5:" + std::string(payload);
+        REQUIRE(run_until(io, [&] { return everything_since(mark).find(ipd) != std::string::npos; }));
+        const std::string all = everything_since(mark);
+        INFO(all);
+        CHECK(all.ends_with("\r\nSEND OK\r\n\r\n" + ipd + "\r\n"));
+        std::size_t send_ok_read = 0, ipd_read = 0;
+        for (std::size_t i = mark; i < reads.size(); ++i) {
+            if (reads[i].find("SEND OK") != std::string::npos) send_ok_read = i;
+            if (reads[i].find("+IPD") != std::string::npos) ipd_read = i;
+        }
+        CHECK(reads[send_ok_read].ends_with("SEND OK\r\n"));  // what Adafruit's loop waits for
+        CHECK(ipd_read > send_ok_read);
+    }
+
+    // The module's writes, from the trace: each a record of '<' lines after a "# t=" comment.
+    const auto parsed = espat::proto::parse_transcript(trace_text);
+    REQUIRE_MESSAGE(parsed.ok(), parsed.error);
+    struct write_record {
+        double at = 0;
+        std::string bytes;
+    };
+    std::vector<write_record> writes;
+    bool in_write = false;
+    double stamp = 0;
+    for (const auto& line : parsed.lines) {
+        using dir = espat::proto::transcript_line::direction;
+        if (line.dir == dir::comment && line.bytes.starts_with("t=")) {
+            stamp = std::stod(line.bytes.substr(2));
+            in_write = false;
+        } else if (line.dir == dir::device) {
+            if (!in_write) writes.push_back({stamp, {}});
+            in_write = true;
+            writes.back().bytes += line.bytes;
+        }
+    }
+    int send_oks = 0;
+    double smallest_gap = 1e9;
+    for (std::size_t i = 0; i < writes.size(); ++i) {
+        if (writes[i].bytes.find("SEND OK") == std::string::npos) continue;
+        ++send_oks;
+        CHECK(writes[i].bytes.find("+IPD") == std::string::npos);
+        if (i + 1 < writes.size() && writes[i + 1].bytes.find("+IPD") != std::string::npos)
+            smallest_gap = std::min(smallest_gap, writes[i + 1].at - writes[i].at);
+    }
+    CHECK(send_oks == rounds);
+    MESSAGE("smallest gap between a SEND OK write and the echo's +IPD write: " << smallest_gap * 1000 << " ms");
+    module.stop();
+    io.run_for(20ms);
 }

@@ -50,10 +50,32 @@ ESPAT_SIM_DECL asio::awaitable<std::string> module_core::next_output()
         auto cs = co_await asio::this_coro::cancellation_state;
         if (cs.cancelled() != asio::cancellation_type::none) co_return std::string{};
     }
-    std::string chunk = std::move(out_);
+    std::string all;
+    all.reserve(out_bytes_);
+    for (const auto& w : out_) all += w;
     out_.clear();
+    out_bytes_ = 0;
+    out_joinable_ = false;
     output_room_.cancel();
-    co_return chunk;
+    co_return all;
+}
+
+// Waits for module output and returns its oldest write; empty once stopped (or cancelled).
+ESPAT_SIM_DECL asio::awaitable<std::string> module_core::next_write()
+{
+    while (out_.empty() && !stopped_) {
+        auto [ec] = co_await out_signal_.async_wait(use_tuple);
+        (void)ec;
+        auto cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return std::string{};
+    }
+    if (out_.empty()) co_return std::string{};
+    std::string write = std::move(out_.front());
+    out_.pop_front();
+    out_bytes_ -= write.size();
+    if (out_.empty()) out_joinable_ = false;  // what the module prints next is a new write
+    output_room_.cancel();
+    co_return write;
 }
 
 // The serve() loop's reader waits here while passthrough data is not yet forwarded.
@@ -81,11 +103,32 @@ ESPAT_SIM_DECL std::size_t module_core::buffered(std::uint8_t id) const
 // ------------------------------------------------------------------------------------
 // Output.
 
+// Part of a command's answer (or passthrough data): it joins the write before it unless that
+// was a report, or was taken already.
 ESPAT_SIM_DECL void module_core::emit(std::string_view bytes)
 {
-    if (stopped_) return;
-    out_ += bytes;
+    if (stopped_ || bytes.empty()) return;
+    if (!out_joinable_ || out_.empty()) out_.emplace_back();
+    out_.back() += bytes;
+    out_joinable_ = true;
+    out_bytes_ += bytes.size();
     out_signal_.cancel();
+}
+// A write of its own, joined to nothing before or after it (a report).
+ESPAT_SIM_DECL void module_core::emit_write(std::string_view bytes)
+{
+    if (stopped_ || bytes.empty()) return;
+    out_.emplace_back(bytes);
+    out_joinable_ = false;
+    out_bytes_ += bytes.size();
+    out_signal_.cancel();
+}
+// Bytes the host has not taken, with the reports a send holds back.
+ESPAT_SIM_DECL std::size_t module_core::output_queued() const noexcept
+{
+    std::size_t n = out_bytes_;
+    for (const auto& r : held_reports_) n += r.size();
+    return n;
 }
 ESPAT_SIM_DECL void module_core::ok() { emit("\r\nOK\r\n"); }
 ESPAT_SIM_DECL void module_core::error(std::uint32_t code)
@@ -118,13 +161,13 @@ ESPAT_SIM_DECL void module_core::report_closed(std::uint8_t id)
     if (chance(opts_.faults.lost_report)) return;  // lost on the wire
     emit_report(link_prefix(id) + "CLOSED\r\n");
 }
-// Output that is no command's answer (link reports, +IPD). Held during a send until its
-// SEND OK / SEND FAIL unless the report_inside_send fault lets it through; the
+// Output that is no command's answer (link reports, +IPD): a write of its own. Held during a
+// send until its SEND OK / SEND FAIL unless the report_inside_send fault lets it through; the
 // report_inside_echo fault tucks it into the echo of the line the host is typing.
 ESPAT_SIM_DECL void module_core::emit_report(std::string_view bytes)
 {
     if (in_send_phase_ && !reports_inside_send_) {
-        held_reports_ += bytes;
+        held_reports_.emplace_back(bytes);
         return;
     }
     if (input_ == input_mode::command && echo_ && !line_.empty() && !line_overflow_ &&
@@ -132,12 +175,12 @@ ESPAT_SIM_DECL void module_core::emit_report(std::string_view bytes)
         pending_echo_split_ += bytes;
         return;
     }
-    emit(bytes);
+    emit_write(bytes);
 }
 ESPAT_SIM_DECL void module_core::release_held_reports()
 {
     in_send_phase_ = false;
-    emit(std::exchange(held_reports_, std::string{}));
+    for (const auto& r : std::exchange(held_reports_, {})) emit_write(r);
 }
 
 ESPAT_SIM_DECL bool module_core::chance(double p) { return p > 0 && std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
@@ -321,7 +364,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::reboot(std::shared_ptr<module_
     ++passthrough_sessions_;     // the old session is over...
     passthrough_wake_.cancel();  // ...and its relay loop sees it now
     const bool was_joined = joined_.has_value();
-    if (was_joined) emit("WIFI DISCONNECT\r\n");
+    if (was_joined) emit_write("WIFI DISCONNECT\r\n");
     in_send_phase_ = false;
     held_reports_.clear();
     close_all_links(false);
@@ -345,8 +388,8 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::reboot(std::shared_ptr<module_
         join_attempted_ = false;
     }
     if (!auto_connect_) joined_.reset();
-    emit(opts_.firmware.boot_noise);
-    emit("\r\nready\r\n");
+    emit_write(opts_.firmware.boot_noise);
+    emit_write("\r\nready\r\n");
     std::optional<std::uint64_t> saved_session;
     std::optional<saved_transparent_link> target;
     if (saved_passthrough_ && saved_link_) {

@@ -15,6 +15,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::read_link(std::shared_ptr<modu
 {
     (void)keep;
     std::vector<char> buffer(l->is_stream() ? 2920 : 65536);
+    asio::steady_timer network(ex_);  // module_options::ipd_delay
     while (!stopped_ && !l->closed) {
         std::size_t want = buffer.size();
         if (l->mode == recv_mode::passive && l->is_stream()) {
@@ -24,11 +25,14 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::read_link(std::shared_ptr<modu
                 continue;
             }
             want = std::min(want, passive_buffer_limit - l->passive_data.size());
-        } else if (out_.size() + held_reports_.size() >= opts_.output_limit) {
+        } else if (output_queued() >= opts_.output_limit) {
             auto [ec] = co_await output_room_.async_wait(use_tuple);
             (void)ec;
             continue;
         }
+        // Data that waited in the socket came while the data before it was delayed: it follows
+        // that data at once, so a burst is delayed once, not once per read.
+        const bool burst = l->data_waiting();
         const received r = co_await l->receive(asio::buffer(buffer.data(), want));
         if (stopped_ || l->closed) co_return;
         if (r.ec) {
@@ -36,6 +40,15 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::read_link(std::shared_ptr<modu
             if (lose_passthrough_link(l)) co_return;
             peer_closed(l);
             co_return;
+        }
+        // The network's delay (module_options::ipd_delay), before the data is the module's to
+        // report; a close the peer sends after it is read only then, so it stays behind it.
+        const bool passthrough = input_ == input_mode::passthrough && l->id == 0;
+        if (!burst && !passthrough && opts_.ipd_delay > std::chrono::milliseconds::zero()) {
+            network.expires_after(opts_.ipd_delay);
+            auto [ec] = co_await network.async_wait(use_tuple);
+            (void)ec;
+            if (stopped_ || l->closed) co_return;
         }
         deliver(*l, std::string_view(buffer.data(), r.size), r);
     }

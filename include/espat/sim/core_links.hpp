@@ -157,8 +157,8 @@ ESPAT_SIM_DECL std::vector<link_status> module_core::link_statuses() const
     return out;
 }
 
-// AT+CIPSTATE? exists on 2.1+ modules although the table dates it from 4.1, where it
-// replaced AT+CIPSTATUS for the host's use (personality::link_state_query).
+// AT+CIPSTATE? exists on modules older than the table's 4.1, where it replaced AT+CIPSTATUS
+// for the host's use: personality::link_state_query says which (ESP32 2.3+, ESP8266 2.2.2+).
 ESPAT_SIM_DECL asio::awaitable<void> module_core::dispatch(const query_of<cmd::cipstate>& r)
 {
     if (!opts_.firmware.link_state_query && !available<query_of<cmd::cipstate>>()) {

@@ -79,6 +79,8 @@ public:
     virtual asio::awaitable<void> say_goodbye() { co_return; }
     // TCP and TLS slow their peer when the passive buffer is full; UDP loses datagrams.
     [[nodiscard]] virtual bool is_stream() const noexcept = 0;
+    // Whether received data already waits to be read (receive() would not wait for the peer).
+    [[nodiscard]] virtual bool data_waiting() const noexcept = 0;
 
     std::uint8_t id;
     link_type type;
@@ -136,6 +138,11 @@ public:
         socket.close(ec);
     }
     [[nodiscard]] bool is_stream() const noexcept override { return true; }
+    [[nodiscard]] bool data_waiting() const noexcept override
+    {
+        std::error_code ec;
+        return socket.is_open() && socket.available(ec) > 0 && !ec;
+    }
 
     asio::ip::tcp::socket socket;
 };
@@ -261,6 +268,13 @@ public:
         socket.close(ec);
     }
     [[nodiscard]] bool is_stream() const noexcept override { return false; }
+    // A datagram is queued (Linux's FIONREAD gives the size of the next one; an empty datagram
+    // reads as none, which only delays it).
+    [[nodiscard]] bool data_waiting() const noexcept override
+    {
+        std::error_code ec;
+        return socket.is_open() && socket.available(ec) > 0 && !ec;
+    }
 
     asio::ip::udp::socket socket;
     udp_mode peer_mode;
@@ -332,6 +346,14 @@ public:
         stream.next_layer().close(ec);
     }
     [[nodiscard]] bool is_stream() const noexcept override { return true; }
+    // Decrypted bytes OpenSSL holds, or bytes of a record still in the socket.
+    [[nodiscard]] bool data_waiting() const noexcept override
+    {
+        auto& self = const_cast<tls_link&>(*this);  // SSL_pending reads, it does not change, the session
+        if (::SSL_pending(self.stream.native_handle()) > 0) return true;
+        std::error_code ec;
+        return stream.next_layer().is_open() && stream.next_layer().available(ec) > 0 && !ec;
+    }
 
 private:
     std::shared_ptr<asio::ssl::context> context_;  // declared before the stream that uses it

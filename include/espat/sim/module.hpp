@@ -55,7 +55,8 @@ public:
 
     // Host -> module bytes, split anywhere. Call on the module's executor.
     ESPAT_SIM_DECL void on_host_bytes(std::string_view bytes);
-    // Module -> host bytes: waits for some, returns all queued; empty once stopped.
+    // Module -> host bytes: waits for some, returns all queued; empty once stopped. (serve()
+    // writes them as the module made them instead: each report is a write of its own.)
     ESPAT_SIM_DECL asio::awaitable<std::string> next_output();
 
     // Reads host bytes from `stream` and writes the module's output to it until the stream
@@ -93,6 +94,7 @@ private:
     ESPAT_SIM_DECL static void feed(detail::module_core& core, std::string_view bytes);
     ESPAT_SIM_DECL static asio::awaitable<void> wait_input_room(std::shared_ptr<detail::module_core> core);
     ESPAT_SIM_DECL static asio::awaitable<std::string> output_of(std::shared_ptr<detail::module_core> core);
+    ESPAT_SIM_DECL static asio::awaitable<std::string> write_of(std::shared_ptr<detail::module_core> core);
 
     template <class Stream>
     static asio::awaitable<void> read_host(std::shared_ptr<detail::module_core> core, Stream& stream)
@@ -106,11 +108,13 @@ private:
             feed(*core, std::string_view(buffer.data(), n));
         }
     }
+    // One write to the host per write of the module, as the firmware's UART task writes: a report
+    // is never joined to the answer before it, so a host that reads promptly reads them apart.
     template <class Stream>
     static asio::awaitable<void> write_host(std::shared_ptr<detail::module_core> core, Stream& stream)
     {
         while (!stopped(*core)) {
-            std::string chunk = co_await output_of(core);
+            std::string chunk = co_await write_of(core);
             if (chunk.empty()) co_return;
             auto [ec, n] = co_await asio::async_write(stream, asio::buffer(chunk),
                                                       asio::experimental::as_tuple(asio::use_awaitable));

@@ -51,6 +51,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -116,6 +117,7 @@ public:
     [[nodiscard]] std::size_t commands_seen() const noexcept { return commands_seen_; }
     void on_host_bytes(std::string_view bytes);
     asio::awaitable<std::string> next_output();
+    asio::awaitable<std::string> next_write();
     asio::awaitable<void> wait_input_room();
     [[nodiscard]] std::optional<std::uint16_t> server_port() const;
     [[nodiscard]] std::size_t buffered(std::uint8_t id) const;
@@ -152,6 +154,8 @@ private:
 
     // Output.
     void emit(std::string_view bytes);
+    void emit_write(std::string_view bytes);
+    [[nodiscard]] std::size_t output_queued() const noexcept;
     void ok();
     void error(std::uint32_t code = err_code::execution_failed);
     template <class Form, class Value>
@@ -427,7 +431,12 @@ private:
     std::mt19937 rng_;
     bool stopped_ = false;
 
-    std::string out_;
+    // What the module printed and the host has not taken yet, in the writes the firmware's UART
+    // task makes: each report (+IPD, CONNECT, CLOSED, WIFI ...) a write of its own, a command's
+    // answer one write until a report comes between its parts.
+    std::deque<std::string> out_;
+    std::size_t out_bytes_ = 0;
+    bool out_joinable_ = false;         // the last write in out_ takes more of an answer
     asio::steady_timer out_signal_;     // cancelled when output is queued
     asio::steady_timer output_room_;    // cancelled when the output queue is drained
     asio::steady_timer input_room_;     // cancelled when passthrough data went out
@@ -493,7 +502,7 @@ private:
     std::array<tls_client_config, 5> ssl_client_{};  // AT+CIPSSLC* per link id (kept in NVS)
     bool in_send_phase_ = false;        // from CIPSEND's '>' to its SEND OK / SEND FAIL
     bool reports_inside_send_ = false;  // this send lets reports through (a fault)
-    std::string held_reports_;          // reports waiting for the send to end
+    std::vector<std::string> held_reports_;  // reports waiting for the send to end, one write each
     std::optional<saved_transparent_link> saved_link_;  // AT+SAVETRANSLINK's target (flash)
 
     // Failures planned by a test (module::fail_command).

@@ -33,5 +33,10 @@ ESPAT_SIM_DECL asio::awaitable<std::string> module::output_of(std::shared_ptr<de
     std::string s = co_await core->next_output();
     co_return s;
 }
+ESPAT_SIM_DECL asio::awaitable<std::string> module::write_of(std::shared_ptr<detail::module_core> core)
+{
+    std::string s = co_await core->next_write();
+    co_return s;
+}
 
 }  // namespace espat::sim

@@ -1,6 +1,6 @@
 // espat/sim/module_options.hpp — what a simulated module is configured with: its firmware
-// personality, the access points it sees, its start state, where its sockets live and which
-// networks they may reach, its faults and its certificates.
+// personality, the access points it sees, its start state, its timing, where its sockets live
+// and which networks they may reach, its faults and its certificates.
 #pragma once
 
 #include <espat/config.hpp>
@@ -79,6 +79,14 @@ struct module_options {
     bool echo = true;                                   // ATE1 at start-up
     std::chrono::milliseconds reset_delay{50};           // OK of AT+RST -> "ready" (>= 20 ms)
     std::chrono::milliseconds join_delay{5};             // AT+CWJAP -> WIFI CONNECTED
+    // A peer's data reaches the host this long after it reached the module: its +IPD (or the
+    // passive mode's notification, with the data in the module's buffer) comes out no sooner.
+    // On loopback a peer answers within microseconds, which no network through a module's
+    // radio does: without the delay an echo's +IPD can leave in the same burst as the SEND OK
+    // before it, and a driver that reads what waits after SEND OK and drops the rest (Adafruit's
+    // ESP_ATcontrol) loses it. Data already waiting behind data that was delayed follows it at
+    // once (a burst is not slowed down). Passthrough data is not delayed. Zero: at once.
+    std::chrono::milliseconds ipd_delay{3};
     // The simulator is a real network proxy: its links are sockets of this host. The host address
     // they live on: AT+CIPSERVER listens on it, UDP links bind to it (a UDP socket hears whoever
     // sends to its port), and AT+CIPSTART's <local IP> must be it. For a remote of the other IP

@@ -32,9 +32,12 @@ struct personality {
     // levels in AT+RFPOWER?.
     bool ssl_buffer_size_command = false;
     bool ble_rf_power = true;
-    // AT+CIPSTATE? is in Espressif's command lists from 2.3/2.4 on (not 2.1, 2.2), long before
-    // 4.1 dropped AT+CIPSTATUS, which is where the table dates it; lwESP and Adafruit's driver
-    // ask it (host-drivers.md).
+    // AT+CIPSTATE? (lwESP and Adafruit's driver ask it, host-drivers.md) came long before 4.1
+    // dropped AT+CIPSTATUS, which is where the table dates it. In Espressif's esp-at repository:
+    // ESP32 and ESP32-C3 from 2.3/2.4 on (documented 2021-09, first in v2.3.0.0_esp32c3 and
+    // v2.4.0.0; not in v2.2.0.0_esp32); ESP8266 from 2.2.2.0 on (ESPAT-2103, added to the
+    // ESP8266 AT core in 2024-10 and documented then; v2.2.1.0_esp8266's core has no such
+    // command). NONOS never had it.
     bool link_state_query = false;
 
     [[nodiscard]] std::size_t max_send() const noexcept { return espat::max_send_length(version); }
@@ -94,16 +97,19 @@ inline personality esp_at_4()
     return p;
 }
 
-// ESP-AT 2.2.1 on an ESP8266 (the last ESP8266 ESP-AT release; lwESP warns below 2.2.1): the
-// 2.x framing of esp_at_2(), AT+CIPSSLSIZE, no BLE.
+// ESP-AT 2.2.2 on an ESP8266 (v2.2.2.0_esp8266, the release that Espressif's ESP-AT 2.2
+// documentation for the ESP8266 describes; lwESP warns below 2.2.1): the 2.x framing of
+// esp_at_2(), AT+CIPSSLSIZE, AT+CIPSTATE?, no BLE. The AT+GMR line carries the AT core
+// version of that release (components/at/lib/VERSION) and the date of its tag.
 inline personality esp8266_at_2()
 {
     personality p = esp_at_2();
     p.name = "esp8266";
-    p.version = {2, 2, 1, 0};
-    p.gmr = detail::gmr_info("AT version:2.2.1.0(f1b3b11 - ESP8266 - Jul 29 2021 03:12:04)", "v3.4-rc2-dirty",
-                             "Jul 29 2021 03:20:09", "v2.2.1.0 ESP8266 4MB");
+    p.version = {2, 2, 2, 0};
+    p.gmr = detail::gmr_info("AT version:2.2.2.0(6cdf453 - ESP8266 - Mar 25 2025 08:11:31)", "v3.4-dirty",
+                             "Mar 25 2025 08:20:02", "v2.2.2.0 ESP8266 4MB");
     p.chip = "ESP8266";
+    p.link_state_query = true;
     p.ssl_buffer_size_command = true;
     p.ble_rf_power = false;
     return p;
