@@ -51,7 +51,7 @@ inline constexpr const char* usage_text =
     "  --firmware 4        ESP32, ESP-AT 4.1.0: AT+CIPRECVTYPE and AT+CIPSTATE instead\n"
     "  --firmware esp8266  ESP8266, ESP-AT 2.2.2: 2.x framing, AT+CIPSTATE? beside AT+CIPSTATUS,\n"
     "                      AT+CIPSSLSIZE accepted\n"
-    "  --firmware nonos    ESP8266, NONOS AT 1.7.4: \"> \" prompt, bare +IPD addresses\n"
+    "  --firmware nonos    ESP8266, NONOS AT 1.7.4: AT 1.x's _CUR/_DEF commands, \"> \" prompt, bare +IPD addresses\n"
     "  --echo on|off       echo at power-on (a reset turns it on again, as on a module)\n"
     "  --ap SSID:PASSWORD  an access point the station can join (repeatable; default espressif:1234567890)\n"
     "  --start             joined (default): on the first AP with an IP; not-joined: as after AT+RESTORE\n"

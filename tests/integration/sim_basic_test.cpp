@@ -169,3 +169,102 @@ TEST_CASE("Wi-Fi and address queries answer what the drivers need")
     CHECK(h.command("AT+UART_CUR?") == "+UART_CUR:921600,8,1,0,0\r\n\r\nOK\r\n");
     CHECK(h.command("AT+CWSAP=\"ESP32_softAP\",\"1234567890\",5,3") == "\r\nOK\r\n");
 }
+
+namespace {
+// AT+RST, its "ready" and the rejoin the module makes by itself; echo off again.
+void reset_and_rejoin(sim_harness& h)
+{
+    h.send("AT+RST\r\n");
+    CHECK(h.until("OK\r\n") == "\r\nOK\r\n");
+    CHECK(h.until("ready\r\n").ends_with("\r\nready\r\n"));
+    CHECK(h.until("WIFI GOT IP\r\n") == "WIFI CONNECTED\r\nWIFI GOT IP\r\n");
+    CHECK(h.command("ATE0") == "ATE0\r\n\r\nOK\r\n");
+}
+}  // namespace
+
+TEST_CASE("NONOS _CUR/_DEF pairs answer +<CMD>_CUR: / +<CMD>_DEF:; _CUR lasts until reset, _DEF survives it")
+{
+    sim::module_options o = quiet();
+    o.firmware = sim::nonos();
+    sim_harness h(o);
+    CHECK(h.command("AT+CWMODE_CUR?") == "+CWMODE_CUR:1\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWMODE_CUR=3") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CWMODE_CUR?") == "+CWMODE_CUR:3\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWMODE_DEF?") == "+CWMODE_DEF:1\r\n\r\nOK\r\n");  // flash: unchanged
+    CHECK(h.command("AT+CWMODE?") == "+CWMODE:3\r\n\r\nOK\r\n");          // the plain query: in effect
+    CHECK(h.command("AT+CWMODE_DEF=0", "ERROR\r\n") == "\r\nERROR\r\n");  // modes 1..3
+    CHECK(h.command("AT+CWJAP_CUR?") == "+CWJAP_CUR:\"espressif\",\"24:0a:c4:10:20:30\",6,-45\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWJAP_DEF?") == "+CWJAP_DEF:\"espressif\",\"24:0a:c4:10:20:30\",6,-45\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWJAP_CUR=\"espressif\",\"wrong\"", "ERROR\r\n") ==
+          "WIFI DISCONNECT\r\n+CWJAP:2\r\n\r\nERROR\r\n");
+    CHECK(h.command("AT+CWJAP_CUR=\"espressif\",\"1234567890\"") == "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTA_CUR?") == "+CIPSTA_CUR:ip:\"192.168.4.2\"\r\n+CIPSTA_CUR:gateway:\"192.168.4.1\"\r\n"
+                                         "+CIPSTA_CUR:netmask:\"255.255.255.0\"\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTA_CUR=\"192.168.4.9\"") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTA_DEF?").starts_with("+CIPSTA_DEF:ip:\"192.168.4.2\"\r\n"));
+    CHECK(h.command("AT+CIPAP_DEF=\"192.168.7.1\",\"192.168.7.1\",\"255.255.255.0\"") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTAMAC_CUR?") == "+CIPSTAMAC_CUR:\"24:0a:c4:00:00:01\"\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTAMAC_DEF=\"1a:fe:34:00:00:02\"") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPAPMAC_CUR=\"1a:fe:34:00:00:03\"") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPAPMAC_DEF?") == "+CIPAPMAC_DEF:\"26:0a:c4:00:00:01\"\r\n\r\nOK\r\n");
+    // AT 1.x's DHCP: <mode> 0 SoftAP, 1 station, 2 both, then <en>; the mask's bit 0 is the SoftAP.
+    CHECK(h.command("AT+CWDHCP_CUR?") == "+CWDHCP_CUR:3\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWDHCP_CUR=1,0") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CWDHCP_CUR?") == "+CWDHCP_CUR:1\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWDHCP_DEF=0,0") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CWDHCP_DEF?") == "+CWDHCP_DEF:2\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWDHCP_CUR=3,1", "ERROR\r\n") == "\r\nERROR\r\n");
+    CHECK(h.command("AT+CWSAP_DEF=\"saved\",\"12345678\",11,3") == "\r\nOK\r\n");  // the SoftAP runs (mode 3)
+    CHECK(h.command("AT+CWSAP_CUR?") == "+CWSAP_CUR:\"saved\",\"12345678\",11,3,10,0\r\n\r\nOK\r\n");
+    // DNS: one bare line per server.
+    CHECK(h.command("AT+CIPDNS_CUR?") == "+CIPDNS_CUR:208.67.222.222\r\n+CIPDNS_CUR:8.8.8.8\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPDNS_DEF=1,\"9.9.9.9\"") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPDNS_DEF?") == "+CIPDNS_DEF:9.9.9.9\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+UART_DEF=921600,8,1,0,0") == "\r\nOK\r\n");
+    CHECK(h.command("AT+UART_DEF?") == "+UART_DEF:921600,8,1,0,0\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+SYSMSG_DEF=2") == "\r\nOK\r\n");
+    CHECK(h.command("AT+SYSMSG_CUR=4", "ERROR\r\n") == "\r\nERROR\r\n");  // bit 2 is ESP-AT 2.x's
+
+    reset_and_rejoin(h);  // flash: mode 1, the AP, AT+CIPSTA as before
+    CHECK(h.command("AT+CWMODE_CUR?") == "+CWMODE_CUR:1\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPSTA_CUR?").starts_with("+CIPSTA_CUR:ip:\"192.168.4.2\"\r\n"));
+    CHECK(h.command("AT+CIPAP_CUR?").starts_with("+CIPAP_CUR:ip:\"192.168.7.1\"\r\n"));
+    CHECK(h.command("AT+CIPSTAMAC_CUR?") == "+CIPSTAMAC_CUR:\"1a:fe:34:00:00:02\"\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPAPMAC_CUR?") == "+CIPAPMAC_CUR:\"26:0a:c4:00:00:01\"\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWDHCP_CUR?") == "+CWDHCP_CUR:2\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWSAP_CUR?").starts_with("+CWSAP_CUR:\"saved\","));
+    CHECK(h.command("AT+CIPDNS_CUR?") == "+CIPDNS_CUR:9.9.9.9\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+UART_CUR?") == "+UART_CUR:921600,8,1,0,0\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+SYSMSG?") == "+SYSMSG:2\r\n\r\nOK\r\n");
+
+    // A join with AT+CWJAP_CUR is not the AP of the next boot; AT+CWJAP_DEF's is.
+    CHECK(h.command("AT+RESTORE").ends_with("\r\nOK\r\n"));
+    CHECK(h.until("ready\r\n").ends_with("\r\nready\r\n"));
+    CHECK(h.command("ATE0") == "ATE0\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWJAP_CUR=\"espressif\",\"1234567890\"") == "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+    h.send("AT+RST\r\n");
+    CHECK(h.until("ready\r\n").ends_with("\r\nready\r\n"));
+    h.run_for(std::chrono::milliseconds(30));
+    CHECK(h.received.empty());  // no join
+    CHECK(h.command("ATE0") == "ATE0\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWJAP_DEF=\"espressif\",\"1234567890\"") == "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+    reset_and_rejoin(h);
+}
+
+TEST_CASE("ESP-AT 2.x: AT 1.x's pairs are unknown; AT+SYSSTORE=0 keeps a setting until reset, AT+UART_DEF beyond")
+{
+    sim_harness h(quiet());
+    CHECK(h.command("AT+CWMODE_CUR?", "ERROR\r\n") == "\r\nERROR\r\n");
+    CHECK(h.command("AT+CWJAP_DEF=\"espressif\",\"1234567890\"", "ERROR\r\n") == "\r\nERROR\r\n");
+    CHECK(h.command("AT+CIPSTAMAC=\"1a:fe:34:00:00:02\"") == "\r\nOK\r\n");  // SYSSTORE=1: saved
+    CHECK(h.command("AT+SYSSTORE=0") == "\r\nOK\r\n");
+    CHECK(h.command("AT+CIPAPMAC=\"1a:fe:34:00:00:03\"") == "\r\nOK\r\n");  // not saved
+    CHECK(h.command("AT+CWMODE=3") == "\r\nOK\r\n");
+    CHECK(h.command("AT+UART_DEF=230400,8,1,0,0") == "\r\nOK\r\n");  // saved whatever AT+SYSSTORE says
+    reset_and_rejoin(h);
+    CHECK(h.command("AT+CIPSTAMAC?") == "+CIPSTAMAC:\"1a:fe:34:00:00:02\"\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CIPAPMAC?") == "+CIPAPMAC:\"26:0a:c4:00:00:01\"\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+CWMODE?") == "+CWMODE:1\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+UART_CUR?") == "+UART_CUR:230400,8,1,0,0\r\n\r\nOK\r\n");
+    CHECK(h.command("AT+UART_DEF?") == "+UART_DEF:230400,8,1,0,0\r\n\r\nOK\r\n");
+}

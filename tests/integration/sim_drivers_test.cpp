@@ -716,6 +716,113 @@ TEST_CASE("the ESP8266 personality: AT+CIPSSLSIZE accepted, AT+RFPOWER? without 
     CHECK(adafruit_command(*b.driver, "AT+RFPOWER?") == "AT+RFPOWER?\r\n+RFPOWER:78\r\n\r\nOK\r\n");
 }
 
+TEST_CASE("WiFiEspAT in its AT 1 mode against NONOS: init, _CUR join, addresses and DNS, DHCP, passive receive"
+          * doctest::timeout(60))
+{
+    sim::module_options options;
+    options.firmware = sim::nonos();  // espat-sim --firmware nonos
+    options.start = sim::start_state::not_joined;
+    bench b(options);
+    auto& driver = *b.driver;
+
+    // reset(): AT+RST ("ready" may be missed), then what must work.
+    driver.write("AT+RST\r\n");
+    CHECK(driver.until("OK\r\n") == "AT+RST\r\n\r\nOK\r\n");
+    CHECK(driver.until("ready\r\n").ends_with("\r\nready\r\n"));
+    CHECK(driver.command("ATE0") == "ATE0\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPMUX=1") == "\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPRECVMODE=1") == "\r\nOK\r\n");
+    // No AT+SYSSTORE in AT 1 mode: the plain query gives its default mode, the _CUR one the
+    // mode in effect.
+    CHECK(driver.command("AT+CWMODE?") == "+CWMODE:1\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CWMODE_CUR?") == "+CWMODE_CUR:1\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+GMR").starts_with("AT version:1.7."));
+
+    // begin(ssid, pass), not persistent: AT+CWJAP_CUR (the station already runs).
+    CHECK(driver.command(R"(AT+CWJAP_CUR="espressif","1234567890")") == "WIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPSTATUS") == "STATUS:2\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CWJAP_CUR?") == "+CWJAP_CUR:\"espressif\",\"24:0a:c4:10:20:30\",6,-45\r\n\r\nOK\r\n");
+    // localIP(), gatewayIP(), subnetMask(): "+CIPSTA:ip:\"" and its kin (and the _CUR lines,
+    // which ARMmbed's esp8266-driver reads); macAddress(): AT+CIPSTAMAC?.
+    CHECK(driver.command("AT+CIPSTA?").starts_with("+CIPSTA:ip:\"192.168.4.2\"\r\n+CIPSTA:gateway:\"192.168.4.1\"\r\n"));
+    CHECK(driver.command("AT+CIPSTA_CUR?") ==
+          "+CIPSTA_CUR:ip:\"192.168.4.2\"\r\n+CIPSTA_CUR:gateway:\"192.168.4.1\"\r\n"
+          "+CIPSTA_CUR:netmask:\"255.255.255.0\"\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPSTAMAC?") == "+CIPSTAMAC:\"24:0a:c4:00:00:01\"\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPSTAMAC_CUR?") == "+CIPSTAMAC_CUR:\"24:0a:c4:00:00:01\"\r\n\r\nOK\r\n");
+
+    // config(ip, dns, gateway, subnet) and setDNS(): the _CUR forms; dnsIP() reads one bare
+    // address per +CIPDNS_CUR line.
+    CHECK(driver.command(R"(AT+CIPSTA_CUR="192.168.4.77","192.168.4.1","255.255.255.0")") == "\r\nOK\r\n");
+    CHECK(driver.command(R"(AT+CIPDNS_CUR=1,"9.9.9.9","1.1.1.1")") == "\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPDNS_CUR?") == "+CIPDNS_CUR:9.9.9.9\r\n+CIPDNS_CUR:1.1.1.1\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPSTA_CUR?").starts_with("+CIPSTA_CUR:ip:\"192.168.4.77\"\r\n"));
+    // Back to DHCP: AT 1's <mode> 1 is the station.
+    CHECK(driver.command("AT+CIPDNS_CUR=0") == "\r\nOK\r\n");
+    CHECK(driver.command("AT+CWDHCP_CUR=1,1") == "\r\nOK\r\n");
+    CHECK(driver.command("AT+CWDHCP?") == "+CWDHCP:3\r\n\r\nOK\r\n");
+
+    // A link, a send after NONOS's "> " prompt, and passive receive in AT 1.7's framing.
+    tcp_peer peer(b.io);
+    CHECK(driver.command("AT+CIPSTART=0,\"TCP\",\"127.0.0.1\"," + port_text(peer.port())) == "0,CONNECT\r\n\r\nOK\r\n");
+    REQUIRE(peer.wait_connected());
+    driver.write("AT+CIPSEND=0,5\r\n");
+    CHECK(driver.until("> ") == "\r\nOK\r\n> ");  // AT 1.x: a space after '>', which it reads away
+    driver.write("hello");
+    CHECK(driver.until("SEND OK\r\n").ends_with("\r\nSEND OK\r\n"));
+    CHECK(run_until(b.io, [&] { return peer.received == "hello"; }));
+    peer.send("from the peer");
+    CHECK(driver.until("\r\n+IPD,0,13\r\n") == "\r\n+IPD,0,13\r\n");
+    CHECK(driver.command("AT+CIPRECVLEN?") == "+CIPRECVLEN:13,0,0,0,0\r\n\r\nOK\r\n");  // idle links 0
+    // "+CIPRECVDATA,<len>:" then the data: AT 1.7's form (not its instruction set's).
+    CHECK(driver.command("AT+CIPRECVDATA=0,64") == "+CIPRECVDATA,13:from the peer\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPCLOSE=0") == "0,CLOSED\r\n\r\nOK\r\n");
+}
+
+TEST_CASE("WiFiEsp (AT 1.x) against NONOS: init, AT+CWJAP_CUR, static IP, SoftAP with the _CUR forms"
+          * doctest::timeout(60))
+{
+    sim::module_options options;
+    options.firmware = sim::nonos();
+    bench b(options);  // joined at power-on
+    auto& driver = *b.driver;
+
+    CHECK(driver.command("AT") == "AT\r\n\r\nOK\r\n");
+    driver.write("AT+RST\r\n");
+    CHECK(driver.until("ready\r\n").ends_with("\r\nready\r\n"));
+    CHECK(driver.until("WIFI GOT IP\r\n") == "WIFI CONNECTED\r\nWIFI GOT IP\r\n");
+    for (const char* line : {"ATE0", "AT+CWMODE=1", "AT+CIPMUX=1", "AT+CIPDINFO=1", "AT+CWAUTOCONN=0", "AT+CWDHCP=1,1"})
+        CHECK(ends_ok(driver.command(line)));
+    CHECK(driver.command("AT+GMR").find("SDK version:") != std::string::npos);
+
+    // wifiConnect(): "use CUR mode to avoid connection at boot".
+    CHECK(driver.command(R"(AT+CWJAP_CUR="espressif","1234567890")") ==
+          "WIFI DISCONNECT\r\nWIFI CONNECTED\r\nWIFI GOT IP\r\n\r\nOK\r\n");
+    // config(ip): station DHCP off, then the address.
+    CHECK(driver.command("AT+CWDHCP_CUR=1,0") == "\r\nOK\r\n");
+    CHECK(driver.command(R"(AT+CIPSTA_CUR="192.168.4.33")") == "\r\nOK\r\n");
+    CHECK(driver.command("AT+CIFSR").find("+CIFSR:STAIP,\"192.168.4.33\"\r\n") != std::string::npos);
+
+    // wifiStartAP() and configAP(): a SoftAP for now, not at boot.
+    CHECK(driver.command("AT+CWMODE_CUR=2") == "WIFI DISCONNECT\r\n\r\nOK\r\n");  // no station, no AP
+    CHECK(driver.command(R"(AT+CWSAP_CUR="esp-ap","12345678",6,4)") == "\r\nOK\r\n");
+    CHECK(driver.command("AT+CWDHCP_CUR=0,1") == "\r\nOK\r\n");
+    CHECK(driver.command(R"(AT+CIPAP_CUR="192.168.9.1")") == "\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPAP?").starts_with("+CIPAP:ip:\"192.168.9.1\"\r\n"));
+    CHECK(driver.command("AT+CWSAP_CUR?") == "+CWSAP_CUR:\"esp-ap\",\"12345678\",6,4,10,0\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CWMODE_DEF?") == "+CWMODE_DEF:1\r\n\r\nOK\r\n");  // nothing of it saved
+
+    // After a reset: station mode again, the SoftAP's saved settings, and no join
+    // (AT+CWAUTOCONN=0).
+    driver.write("AT+RST\r\n");
+    CHECK(driver.until("ready\r\n").ends_with("\r\nready\r\n"));
+    CHECK(driver.collect_for(50ms).empty());
+    CHECK(driver.command("ATE0") == "ATE0\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CWMODE_CUR?") == "+CWMODE_CUR:1\r\n\r\nOK\r\n");
+    CHECK(driver.command("AT+CIPAP_CUR?").starts_with("+CIPAP_CUR:ip:\"192.168.4.1\"\r\n"));
+    CHECK(driver.command("AT+CIPSTATUS") == "STATUS:5\r\n\r\nOK\r\n");
+}
+
 TEST_CASE("after a reset: echo on, CIPMUX 0, active receive, SYSMSG 0; driver settings answered" * doctest::timeout(30))
 {
     bench b(sim::module_options{});

@@ -26,7 +26,12 @@ namespace {
 using device = cmd::device_request<cmd::at, cmd::ate0, cmd::ate1, cmd::rst, cmd::restore, cmd::gmr, cmd::sysstore,
                                    cmd::syslog, cmd::sysmsg, cmd::uart_cur, cmd::cwmode, cmd::cwjap, cmd::cwqap,
                                    cmd::cwlap, cmd::cipsta, cmd::rfpower, cmd::cwlapopt, cmd::cwstate, cmd::cwdhcp,
-                                   cmd::cwautoconn, cmd::cipstamac, cmd::cipapmac, cmd::cipsslsize>;
+                                   cmd::cwautoconn, cmd::cipstamac, cmd::cipapmac, cmd::cipsslsize, cmd::uart_def,
+                                   cmd::sysmsg_cur, cmd::sysmsg_def, cmd::cwmode_cur, cmd::cwmode_def, cmd::cwjap_cur,
+                                   cmd::cwjap_def, cmd::cwsap_cur, cmd::cwsap_def, cmd::cwdhcp_cur, cmd::cwdhcp_def,
+                                   cmd::cipstamac_cur, cmd::cipstamac_def, cmd::cipapmac_cur, cmd::cipapmac_def,
+                                   cmd::cipsta_cur, cmd::cipsta_def, cmd::cipap_cur, cmd::cipap_def, cmd::cipdns_cur,
+                                   cmd::cipdns_def>;
 
 template <class C, class Form>
 using req = cmd::request_of<C, Form>;
@@ -868,4 +873,94 @@ TEST_CASE("commands: the host drivers' queries decode the answers they need and 
     CHECK(esp8266->wifi == 82);
     CHECK_FALSE(esp8266->ble_advertising);
     CHECK(reply<cmd::rfpower::query>(*esp32) == "+RFPOWER:78,5,5,5\r\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// AT 1.x's _CUR / _DEF pairs (NONOS): the lines AT 1.x drivers send (WiFiEspAT's AT 1 mode,
+// WiFiEsp, ARMmbed's esp8266-driver) and the instruction set's examples, and the answers.
+
+TEST_CASE("commands: AT 1.x's _CUR/_DEF set forms encode the drivers' and instruction set's lines")
+{
+    check_set<cmd::cwmode_cur>({.mode = espat::wifi_mode::station_softap}, "AT+CWMODE_CUR=3\r\n");
+    check_set<cmd::cwmode_def>({.mode = espat::wifi_mode::station}, "AT+CWMODE_DEF=1\r\n");
+    check_set<cmd::cwjap_cur>({.ssid = "abc", .password = "0123456789"}, "AT+CWJAP_CUR=\"abc\",\"0123456789\"\r\n");
+    check_set<cmd::cwjap_def>({.ssid = "abc", .password = "0123456789", .bssid = mac_of("ca:d7:19:d8:a6:44")},
+                              "AT+CWJAP_DEF=\"abc\",\"0123456789\",\"ca:d7:19:d8:a6:44\"\r\n");
+    // The instruction set's escaping example: SSID "ab\,c", password "0123456789"\".
+    check_set<cmd::cwjap_cur>({.ssid = "ab\\,c", .password = "0123456789\"\\"},
+                              "AT+CWJAP_CUR=\"ab\\\\\\,c\",\"0123456789\\\"\\\\\"\r\n");
+    check_set<cmd::cwsap_cur>({.ssid = "ESP8266", .password = "1234567890",
+                               .channel = *espat::bounded<std::uint8_t, 1, 14>::checked(5),
+                               .encryption = espat::wifi_auth::wpa2_psk},
+                              "AT+CWSAP_CUR=\"ESP8266\",\"1234567890\",5,3\r\n");
+    // <mode> 0 SoftAP, 1 station, 2 both; then <en>.
+    check_set<cmd::cwdhcp_cur>({.interfaces = espat::at1_dhcp_target::softap, .enable = true}, "AT+CWDHCP_CUR=0,1\r\n");
+    check_set<cmd::cwdhcp_def>({.interfaces = espat::at1_dhcp_target::station, .enable = true}, "AT+CWDHCP_DEF=1,1\r\n");
+    check_set<cmd::cwdhcp_cur>({.interfaces = espat::at1_dhcp_target::both, .enable = false}, "AT+CWDHCP_CUR=2,0\r\n");
+    check_refused<cmd::cwdhcp_cur>({.interfaces = static_cast<espat::at1_dhcp_target>(3), .enable = true});
+    check_set<cmd::cipstamac_cur>({mac_of("18:fe:35:98:d3:7b")}, "AT+CIPSTAMAC_CUR=\"18:fe:35:98:d3:7b\"\r\n");
+    check_set<cmd::cipapmac_def>({mac_of("1a:fe:36:97:d5:7b")}, "AT+CIPAPMAC_DEF=\"1a:fe:36:97:d5:7b\"\r\n");
+    check_set<cmd::cipsta_def>({.ip = ip_of("192.168.6.100"), .gateway = ip_of("192.168.6.1"), .netmask = ip_of("255.255.255.0")},
+                               "AT+CIPSTA_DEF=\"192.168.6.100\",\"192.168.6.1\",\"255.255.255.0\"\r\n");
+    check_set<cmd::cipap_cur>({.ip = ip_of("192.168.5.1")}, "AT+CIPAP_CUR=\"192.168.5.1\"\r\n");
+    check_set<cmd::cipdns_cur>({.mode = espat::dns_mode::manual, .dns1 = ip_of("208.67.220.220")},
+                               "AT+CIPDNS_CUR=1,\"208.67.220.220\"\r\n");
+    check_set<cmd::cipdns_def>({.mode = espat::dns_mode::automatic}, "AT+CIPDNS_DEF=0\r\n");
+    check_set<cmd::sysmsg_cur>({espat::system_messages{3}}, "AT+SYSMSG_CUR=3\r\n");
+    check_set<cmd::uart_def>({*espat::uart_baud_rate::checked(115200), espat::uart_data_bits::eight, espat::uart_stop_bits::one,
+                              espat::uart_parity::none, espat::uart_flow_control::rts_cts},
+                             "AT+UART_DEF=115200,8,1,0,3\r\n");
+    check_query<cmd::cwjap_def>("AT+CWJAP_DEF?\r\n");
+    check_query<cmd::cipsta_cur>("AT+CIPSTA_CUR?\r\n");
+}
+
+TEST_CASE("commands: AT 1.x's _CUR/_DEF answers decode under their own names and are written back")
+{
+    CHECK(decode_text<cmd::cwmode_cur::query>("+CWMODE_CUR:3\r\n") == espat::wifi_mode::station_softap);
+    CHECK_FALSE(decode_text<cmd::cwmode_cur::query>("+CWMODE:3\r\n"));  // the plain name is another answer
+    CHECK(reply<cmd::cwmode_def::query>(espat::wifi_mode::softap) == "+CWMODE_DEF:2\r\n");
+
+    auto ap = decode_text<cmd::cwjap_cur::query>("+CWJAP_CUR:\"my,\"ap\",\"ca:d7:19:d8:a6:44\",6,-58\r\n");
+    REQUIRE(ap);
+    REQUIRE(ap->has_value());
+    CHECK((*ap)->ssid == "my,\"ap");
+    CHECK((*ap)->rssi == -58);
+    CHECK_FALSE((*ap)->pci_authentication);
+    CHECK(reply<cmd::cwjap_def::query>(*ap) == "+CWJAP_DEF:\"my,\"ap\",\"ca:d7:19:d8:a6:44\",6,-58\r\n");
+    // A failed join says why as AT+CWJAP does.
+    CHECK(decode_text<cmd::cwjap_cur::set>("+CWJAP:3\r\n") == std::optional(espat::join_failure::ap_not_found));
+    CHECK(reply<cmd::cwjap_def::set>(espat::join_failure::wrong_password) == "+CWJAP:2\r\n");
+
+    auto sap = decode_text<cmd::cwsap_def::query>("+CWSAP_DEF:\"ESP8266\",\"1234567890\",5,3,4,0\r\n");
+    REQUIRE(sap);
+    CHECK(sap->channel == 5);
+    CHECK(sap->max_connections == 4);
+
+    CHECK(decode_text<cmd::cwdhcp_cur::query>("+CWDHCP_CUR:1\r\n") == espat::at1_dhcp_interfaces::softap);
+    CHECK(reply<cmd::cwdhcp_def::query>(std::uint8_t{3}) == "+CWDHCP_DEF:3\r\n");
+
+    CHECK(decode_text<cmd::cipstamac_def::query>("+CIPSTAMAC_DEF:\"18:fe:35:98:d3:7b\"\r\n") == mac_of("18:fe:35:98:d3:7b"));
+    CHECK(reply<cmd::cipapmac_cur::query>(mac_of("1a:fe:36:97:d5:7b")) == "+CIPAPMAC_CUR:\"1a:fe:36:97:d5:7b\"\r\n");
+
+    const std::string sta = "+CIPSTA_CUR:ip:\"192.168.1.5\"\r\n+CIPSTA_CUR:gateway:\"192.168.1.1\"\r\n"
+                            "+CIPSTA_CUR:netmask:\"255.255.255.0\"\r\n";
+    auto a = decode_text<cmd::cipsta_cur::query>(sta);
+    REQUIRE(a);
+    CHECK(a->ip == ip_of("192.168.1.5"));
+    CHECK(a->netmask == ip_of("255.255.255.0"));
+    CHECK(reply<cmd::cipsta_cur::query>(*a) == sta);
+    CHECK(decode_text<cmd::cipap_def::query>("+CIPAP_DEF:ip:\"192.168.4.1\"\r\n")->ip == ip_of("192.168.4.1"));
+
+    // One bare address per server, as WiFiEspAT's AT 1 mode reads them; quoted ones read too.
+    auto dns = decode_text<cmd::cipdns_cur::query>("+CIPDNS_CUR:208.67.222.222\r\n+CIPDNS_CUR:8.8.8.8\r\n");
+    REQUIRE(dns);
+    CHECK(dns->dns1 == ip_of("208.67.222.222"));
+    CHECK(dns->dns2 == ip_of("8.8.8.8"));
+    CHECK_FALSE(dns->mode);
+    CHECK(reply<cmd::cipdns_cur::query>(*dns) == "+CIPDNS_CUR:208.67.222.222\r\n+CIPDNS_CUR:8.8.8.8\r\n");
+    CHECK(decode_text<cmd::cipdns_def::query>("+CIPDNS_DEF:\"9.9.9.9\"\r\n")->dns1 == ip_of("9.9.9.9"));
+
+    auto uart = decode_text<cmd::uart_def::query>("+UART_DEF:115200,8,1,0,3\r\n");
+    REQUIRE(uart);
+    CHECK(uart->flow_control == espat::uart_flow_control::rts_cts);
 }

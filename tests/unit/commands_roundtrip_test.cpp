@@ -198,6 +198,9 @@ struct sampler<ip_address> {
 };
 
 template <>
+struct sampler<bare_ip_address> : sampler<ip_address> {};
+
+template <>
 struct sampler<cmd::mac> {
     static espat::mac_address sample(rng& g, text_use)
     {

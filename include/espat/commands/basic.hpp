@@ -1,7 +1,7 @@
 // espat/commands/basic.hpp — the basic commands a host needs to bring a module up and look
-// after it: AT, ATE0/ATE1, AT+RST, AT+RESTORE, AT+GMR, AT+SYSSTORE, AT+SYSLOG, AT+SYSMSG,
-// AT+UART_CUR. Syntax from the ESP-AT "Basic AT Commands" reference; firmware differences
-// from firmware-quirks.md and host-drivers.md.
+// after it: AT, ATE0/ATE1, AT+RST, AT+RESTORE, AT+GMR, AT+SYSSTORE, AT+SYSLOG, AT+SYSMSG (and
+// AT 1.x's AT+SYSMSG_CUR/_DEF), AT+UART_CUR, AT+UART_DEF. Syntax from the ESP-AT "Basic AT
+// Commands" reference; firmware differences from firmware-quirks.md and host-drivers.md.
 #pragma once
 
 #include <espat/commands/codecs.hpp>
@@ -117,6 +117,7 @@ struct rfpower_request {
     friend bool operator==(const rfpower_request&, const rfpower_request&) = default;
 };
 
+// AT+UART_CUR's and AT+UART_DEF's request.
 struct uart_cur_request {
     uart_baud_rate baud_rate;
     required<uart_data_bits> data_bits;
@@ -125,6 +126,7 @@ struct uart_cur_request {
     required<uart_flow_control> flow_control;
     friend bool operator==(const uart_cur_request&, const uart_cur_request&) = default;
 };
+using uart_def_request = uart_cur_request;
 
 }  // namespace espat
 
@@ -200,12 +202,29 @@ struct sysmsg {
     using set = set_form<sysmsg_request, fields<field<&sysmsg_request::messages, number<system_messages>>>>;
 };
 
-// AT+UART_CUR: the UART's configuration until reset (not saved). The module answers OK at
-// the old rate and switches after it.
-struct uart_cur {
-    static constexpr std::string_view command = "AT+UART_CUR";
+// AT+SYSMSG_CUR / AT+SYSMSG_DEF: AT 1.x's pair for the same bits (NONOS knows bits 0 and 1:
+// +QUITT and +LINK_CONN), until reset / also saved in flash (the _CUR/_DEF pairs: wifi.hpp).
+// Set only, as the drivers written for NONOS use them ("AT+SYSMSG_CUR=3"). ESP-AT 2.0 replaced
+// them by AT+SYSMSG and AT+SYSSTORE (the ESP-AT "AT Command Set Comparison").
+struct sysmsg_cur {
+    static constexpr std::string_view command = "AT+SYSMSG_CUR";
     static constexpr std::uint32_t timeout_ms = 1000;
-    using query = query_form<one<line<uart_config, "UART_CUR",
+    static constexpr espat::version until{2, 0, 0, 0};
+    using set = set_form<sysmsg_request, fields<field<&sysmsg_request::messages, number<system_messages>>>>;
+};
+
+struct sysmsg_def {
+    static constexpr std::string_view command = "AT+SYSMSG_DEF";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    static constexpr espat::version until{2, 0, 0, 0};
+    using set = set_form<sysmsg_request, fields<field<&sysmsg_request::messages, number<system_messages>>>>;
+};
+
+namespace detail {
+// AT+UART_CUR and AT+UART_DEF: +<Prefix>:<baud>,<data bits>,<stop bits>,<parity>,<flow control>.
+template <fixed_string Prefix>
+struct uart_forms {
+    using query = query_form<one<line<uart_config, Prefix,
                                       fields<field<&uart_config::baud_rate, integer<std::uint32_t>>,
                                              field<&uart_config::data_bits, number<uart_data_bits>>,
                                              field<&uart_config::stop_bits, number<uart_stop_bits>>,
@@ -216,6 +235,22 @@ struct uart_cur {
                                                   field<&uart_cur_request::stop_bits, number<uart_stop_bits>>,
                                                   field<&uart_cur_request::parity, number<uart_parity>>,
                                                   field<&uart_cur_request::flow_control, number<uart_flow_control>>>>;
+};
+}  // namespace detail
+
+// AT+UART_CUR: the UART's configuration until reset (not saved). The module answers OK at
+// the old rate and switches after it.
+struct uart_cur : detail::uart_forms<"UART_CUR"> {
+    static constexpr std::string_view command = "AT+UART_CUR";
+    static constexpr std::uint32_t timeout_ms = 1000;
+};
+
+// AT+UART_DEF: the same, and saved in flash: the configuration after a reset. Its query
+// reports what is saved. Every firmware has it: NONOS AT (Espressif's ESP8266 AT Instruction
+// Set, NONOS SDK) and ESP-AT 2.x-4.x alike (the ESP-AT "AT Command Set Comparison").
+struct uart_def : detail::uart_forms<"UART_DEF"> {
+    static constexpr std::string_view command = "AT+UART_DEF";
+    static constexpr std::uint32_t timeout_ms = 1000;
 };
 
 // AT+RFPOWER: RF transmit power (lwESP sends AT+RFPOWER=40 at start-up, host-drivers.md).

@@ -254,6 +254,12 @@ struct ip_address {
     static std::optional<asio::ip::address> decode_response(std::string_view t) { return parse(detail::unquote_lenient(t)); }
 };
 
+// An IP address a response prints without quotes (NONOS AT+CIPDNS_CUR?: one bare address per
+// line); read quoted or not, as ip_address reads. A request sends it quoted.
+struct bare_ip_address : ip_address {
+    static void encode_response(std::string& out, const asio::ip::address& v) { out += v.to_string(); }
+};
+
 // A MAC address "aa:bb:cc:dd:ee:ff", quoted.
 struct mac {
     using value_type = mac_address;

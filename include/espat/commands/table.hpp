@@ -35,9 +35,12 @@ struct apply_list<type_list<C...>, To> {
 
 // Every command descriptor, in the order of the manual: basic, Wi-Fi, TCP/IP.
 using all_command_list = typename detail::concat<
-    typename detail::basic_wifi_list<at, ate0, ate1, rst, restore, gmr, sysstore, syslog, sysmsg, uart_cur, rfpower,
-                                     cwmode, cwjap, cwqap, cwlap, cwlapopt, cwstate, cwdhcp, cwautoconn, cipsta,
-                                     cipstamac, cwsap, cipap, cipapmac>::type,
+    typename detail::basic_wifi_list<at, ate0, ate1, rst, restore, gmr, sysstore, syslog, sysmsg, sysmsg_cur,
+                                     sysmsg_def, uart_cur, uart_def, rfpower, cwmode, cwmode_cur, cwmode_def, cwjap,
+                                     cwjap_cur, cwjap_def, cwqap, cwlap, cwlapopt, cwstate, cwdhcp, cwdhcp_cur,
+                                     cwdhcp_def, cwautoconn, cipsta, cipsta_cur, cipsta_def, cipstamac, cipstamac_cur,
+                                     cipstamac_def, cwsap, cwsap_cur, cwsap_def, cipap, cipap_cur, cipap_def, cipapmac,
+                                     cipapmac_cur, cipapmac_def>::type,
     typename tcpip_commands<detail::tcpip_list>::type>::type;
 
 // all_commands<L> is L<every descriptor...>: all_commands<device_request> is what a simulated

@@ -25,7 +25,7 @@ using tcpip_commands =
          cipstartex_ssl, cipsend, cipsend_udp, cipsendex, cipsendex_udp, cipclose, cifsr, cipmux, cipserver,
          cipserver_ssl, cipservermaxconn, cipmode, savetranslink_tcp, savetranslink_ssl, savetranslink_udp, cipsto, cipsntpcfg,
          cipsntptime, ciupdate, cipdinfo, cipsslcconf, cipsslccn, cipsslcsni, cipsslcalpn, cipsslcpsk, cipsslsize, cipreconnintv,
-         ciprecvmode, ciprecvtype, ciprecvdata, ciprecvlen, ping, cipdns, ciptcpopt>;
+         ciprecvmode, ciprecvtype, ciprecvdata, ciprecvlen, ping, cipdns, cipdns_cur, cipdns_def, ciptcpopt>;
 
 namespace detail {
 template <class... C>

@@ -104,6 +104,15 @@ struct cipdns_request {
     friend bool operator==(const cipdns_request&, const cipdns_request&) = default;
 };
 
+// AT 1.x's AT+CIPDNS_CUR / AT+CIPDNS_DEF=<enable>[,<DNS server0>,<DNS server1>]: two servers.
+struct cipdns_cur_request {
+    required<dns_mode> mode;
+    std::optional<asio::ip::address> dns1{};
+    std::optional<asio::ip::address> dns2{};
+    friend bool operator==(const cipdns_cur_request&, const cipdns_cur_request&) = default;
+};
+using cipdns_def_request = cipdns_cur_request;
+
 }  // namespace espat
 
 namespace espat::commands {
@@ -186,6 +195,34 @@ struct cipdns {
         sequence<V, "CIPDNS", slot<&V::dns1, ip_address>, slot<&V::dns2, ip_address>, slot<&V::dns3, ip_address>>>>;
     using set = set_form<R, fields<field<&R::mode, number<dns_mode>>, field<&R::dns1, ip_address>,
                                    field<&R::dns2, ip_address>, field<&R::dns3, ip_address>>>;
+};
+
+namespace detail {
+// AT+CIPDNS_CUR and AT+CIPDNS_DEF (AT 1.x's pair, see wifi.hpp): the query prints one bare
+// +<Prefix>:<ip> line per server in use (WiFiEspAT's AT 1 mode reads them so), no mode.
+template <fixed_string Prefix>
+struct at1_dns_forms {
+    using V = dns_config;
+    using R = cipdns_cur_request;
+    using query = query_form<sequence<V, Prefix, slot<&V::dns1, bare_ip_address>, slot<&V::dns2, bare_ip_address>>>;
+    using set = set_form<R, fields<field<&R::mode, number<dns_mode>>, field<&R::dns1, ip_address>, field<&R::dns2, ip_address>>>;
+};
+}  // namespace detail
+
+// AT+CIPDNS_CUR: the DNS servers until reset. "Set command: AT+CIPDNS_CUR=0" goes back to the
+// default server (208.67.222.222) and what the AP's DHCP gives.
+struct cipdns_cur : detail::at1_dns_forms<"CIPDNS_CUR"> {
+    static constexpr std::string_view command = "AT+CIPDNS_CUR";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    static constexpr version until{2, 0, 0, 0};
+};
+
+// AT+CIPDNS_DEF: the same, saved in flash; its query: "the user-defined DNS servers which
+// saved in flash".
+struct cipdns_def : detail::at1_dns_forms<"CIPDNS_DEF"> {
+    static constexpr std::string_view command = "AT+CIPDNS_DEF";
+    static constexpr std::uint32_t timeout_ms = 1000;
+    static constexpr version until{2, 0, 0, 0};
 };
 
 }  // namespace espat::commands

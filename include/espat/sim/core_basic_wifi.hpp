@@ -1,5 +1,6 @@
 // espat/sim/core_basic_wifi.hpp — the simulated module's basic commands (AT, ATE, AT+RST,
-// AT+GMR, AT+SYS*, AT+UART_CUR, AT+RFPOWER) and Wi-Fi commands (AT+CW*, AT+CIPSTA/AP, AT+CIFSR).
+// AT+GMR, AT+SYS*, AT+UART_CUR/DEF, AT+RFPOWER) and Wi-Fi commands (AT+CW*, AT+CIPSTA/AP,
+// AT+CIFSR), with AT 1.x's _CUR / _DEF pairs of them.
 #pragma once
 
 #include <espat/sim/module_core.hpp>
@@ -76,16 +77,19 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::uar
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::uart_cur>& r)
 {
-    // Remembered and reported until a reset; pacing the output at the rate (and honouring
-    // RTS/CTS) is the transport's business.
-    const auto& p = r.params;
-    if (p.flow_control.value != uart_flow_control::none && !opts_.uart_flow_control) {
-        error();  // no RTS/CTS pins: the UART keeps its settings
-        co_return;
-    }
-    uart_ = {p.baud_rate.value(), p.data_bits.value, p.stop_bits.value, p.parity.value, p.flow_control.value};
-    ok();
+    if (set_uart(r.params, false)) ok();
+    else error();
     co_return;
+}
+// Remembered and reported (until a reset, or beyond when saved); pacing the output at the
+// rate (and honouring RTS/CTS) is the transport's business. Without RTS/CTS pins a setting
+// that asks for them is refused and the UART keeps its settings.
+ESPAT_SIM_DECL bool module_core::set_uart(const uart_cur_request& p, bool save)
+{
+    if (p.flow_control.value != uart_flow_control::none && !opts_.uart_flow_control) return false;
+    uart_ = {p.baud_rate.value(), p.data_bits.value, p.stop_bits.value, p.parity.value, p.flow_control.value};
+    if (save) flash_.uart = uart_;
+    return true;
 }
 
 // ------------------------------------------------------------------------------------
@@ -99,16 +103,22 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwm
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwmode>& r)
 {
-    wifi_mode_ = r.params.mode.value;
+    set_wifi_mode(r.params.mode.value, store_);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL void module_core::set_wifi_mode(wifi_mode mode, bool save)
+{
+    wifi_mode_ = mode;
+    if (save) flash_.mode = mode;
     if (!station_enabled() && joined_) {
         joined_.reset();
         emit_report("WIFI DISCONNECT\r\n");
     }
-    ok();
-    co_return;
 }
 
-ESPAT_SIM_DECL asio::awaitable<void> module_core::join(const std::string& ssid, const std::string& password)
+// A join that succeeds with `save` is the AP the module joins at boot.
+ESPAT_SIM_DECL asio::awaitable<void> module_core::join(const std::string& ssid, const std::string& password, bool save)
 {
     if (!station_enabled()) {
         error();
@@ -140,12 +150,13 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::join(const std::string& ssid, 
     joined_ = static_cast<std::size_t>(it - aps.begin());
     last_ssid_ = ssid;
     last_password_ = password;
+    if (save) flash_.ap = saved_ap{ssid, password};
     emit_report("WIFI CONNECTED\r\nWIFI GOT IP\r\n");
     ok();
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwjap>& r)
 {
-    co_await join(r.params.ssid.value, r.params.password.value);
+    co_await join(r.params.ssid.value, r.params.password.value, store_);
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cwjap>&)
 {
@@ -156,19 +167,23 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cwja
     }
     const std::string ssid = joined_ ? opts_.access_points[*joined_].ssid : last_ssid_;
     const std::string password = joined_ ? opts_.access_points[*joined_].password : last_password_;
-    co_await join(ssid, password);
+    co_await join(ssid, password, store_);
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwjap>&)
 {
-    std::optional<station_connection> c;
-    if (joined_) {
-        const auto& ap = opts_.access_points[*joined_];
-        c = station_connection{ap.ssid, ap.bssid, ap.channel, ap.rssi, false, std::chrono::seconds(1),
-                               std::uint16_t{3}, wifi_scan_mode::fast, pmf_mode::capable};
-    }
-    reply<cmd::cwjap::query>(c);
+    reply<cmd::cwjap::query>(connection_now());
     ok();
     co_return;
+}
+// The AP the station is joined to: AT 1.x prints its four fields, ESP-AT 2.x and later more.
+ESPAT_SIM_DECL std::optional<station_connection> module_core::connection_now() const
+{
+    if (!joined_) return std::nullopt;
+    const auto& ap = opts_.access_points[*joined_];
+    if (opts_.firmware.version < espat::version{2, 0, 0, 0})
+        return station_connection{ap.ssid, ap.bssid, ap.channel, ap.rssi};
+    return station_connection{ap.ssid, ap.bssid, ap.channel, ap.rssi, false, std::chrono::seconds(1),
+                              std::uint16_t{3}, wifi_scan_mode::fast, pmf_mode::capable};
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cwqap>&)
 {
@@ -203,20 +218,29 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwlap
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsta>&)
 {
-    station_addresses a;
-    if (joined_) a = station_;
-    else a = {asio::ip::make_address("0.0.0.0"), asio::ip::make_address("0.0.0.0"), asio::ip::make_address("0.0.0.0")};
-    reply<cmd::cipsta::query>(a);
+    reply<cmd::cipsta::query>(station_addresses_shown(station_));
     ok();
     co_return;
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsta>& r)
 {
-    station_.ip = r.params.ip.value;
-    if (r.params.gateway) station_.gateway = r.params.gateway;
-    if (r.params.netmask) station_.netmask = r.params.netmask;
+    set_addresses(station_, r.params);
+    if (store_) set_addresses(flash_.station, r.params);
     ok();
     co_return;
+}
+// The station has its addresses only while joined: 0.0.0.0 otherwise.
+ESPAT_SIM_DECL station_addresses module_core::station_addresses_shown(const station_addresses& a) const
+{
+    if (joined_) return a;
+    const auto none = asio::ip::make_address("0.0.0.0");
+    return {none, none, none};
+}
+ESPAT_SIM_DECL void module_core::set_addresses(station_addresses& to, const cipsta_request& p)
+{
+    to.ip = p.ip.value;
+    if (p.gateway) to.gateway = p.gateway;
+    if (p.netmask) to.netmask = p.netmask;
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipap>&)
 {
@@ -226,9 +250,8 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cip
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipap>& r)
 {
-    softap_.ip = r.params.ip.value;
-    if (r.params.gateway) softap_.gateway = r.params.gateway;
-    if (r.params.netmask) softap_.netmask = r.params.netmask;
+    set_addresses(softap_, r.params);
+    if (store_) set_addresses(flash_.softap, r.params);
     ok();
     co_return;
 }
@@ -240,16 +263,19 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cws
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwsap>& r)
 {
-    const auto& p = r.params;
-    if (wifi_mode_ == wifi_mode::station || wifi_mode_ == wifi_mode::off) {
-        error();
-        co_return;
-    }
+    if (configure_softap(r.params, store_)) ok();
+    else error();
+    co_return;
+}
+// Only a running SoftAP takes a configuration.
+ESPAT_SIM_DECL bool module_core::configure_softap(const cwsap_request& p, bool save)
+{
+    if (wifi_mode_ == wifi_mode::station || wifi_mode_ == wifi_mode::off) return false;
     softap_config_ = {p.ssid.value, p.password.value, p.channel.value(), p.encryption.value,
                       p.max_connections ? std::optional<std::uint8_t>(p.max_connections->value()) : std::uint8_t{10},
                       p.ssid_hidden.value_or(false)};
-    ok();
-    co_return;
+    if (save) flash_.softap_setup = softap_config_;
+    return true;
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const exec_of<cmd::cifsr>&)
 {
@@ -304,10 +330,16 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwd
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwdhcp>& r)
 {
-    const std::uint8_t mask = r.params.interfaces.value();
-    dhcp_interfaces_ = r.params.enable.value ? (dhcp_interfaces_ | mask) : (dhcp_interfaces_ & ~mask);
+    set_dhcp(r.params.interfaces.value(), r.params.enable.value, store_);
     ok();
     co_return;
+}
+// `interfaces`: dhcp_interfaces bits; the others keep their state (in flash, their saved one).
+ESPAT_SIM_DECL void module_core::set_dhcp(std::uint8_t interfaces, bool enable, bool save)
+{
+    auto apply = [&](std::uint8_t& mask) { mask = enable ? (mask | interfaces) : (mask & ~interfaces); };
+    apply(dhcp_interfaces_);
+    if (save) apply(flash_.dhcp);
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwautoconn>&)
 {
@@ -329,14 +361,17 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cip
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstamac>& r)
 {
-    // Bit 0 of the first byte marks a multicast address, which no interface may have.
-    if (r.params.mac.value.bytes[0] & 1) {
-        error();
-        co_return;
-    }
-    station_mac_ = r.params.mac.value;
-    ok();
+    if (set_mac(station_mac_, flash_.station_mac, r.params.mac.value, store_)) ok();
+    else error();
     co_return;
+}
+// Bit 0 of the first byte marks a multicast address, which no interface may have.
+ESPAT_SIM_DECL bool module_core::set_mac(mac_address& now, mac_address& saved, const mac_address& mac, bool save)
+{
+    if (mac.bytes[0] & 1) return false;
+    now = mac;
+    if (save) saved = mac;
+    return true;
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipapmac>&)
 {
@@ -346,12 +381,8 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cip
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipapmac>& r)
 {
-    if (r.params.mac.value.bytes[0] & 1) {
-        error();
-        co_return;
-    }
-    softap_mac_ = r.params.mac.value;
-    ok();
+    if (set_mac(softap_mac_, flash_.softap_mac, r.params.mac.value, store_)) ok();
+    else error();
     co_return;
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwstate>&)
@@ -371,6 +402,268 @@ ESPAT_SIM_DECL rf_power module_core::default_rf_power(const personality& firmwar
 {
     if (!firmware.ble_rf_power) return rf_power{78};
     return rf_power{78, std::uint8_t{5}, std::uint8_t{5}, std::uint8_t{5}};
+}
+
+
+// ------------------------------------------------------------------------------------
+// Handlers: AT 1.x's _CUR / _DEF pairs (the table dates them before ESP-AT 2.0, so only the
+// NONOS personality has them). Each runs its plain command's logic: _CUR changes the setting
+// in effect, _DEF that and flash (what a reboot loads); _CUR's query reports the setting in
+// effect, _DEF's what flash holds, except AT+CWJAP_DEF? (the AP joined, as the
+// instruction set says).
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::uart_def>&)
+{
+    reply<cmd::uart_def::query>(flash_.uart);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::uart_def>& r)
+{
+    if (set_uart(r.params, true)) ok();
+    else error();
+    co_return;
+}
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::sysmsg_cur>& r)
+{
+    if (set_at1_sysmsg(r.params.messages.value, false)) ok();
+    else error();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::sysmsg_def>& r)
+{
+    if (set_at1_sysmsg(r.params.messages.value, true)) ok();
+    else error();
+    co_return;
+}
+// NONOS knows bits 0 (+QUITT) and 1 (+LINK_CONN); ESP-AT 2.x added bit 2.
+ESPAT_SIM_DECL bool module_core::set_at1_sysmsg(system_messages messages, bool save)
+{
+    if (has(messages, system_messages::connection_status)) return false;
+    sysmsg_ = messages;
+    if (save) flash_.sysmsg = messages;
+    return true;
+}
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwmode_cur>&)
+{
+    reply<cmd::cwmode_cur::query>(wifi_mode_);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwmode_cur>& r)
+{
+    if (set_at1_wifi_mode(r.params.mode.value, false)) ok();
+    else error();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwmode_def>&)
+{
+    reply<cmd::cwmode_def::query>(flash_.mode);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwmode_def>& r)
+{
+    if (set_at1_wifi_mode(r.params.mode.value, true)) ok();
+    else error();
+    co_return;
+}
+// AT 1.x's modes are 1..3: no "Wi-Fi off".
+ESPAT_SIM_DECL bool module_core::set_at1_wifi_mode(wifi_mode mode, bool save)
+{
+    if (mode == wifi_mode::off) return false;
+    set_wifi_mode(mode, save);
+    return true;
+}
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwjap_cur>&)
+{
+    reply<cmd::cwjap_cur::query>(connection_now());
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwjap_cur>& r)
+{
+    co_await join(r.params.ssid.value, r.params.password.value, false);
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwjap_def>&)
+{
+    reply<cmd::cwjap_def::query>(connection_now());
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwjap_def>& r)
+{
+    co_await join(r.params.ssid.value, r.params.password.value, true);
+}
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwsap_cur>&)
+{
+    reply<cmd::cwsap_cur::query>(softap_config_);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwsap_cur>& r)
+{
+    if (configure_softap(r.params, false)) ok();
+    else error();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwsap_def>&)
+{
+    reply<cmd::cwsap_def::query>(flash_.softap_setup);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwsap_def>& r)
+{
+    if (configure_softap(r.params, true)) ok();
+    else error();
+    co_return;
+}
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwdhcp_cur>&)
+{
+    reply<cmd::cwdhcp_cur::query>(at1_dhcp_bits(dhcp_interfaces_));
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwdhcp_cur>& r)
+{
+    set_dhcp(interfaces_of(r.params.interfaces.value), r.params.enable.value, false);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cwdhcp_def>&)
+{
+    reply<cmd::cwdhcp_def::query>(at1_dhcp_bits(flash_.dhcp));
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwdhcp_def>& r)
+{
+    set_dhcp(interfaces_of(r.params.interfaces.value), r.params.enable.value, true);
+    ok();
+    co_return;
+}
+// dhcp_interfaces bits as AT 1.x prints them (at1_dhcp_interfaces: the other way round).
+ESPAT_SIM_DECL std::uint8_t module_core::at1_dhcp_bits(std::uint8_t interfaces)
+{
+    std::uint8_t bits = 0;
+    if (interfaces & dhcp_interfaces::softap) bits |= at1_dhcp_interfaces::softap;
+    if (interfaces & dhcp_interfaces::station) bits |= at1_dhcp_interfaces::station;
+    return bits;
+}
+ESPAT_SIM_DECL std::uint8_t module_core::interfaces_of(at1_dhcp_target target)
+{
+    switch (target) {
+    case at1_dhcp_target::softap: return dhcp_interfaces::softap;
+    case at1_dhcp_target::station: return dhcp_interfaces::station;
+    case at1_dhcp_target::both: break;
+    }
+    return dhcp_interfaces::softap | dhcp_interfaces::station;
+}
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipstamac_cur>&)
+{
+    reply<cmd::cipstamac_cur::query>(station_mac_);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstamac_cur>& r)
+{
+    if (set_mac(station_mac_, flash_.station_mac, r.params.mac.value, false)) ok();
+    else error();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipstamac_def>&)
+{
+    reply<cmd::cipstamac_def::query>(flash_.station_mac);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipstamac_def>& r)
+{
+    if (set_mac(station_mac_, flash_.station_mac, r.params.mac.value, true)) ok();
+    else error();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipapmac_cur>&)
+{
+    reply<cmd::cipapmac_cur::query>(softap_mac_);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipapmac_cur>& r)
+{
+    if (set_mac(softap_mac_, flash_.softap_mac, r.params.mac.value, false)) ok();
+    else error();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipapmac_def>&)
+{
+    reply<cmd::cipapmac_def::query>(flash_.softap_mac);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipapmac_def>& r)
+{
+    if (set_mac(softap_mac_, flash_.softap_mac, r.params.mac.value, true)) ok();
+    else error();
+    co_return;
+}
+
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsta_cur>&)
+{
+    reply<cmd::cipsta_cur::query>(station_addresses_shown(station_));
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsta_cur>& r)
+{
+    set_addresses(station_, r.params);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipsta_def>&)
+{
+    reply<cmd::cipsta_def::query>(station_addresses_shown(flash_.station));
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipsta_def>& r)
+{
+    set_addresses(station_, r.params);
+    set_addresses(flash_.station, r.params);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipap_cur>&)
+{
+    reply<cmd::cipap_cur::query>(softap_);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipap_cur>& r)
+{
+    set_addresses(softap_, r.params);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipap_def>&)
+{
+    reply<cmd::cipap_def::query>(flash_.softap);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipap_def>& r)
+{
+    set_addresses(softap_, r.params);
+    set_addresses(flash_.softap, r.params);
+    ok();
+    co_return;
 }
 
 }  // namespace espat::sim::detail

@@ -312,7 +312,7 @@ ESPAT_SIM_DECL void module_core::reset_state()
     mux_ = false;
     show_remote_ = false;
     recv_mode_ = recv_mode::active;
-    sysmsg_ = system_messages::none;
+    sysmsg_ = flash_.sysmsg;
     syslog_ = false;
     passthrough_mode_ = transfer_mode::normal;
     server_max_conn_ = 5;
@@ -322,7 +322,33 @@ ESPAT_SIM_DECL void module_core::reset_state()
     line_.clear();
     line_overflow_ = false;
     busy_ = false;
-    uart_ = {};  // AT+UART_CUR lasts until a reset (AT+UART_DEF, which is not simulated, would not)
+    uart_ = flash_.uart;  // AT+UART_CUR lasts until a reset, AT+UART_DEF beyond
+}
+
+// The settings flash holds, as a boot finds them.
+ESPAT_SIM_DECL void module_core::load_flash()
+{
+    wifi_mode_ = flash_.mode;
+    station_ = flash_.station;
+    softap_ = flash_.softap;
+    softap_config_ = flash_.softap_setup;
+    dhcp_interfaces_ = flash_.dhcp;
+    station_mac_ = flash_.station_mac;
+    softap_mac_ = flash_.softap_mac;
+    dns_ = flash_.dns;
+}
+
+// The AP a booting module joins: the one saved in flash, if auto-connect is on, the station
+// runs and the AP is there with that password.
+ESPAT_SIM_DECL std::optional<std::size_t> module_core::boot_join() const
+{
+    if (!auto_connect_ || !flash_.ap || !station_enabled()) return std::nullopt;
+    const auto& aps = opts_.access_points;
+    const auto it = std::find_if(aps.begin(), aps.end(), [&](const auto& ap) {
+        return ap.ssid == flash_.ap->ssid && ap.password == flash_.ap->password;
+    });
+    if (it == aps.end()) return std::nullopt;
+    return static_cast<std::size_t>(it - aps.begin());
 }
 
 ESPAT_SIM_DECL bool module_core::station_enabled() const
@@ -375,19 +401,18 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::reboot(std::shared_ptr<module_
     auto [ec] = co_await t.async_wait(use_tuple);
     (void)ec;
     if (stopped_ || boots_ != this_boot) co_return;  // stopped, or a later reset took over
-    reset_state();
     if (factory) {
-        joined_.reset();
-        wifi_mode_ = wifi_mode::station;
+        flash_ = flash_settings{};
         store_ = true;
         saved_passthrough_ = false;
         saved_link_.reset();
         rf_power_ = default_rf_power(opts_.firmware);
-        dhcp_interfaces_ = dhcp_interfaces::station | dhcp_interfaces::softap;
         auto_connect_ = true;
         join_attempted_ = false;
     }
-    if (!auto_connect_) joined_.reset();
+    reset_state();
+    load_flash();
+    joined_ = boot_join();
     emit_write(opts_.firmware.boot_noise);
     emit_write("\r\nready\r\n");
     std::optional<std::uint64_t> saved_session;

@@ -164,6 +164,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cip
     receive_lengths lengths;
     for (std::uint8_t i = 0; i < (mux_ ? 5 : 1); ++i) {
         if (links_[i]) lengths.emplace_back(static_cast<std::uint32_t>(links_[i]->passive_data.size()));
+        else if (opts_.firmware.idle_recvlen_zero) lengths.emplace_back(0u);
         else lengths.emplace_back(std::nullopt);
     }
     reply<cmd::ciprecvlen::query>(lengths);

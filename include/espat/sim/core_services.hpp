@@ -1,5 +1,6 @@
 // espat/sim/core_services.hpp — the simulated module's network services: DNS (AT+CIPDOMAIN,
-// AT+CIPDNS), AT+PING, SNTP (AT+CIPSNTPCFG, AT+CIPSNTPTIME) and OTA (AT+CIUPDATE).
+// AT+CIPDNS and AT 1.x's AT+CIPDNS_CUR/_DEF), AT+PING, SNTP (AT+CIPSNTPCFG, AT+CIPSNTPTIME)
+// and OTA (AT+CIUPDATE).
 #pragma once
 
 #include <espat/sim/module_core.hpp>
@@ -18,15 +19,42 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cip
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipdns>& r)
 {
     const auto& p = r.params;
-    if (p.mode.value == dns_mode::automatic) dns_ = default_dns();
-    else dns_ = {p.mode.value, p.dns1, p.dns2, p.dns3};
+    set_dns(p.mode.value, {p.mode.value, p.dns1, p.dns2, p.dns3}, store_);
     ok();
     co_return;
 }
-ESPAT_SIM_DECL dns_config module_core::default_dns()
+// Automatic: the default servers, whatever was given.
+ESPAT_SIM_DECL void module_core::set_dns(dns_mode mode, const dns_config& servers, bool save)
 {
-    return {dns_mode::automatic, asio::ip::make_address("208.67.222.222"), asio::ip::make_address("8.8.8.8"),
-            std::nullopt};
+    dns_ = mode == dns_mode::automatic ? default_dns() : servers;
+    if (save) flash_.dns = dns_;
+}
+// AT 1.x's pair (NONOS): two servers; the queries print the servers in use, one bare line each.
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipdns_cur>&)
+{
+    reply<cmd::cipdns_cur::query>(dns_);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipdns_cur>& r)
+{
+    const auto& p = r.params;
+    set_dns(p.mode.value, {p.mode.value, p.dns1, p.dns2, std::nullopt}, false);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::cipdns_def>&)
+{
+    reply<cmd::cipdns_def::query>(flash_.dns);
+    ok();
+    co_return;
+}
+ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipdns_def>& r)
+{
+    const auto& p = r.params;
+    set_dns(p.mode.value, {p.mode.value, p.dns1, p.dns2, std::nullopt}, true);
+    ok();
+    co_return;
 }
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cipdomain>& r)
 {

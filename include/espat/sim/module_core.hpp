@@ -93,6 +93,35 @@ inline bool known_command_word(std::string_view line)
     }(static_cast<cmd::all_command_list*>(nullptr), word);
 }
 
+// The DNS servers of a module whose DNS was not set (or set back to automatic).
+inline dns_config default_dns()
+{
+    return {dns_mode::automatic, asio::ip::make_address("208.67.222.222"), asio::ip::make_address("8.8.8.8"),
+            std::nullopt};
+}
+
+// The module's flash: what a reboot starts from (module_core::load_flash()). A setting's _DEF
+// form (AT 1.x) writes it as well as the setting in effect, its _CUR form only the setting in
+// effect, its plain form as AT+SYSSTORE says; AT+RESTORE returns it to these factory values.
+struct saved_ap {
+    std::string ssid, password;
+};
+struct flash_settings {
+    wifi_mode mode = wifi_mode::station;
+    std::optional<saved_ap> ap;  // joined at boot when auto-connect is on
+    station_addresses station{asio::ip::make_address("192.168.4.2"), asio::ip::make_address("192.168.4.1"),
+                              asio::ip::make_address("255.255.255.0")};
+    softap_addresses softap{asio::ip::make_address("192.168.4.1"), asio::ip::make_address("192.168.4.1"),
+                            asio::ip::make_address("255.255.255.0")};
+    softap_config softap_setup{"ESP_SIM", "", 1, wifi_auth::open, std::uint8_t{10}, false};
+    std::uint8_t dhcp = dhcp_interfaces::station | dhcp_interfaces::softap;
+    mac_address station_mac{{0x24, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
+    mac_address softap_mac{{0x26, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
+    dns_config dns = default_dns();
+    uart_config uart{};
+    system_messages sysmsg = system_messages::none;
+};
+
 class module_core : public std::enable_shared_from_this<module_core> {
 public:
     module_core(asio::any_io_executor ex, module_options options)
@@ -101,9 +130,13 @@ public:
     {
         for (auto* t : {&out_signal_, &output_room_, &input_room_, &passthrough_wake_})
             t->expires_at(asio::steady_timer::time_point::max());
+        // A module that was joined before: its flash holds the AP (and auto-connect is on).
+        if (opts_.start == start_state::joined && !opts_.access_points.empty())
+            flash_.ap = saved_ap{opts_.access_points[0].ssid, opts_.access_points[0].password};
         reset_state();
+        load_flash();
         echo_ = opts_.echo;
-        if (opts_.start == start_state::joined && !opts_.access_points.empty()) joined_ = 0;
+        joined_ = boot_join();
     }
 
     [[nodiscard]] const asio::any_io_executor& executor() const noexcept { return ex_; }
@@ -188,6 +221,8 @@ private:
 
     // Reset.
     asio::awaitable<void> reboot(std::shared_ptr<module_core> keep, bool factory);
+    void load_flash();
+    [[nodiscard]] std::optional<std::size_t> boot_join() const;
 
     // ------------------------------------------------------------------------------------
     // Basic and Wi-Fi commands (core_basic_wifi.hpp).
@@ -207,11 +242,14 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::sysmsg>& r);
     asio::awaitable<void> handle(const query_of<cmd::uart_cur>&);
     asio::awaitable<void> handle(const set_of<cmd::uart_cur>& r);
+    [[nodiscard]] bool set_uart(const uart_cur_request& p, bool save);
 
-    // Handlers: Wi-Fi.
+    // Handlers: Wi-Fi. A setting's plain set form saves it in flash as AT+SYSSTORE says (NONOS
+    // has no AT+SYSSTORE: always); the helpers take whether to save.
     asio::awaitable<void> handle(const query_of<cmd::cwmode>&);
     asio::awaitable<void> handle(const set_of<cmd::cwmode>& r);
-    asio::awaitable<void> join(const std::string& ssid, const std::string& password);
+    void set_wifi_mode(wifi_mode mode, bool save);
+    asio::awaitable<void> join(const std::string& ssid, const std::string& password, bool save);
     asio::awaitable<void> handle(const set_of<cmd::cwjap>& r);
     asio::awaitable<void> handle(const exec_of<cmd::cwjap>&);
     asio::awaitable<void> handle(const query_of<cmd::cwjap>&);
@@ -221,10 +259,13 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::cwlap>& r);
     asio::awaitable<void> handle(const query_of<cmd::cipsta>&);
     asio::awaitable<void> handle(const set_of<cmd::cipsta>& r);
+    [[nodiscard]] station_addresses station_addresses_shown(const station_addresses& a) const;
+    static void set_addresses(station_addresses& to, const cipsta_request& p);
     asio::awaitable<void> handle(const query_of<cmd::cipap>&);
     asio::awaitable<void> handle(const set_of<cmd::cipap>& r);
     asio::awaitable<void> handle(const query_of<cmd::cwsap>&);
     asio::awaitable<void> handle(const set_of<cmd::cwsap>& r);
+    [[nodiscard]] bool configure_softap(const cwsap_request& p, bool save);
     asio::awaitable<void> handle(const exec_of<cmd::cifsr>&);
 
     // Handlers: what the popular host drivers send beyond the reference.
@@ -233,15 +274,61 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::cwlapopt>& r);
     asio::awaitable<void> handle(const query_of<cmd::cwdhcp>&);
     asio::awaitable<void> handle(const set_of<cmd::cwdhcp>& r);
+    void set_dhcp(std::uint8_t interfaces, bool enable, bool save);
     asio::awaitable<void> handle(const query_of<cmd::cwautoconn>&);
     asio::awaitable<void> handle(const set_of<cmd::cwautoconn>& r);
     asio::awaitable<void> handle(const query_of<cmd::cipstamac>&);
     asio::awaitable<void> handle(const set_of<cmd::cipstamac>& r);
     asio::awaitable<void> handle(const query_of<cmd::cipapmac>&);
     asio::awaitable<void> handle(const set_of<cmd::cipapmac>& r);
+    [[nodiscard]] static bool set_mac(mac_address& now, mac_address& saved, const mac_address& mac, bool save);
     asio::awaitable<void> handle(const query_of<cmd::cwstate>&);
     [[nodiscard]] wifi_status wifi_status_now() const;
+    [[nodiscard]] std::optional<station_connection> connection_now() const;
     static rf_power default_rf_power(const personality& firmware);
+
+    // Handlers: AT 1.x's _CUR / _DEF pairs (NONOS): the plain commands' logic, _CUR on the
+    // setting in effect, _DEF on it and flash; _DEF's queries read flash.
+    asio::awaitable<void> handle(const query_of<cmd::uart_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::uart_def>& r);
+    asio::awaitable<void> handle(const set_of<cmd::sysmsg_cur>& r);
+    asio::awaitable<void> handle(const set_of<cmd::sysmsg_def>& r);
+    [[nodiscard]] bool set_at1_sysmsg(system_messages messages, bool save);
+    asio::awaitable<void> handle(const query_of<cmd::cwmode_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwmode_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cwmode_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwmode_def>& r);
+    [[nodiscard]] bool set_at1_wifi_mode(wifi_mode mode, bool save);
+    asio::awaitable<void> handle(const query_of<cmd::cwjap_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwjap_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cwjap_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwjap_def>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cwsap_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwsap_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cwsap_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwsap_def>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cwdhcp_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwdhcp_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cwdhcp_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cwdhcp_def>& r);
+    static std::uint8_t at1_dhcp_bits(std::uint8_t interfaces);
+    static std::uint8_t interfaces_of(at1_dhcp_target target);
+    asio::awaitable<void> handle(const query_of<cmd::cipstamac_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipstamac_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipstamac_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipstamac_def>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipapmac_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipapmac_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipapmac_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipapmac_def>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipsta_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipsta_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipsta_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipsta_def>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipap_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipap_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipap_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipap_def>& r);
 
     // ------------------------------------------------------------------------------------
     // Links (core_links.hpp): where they live, opening, closing, status, link settings.
@@ -407,7 +494,11 @@ private:
     // Handlers: DNS (AT+CIPDOMAIN, AT+CIPDNS) and AT+PING.
     asio::awaitable<void> handle(const query_of<cmd::cipdns>&);
     asio::awaitable<void> handle(const set_of<cmd::cipdns>& r);
-    static dns_config default_dns();
+    void set_dns(dns_mode mode, const dns_config& servers, bool save);
+    asio::awaitable<void> handle(const query_of<cmd::cipdns_cur>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipdns_cur>& r);
+    asio::awaitable<void> handle(const query_of<cmd::cipdns_def>&);
+    asio::awaitable<void> handle(const set_of<cmd::cipdns_def>& r);
     asio::awaitable<void> handle(const set_of<cmd::cipdomain>& r);
     asio::awaitable<std::optional<asio::ip::address>> resolve(const std::string& host);
     asio::awaitable<void> handle(const set_of<cmd::ping>& r);
@@ -451,7 +542,8 @@ private:
     std::string passthrough_data_;
     std::chrono::steady_clock::time_point last_host_byte_{};
 
-    // Settings a reset returns to their defaults (reset_state()).
+    // Settings a reset returns to their defaults (reset_state()), or to what flash holds of
+    // them (sysmsg_, uart_: AT+SYSMSG_DEF, AT+UART_DEF).
     bool echo_ = true;
     bool mux_ = false;
     bool show_remote_ = false;
@@ -465,18 +557,22 @@ private:
     bool any_link_closed_ = false;
     uart_config uart_{};
 
+    flash_settings flash_;  // see flash_settings
+
+    // The settings in effect that flash holds, loaded from it at every boot (load_flash()).
+    wifi_mode wifi_mode_{};
+    station_addresses station_;  // the IP the station gets when it joins
+    softap_addresses softap_;
+    softap_config softap_config_;
+    std::uint8_t dhcp_interfaces_ = 0;
+    mac_address station_mac_, softap_mac_;
+    dns_config dns_;
+
     // Settings that survive a reset (flash, or the Wi-Fi driver's own state).
     bool store_ = true;
-    wifi_mode wifi_mode_ = wifi_mode::station;
     std::optional<std::size_t> joined_;  // index into opts_.access_points
     std::string last_ssid_, last_password_;
-    station_addresses station_{asio::ip::make_address("192.168.4.2"), asio::ip::make_address("192.168.4.1"),
-                               asio::ip::make_address("255.255.255.0")};
-    softap_addresses softap_{asio::ip::make_address("192.168.4.1"), asio::ip::make_address("192.168.4.1"),
-                             asio::ip::make_address("255.255.255.0")};
-    softap_config softap_config_{"ESP_SIM", "", 1, wifi_auth::open, std::uint8_t{10}, false};
     sntp_config sntp_{false, 0, std::string("pool.ntp.org"), std::nullopt, std::nullopt};
-    dns_config dns_ = default_dns();
     deciseconds reconnect_interval_{1};  // the reference: "default is 1"
     bool saved_passthrough_ = false;
     std::array<socket_options, 5> tcp_options_{{{*link_id::checked(0)}, {*link_id::checked(1)}, {*link_id::checked(2)},
@@ -489,10 +585,7 @@ private:
     // Host drivers' extra settings (host-drivers.md); all survive a reset.
     rf_power rf_power_ = default_rf_power(opts_.firmware);
     std::uint16_t scan_print_mask_ = cwlap_all_fields;
-    std::uint8_t dhcp_interfaces_ = dhcp_interfaces::station | dhcp_interfaces::softap;
-    bool auto_connect_ = true;  // rejoin the last AP after a reset
-    mac_address station_mac_{{0x24, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
-    mac_address softap_mac_{{0x26, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
+    bool auto_connect_ = true;  // join the AP saved in flash after a reset
     std::optional<std::string> joining_ssid_;  // AT+CWSTATE? 3 while a join runs
     bool join_attempted_ = false;              // AT+CWSTATE? 4 rather than 0 once not joined
     std::string last_join_ssid_;               // the AP of the last join, successful or not

@@ -22,7 +22,8 @@ struct personality {
     std::string prompt;             // after CIPSEND's OK: "\r\n>" (2.x), "> " (NONOS)
     bool line_end_after_ipd = true; // 2.x prints "\r\n" after a +IPD payload; NONOS and ESP32 1.x do not
     bool quoted_ipd_address = true; // CIPDINFO=1: +IPD,0,5,"1.2.3.4",80: (2.x) or bare (NONOS)
-    bool nonos_recvdata_header = false;  // NONOS 1.7: +CIPRECVDATA,<len>:<data>
+    bool nonos_recvdata_header = false;  // NONOS 1.7: +CIPRECVDATA,<len>:<data>, never the remote
+    bool idle_recvlen_zero = false;      // AT+CIPRECVLEN? prints 0 for a link that is not open (NONOS 1.7)
     bool nonos_ping_reply = false;       // NONOS: "+24" instead of "+PING:24"
     bool dns_fail_line = false;          // NONOS prints "DNS Fail" before ERROR
     bool unlink_line = false;            // NONOS: AT+CIPCLOSE on a closed link prints "UNLINK" before ERROR
@@ -116,8 +117,11 @@ inline personality esp8266_at_2()
 }
 
 // ESP8266 NONOS AT 1.7: prompt "> ", bare +IPD addresses, nothing after a +IPD payload,
-// "+CIPRECVDATA,<len>:", "+<ms>" ping answers, "DNS Fail"; its version predates AT+SYSSTORE.
-// The ROM's 74880-baud boot text reads as garbage at 115200.
+// "+CIPRECVDATA,<len>:" (the instruction set says "+CIPRECVDATA:<len>,<data>", the firmware
+// prints this: WiFiEspAT's AT 1 mode and ARMmbed's esp8266-driver read it so), idle links 0 in
+// AT+CIPRECVLEN? (not -1: jandrassy in espressif/esp-at#223), "+<ms>" ping answers, "DNS Fail";
+// its version predates AT+SYSSTORE and has AT 1.x's _CUR/_DEF command pairs instead. The ROM's
+// 74880-baud boot text reads as garbage at 115200.
 inline personality nonos()
 {
     personality p;
@@ -130,6 +134,7 @@ inline personality nonos()
     p.line_end_after_ipd = false;
     p.quoted_ipd_address = false;
     p.nonos_recvdata_header = true;
+    p.idle_recvlen_zero = true;
     p.nonos_ping_reply = true;
     p.dns_fail_line = true;
     p.unlink_line = true;
