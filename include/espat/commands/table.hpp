@@ -7,6 +7,7 @@
 #include <espat/commands/device.hpp>
 #include <espat/commands/tcpip.hpp>
 #include <espat/commands/wifi.hpp>
+#include <espat/commands/wifi_at1.hpp>
 
 #include <array>
 #include <cstddef>

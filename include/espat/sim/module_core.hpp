@@ -13,6 +13,7 @@
 // included at the end of this one; all of them work on the one state declared here:
 //   core_dispatch.hpp     the core: output queue and reports, command lines and dispatch, reset
 //   core_basic_wifi.hpp   basic commands (AT, AT+RST, AT+GMR, AT+SYS*, ...) and Wi-Fi (AT+CW*, ...)
+//   core_at1.hpp          AT 1.x's _CUR / _DEF pairs of them (NONOS)
 //   core_links.hpp        links: opening (AT+CIPSTART), closing, status, AT+CIPMUX, AT+CIPTCPOPT
 //   core_link_data.hpp    data on links: receiving (+IPD, passive mode), sending (AT+CIPSEND)
 //   core_servers.hpp      the TCP server (AT+CIPSERVER, AT+CIPSTO)
@@ -32,6 +33,7 @@
 #include <espat/sim/links.hpp>
 #include <espat/sim/module.hpp>
 #include <espat/sim/module_options.hpp>
+#include <espat/sim/detail/module_values.hpp>
 #include <espat/sim/personality.hpp>
 #include <espat/sim/tls.hpp>
 
@@ -74,53 +76,6 @@ template <class C>
 using query_of = cmd::request_of<C, typename C::query>;
 template <class C>
 using set_of = cmd::request_of<C, typename C::set>;
-
-// ESP-AT's ERR CODE values: 0x01 <sub code> 0000 (esp_at.h's ESP_AT_SUB_*).
-namespace err_code {
-inline constexpr std::uint32_t parameter_parse_failed = 0x01080000;
-inline constexpr std::uint32_t unsupported_command = 0x01090000;
-inline constexpr std::uint32_t execution_failed = 0x010a0000;
-inline constexpr std::uint32_t still_processing = 0x010b0000;
-}  // namespace err_code
-
-// Whether the word of a command line names a command of the table (its parameters then did
-// not parse) or nothing the module knows.
-inline bool known_command_word(std::string_view line)
-{
-    const auto word = cmd::detail::split_command_line(line).word;
-    return []<class... C>(cmd::detail::type_list<C...>*, std::string_view w) {
-        return ((C::command == w) || ...);
-    }(static_cast<cmd::all_command_list*>(nullptr), word);
-}
-
-// The DNS servers of a module whose DNS was not set (or set back to automatic).
-inline dns_config default_dns()
-{
-    return {dns_mode::automatic, asio::ip::make_address("208.67.222.222"), asio::ip::make_address("8.8.8.8"),
-            std::nullopt};
-}
-
-// The module's flash: what a reboot starts from (module_core::load_flash()). A setting's _DEF
-// form (AT 1.x) writes it as well as the setting in effect, its _CUR form only the setting in
-// effect, its plain form as AT+SYSSTORE says; AT+RESTORE returns it to these factory values.
-struct saved_ap {
-    std::string ssid, password;
-};
-struct flash_settings {
-    wifi_mode mode = wifi_mode::station;
-    std::optional<saved_ap> ap;  // joined at boot when auto-connect is on
-    station_addresses station{asio::ip::make_address("192.168.4.2"), asio::ip::make_address("192.168.4.1"),
-                              asio::ip::make_address("255.255.255.0")};
-    softap_addresses softap{asio::ip::make_address("192.168.4.1"), asio::ip::make_address("192.168.4.1"),
-                            asio::ip::make_address("255.255.255.0")};
-    softap_config softap_setup{"ESP_SIM", "", 1, wifi_auth::open, std::uint8_t{10}, false};
-    std::uint8_t dhcp = dhcp_interfaces::station | dhcp_interfaces::softap;
-    mac_address station_mac{{0x24, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
-    mac_address softap_mac{{0x26, 0x0a, 0xc4, 0x00, 0x00, 0x01}};
-    dns_config dns = default_dns();
-    uart_config uart{};
-    system_messages sysmsg = system_messages::none;
-};
 
 class module_core : public std::enable_shared_from_this<module_core> {
 public:
@@ -643,6 +598,7 @@ bool module_core::available() const
 #if !defined(ESPAT_SIM_SEPARATE_COMPILATION)
 #include <espat/sim/core_dispatch.hpp>
 #include <espat/sim/core_basic_wifi.hpp>
+#include <espat/sim/core_at1.hpp>
 #include <espat/sim/core_links.hpp>
 #include <espat/sim/core_link_data.hpp>
 #include <espat/sim/core_servers.hpp>

@@ -11,6 +11,7 @@
 
 #include <espat/sim/core_dispatch.hpp>
 #include <espat/sim/core_basic_wifi.hpp>
+#include <espat/sim/core_at1.hpp>
 #include <espat/sim/core_links.hpp>
 #include <espat/sim/core_link_data.hpp>
 #include <espat/sim/core_servers.hpp>
