@@ -298,7 +298,7 @@ auto basic_network<Client>::settle() -> asio::awaitable<std::error_code>
     if (!unsettled_) co_return std::error_code{};
     const cipmode_request normal{transfer_mode::normal};
     auto m = co_await client_.template async_set<commands::cipmode>(normal);
-    (void)m;  // refused in multiple-link mode, where it is normal already
+    (void)m;  // a refusal here shows again in start()'s AT+CIPMUX=1, which needs normal mode
     auto started = co_await start();
     if (!started) co_return started.error();
     unsettled_ = false;
