@@ -38,6 +38,26 @@ using espat::test::tcp_peer;
 using client_type = espat::test::pipe_client;
 using network_type = espat::test::pipe_network;
 
+namespace {
+
+// A peer session: writes `greeting` (then sets `greeted`), takes what comes and answers nothing,
+// until the connection ends.
+auto greet_then_sink(const std::string& greeting, bool& greeted)
+{
+    return [&greeting, &greeted](asio::ip::tcp::socket s) -> awaitable<void> {
+        co_await asio::async_write(s, asio::buffer(greeting), use_awaitable);
+        greeted = true;
+        std::array<char, 512> sink;
+        for (;;) {
+            auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), as_tuple);
+            (void)n;
+            if (ec) co_return;
+        }
+    };
+}
+
+}  // namespace
+
 TEST_CASE("link: bytes written come back byte-exact through an echo peer, in passive and active mode, 2.x and 4.x")
 {
     for (int combination = 0; combination < 4; ++combination) {
@@ -647,16 +667,7 @@ TEST_CASE("link: after SEND FAIL what was received before stays readable, then s
         rig r(mo);
         const std::string greeting = pattern(3000, 5);
         bool greeted = false;
-        tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
-            co_await asio::async_write(s, asio::buffer(greeting), use_awaitable);
-            greeted = true;
-            std::array<char, 512> sink;
-            for (;;) {  // takes what comes, answers nothing
-                auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), as_tuple);
-                (void)n;
-                if (ec) co_return;
-            }
-        });
+        tcp_peer peer(r.io, greet_then_sink(greeting, greeted));
         espat::net::network_options no;
         no.stream_receive = mode;
         r.run(
@@ -695,16 +706,7 @@ TEST_CASE("link: a link that closes while its send is taken fails the write at o
         rig r(mo);
         const std::string greeting = pattern(1000, 7);  // the module takes it whole before the send
         bool greeted = false;
-        tcp_peer peer(r.io, [&](asio::ip::tcp::socket s) -> awaitable<void> {
-            co_await asio::async_write(s, asio::buffer(greeting), use_awaitable);
-            greeted = true;
-            std::array<char, 512> sink;
-            for (;;) {
-                auto [ec, n] = co_await s.async_read_some(asio::buffer(sink), as_tuple);
-                (void)n;
-                if (ec) co_return;
-            }
-        });
+        tcp_peer peer(r.io, greet_then_sink(greeting, greeted));
         espat::net::network_options no;
         no.stream_receive = mode;
         r.run(

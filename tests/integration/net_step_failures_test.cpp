@@ -145,6 +145,11 @@ std::vector<operation> operations()
 {
     std::vector<operation> ops;
     const auto nothing = [](context&) -> awaitable<void> { co_return; };
+    const auto close_link = [](context& c) -> awaitable<void> {
+        auto [closed] = co_await c.kept.link->async_close(espat::test::as_tuple);
+        CHECK_FALSE(closed);
+        c.kept.link.reset();
+    };
     ops.push_back({"network start", nothing,
                    [](context& c) -> awaitable<std::error_code> { co_return error_of(co_await c.net.start()); }, nothing,
                    false});
@@ -159,11 +164,7 @@ std::vector<operation> operations()
                        if (link) c.kept.link.emplace(std::move(*link));
                        co_return error_of(link);
                    },
-                   [](context& c) -> awaitable<void> {
-                       auto [closed] = co_await c.kept.link->async_close(espat::test::as_tuple);
-                       CHECK_FALSE(closed);
-                       c.kept.link.reset();
-                   }});
+                   close_link});
     ops.push_back({"connect_ssl with SNI and ALPN", nothing,
                    [](context& c) -> awaitable<std::error_code> {
                        net::connect_options o;
@@ -174,11 +175,7 @@ std::vector<operation> operations()
                        if (link) c.kept.link.emplace(std::move(*link));
                        co_return error_of(link);
                    },
-                   [](context& c) -> awaitable<void> {
-                       auto [closed] = co_await c.kept.link->async_close(espat::test::as_tuple);
-                       CHECK_FALSE(closed);
-                       c.kept.link.reset();
-                   },
+                   close_link,
                    true, true});
     ops.push_back({"listen with a connection limit and an idle timeout", nothing,
                    [](context& c) -> awaitable<std::error_code> {
