@@ -221,6 +221,8 @@ private:
     void read_more()
     {
         socket_->async_read_some(asio::buffer(buffer_), [this](std::error_code ec, std::size_t n) {
+            // Aborted: the peer was destroyed, and the bench drains its io_context after that.
+            if (ec == asio::error::operation_aborted) return;
             if (ec) {
                 peer_closed = true;
                 return;
