@@ -288,7 +288,13 @@ asio::awaitable<int> console(Client& esp, stdin_lines& input)
 
 int main(int argc, char** argv)
 {
-    const espat::examples::command_line cl("at_console", "[--port DEVICE [--baud N]]");
+    const espat::examples::command_line cl(
+        "at_console", "[--port DEVICE [--baud N]]",
+        "An interactive AT console: each line of standard input goes to the module as one command\n"
+        "line; its reply is printed when it completes, the module's reports whenever they arrive,\n"
+        "and for a command of espat's table the typed answer as JSON. A line with a control\n"
+        "character is refused. End of input ends it. Without --port: the simulated module.\n"
+        "(--ssid and --password are accepted and unused: join with AT+CWJAP=\"ssid\",\"password\".)\n");
     const espat::examples::common_settings s =
         cl.parse(argc, argv, [](std::string_view, auto&) { return false; });
     espat::examples::runner run("at_console");

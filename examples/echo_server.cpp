@@ -42,8 +42,15 @@ struct settings {
 
 settings parse(int argc, char** argv)
 {
-    const espat::examples::command_line cl("echo_server",
-                                           "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--listen-port N]");
+    const espat::examples::command_line cl(
+        "echo_server", "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--listen-port N]",
+        "A TCP echo server on the module: joins Wi-Fi, listens, and echoes every accepted\n"
+        "connection, each in its own coroutine. Without --port: against the simulated module, with\n"
+        "two clients on this host checking their echoes (exit status 0 when all match); with --port\n"
+        "it serves until killed.\n"
+        "\n"
+        "Options:\n"
+        "  --listen-port N the port the module listens on (default 3333)\n");
     settings s;
     s.common = cl.parse(argc, argv, [&](std::string_view flag, auto& value) {
         if (flag != "--listen-port") return false;

@@ -130,10 +130,26 @@ struct table_printer {
 
 std::string generated() { return all_commands<table_printer>::print(); }
 
+constexpr const char* usage_text = "usage: espat-commands-doc [--check FILE | --update FILE]\n";
+
 int usage()
 {
-    std::cerr << "usage: espat-commands-doc [--check FILE | --update FILE]\n";
+    std::cerr << usage_text << "(espat-commands-doc --help says more)\n";
     return 2;
+}
+
+int help()
+{
+    std::cout << usage_text
+              << "\nPrints the reference of espat's command table (every command, its forms, request and\n"
+                 "result types, timeout and firmware) as the Markdown table the README holds, between\n"
+                 "<!-- command-reference --> and <!-- /command-reference -->.\n"
+                 "\n"
+                 "Options:\n"
+                 "  --check FILE    exit status 1 when FILE's table differs from the command table's\n"
+                 "  --update FILE   rewrite FILE's table from the command table\n"
+                 "  -h, --help      print this text and exit\n";
+    return 0;
 }
 
 }  // namespace
@@ -145,6 +161,7 @@ int main(int argc, char** argv)
         std::cout << table;
         return 0;
     }
+    if (argc == 2 && (std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "-h")) return help();
     if (argc != 3) return usage();
     const std::string_view mode = argv[1];
     if (mode != "--check" && mode != "--update") return usage();

@@ -80,7 +80,8 @@ inline constexpr const char* usage_text =
     "  --trace             every byte of the serial line, both ways, on standard error: a transcript\n"
     "                      ('>' host to module, '<' module to host, '# t=S' the time of each read or\n"
     "                      write in seconds) that espat's replay tools read\n"
-    "  --trace=FILE        the same into FILE (created or truncated)\n";
+    "  --trace=FILE        the same into FILE (created or truncated)\n"
+    "  -h, --help          print this text and exit\n";
 
 template <class T>
 bool parse_number(std::string_view s, T& out)

@@ -58,13 +58,33 @@ asio::awaitable<bool> start_and_join(Client& esp, const common_settings& s)
 
 class command_line {
 public:
-    // `usage` lists the flags after the program's name.
-    command_line(const char* program, const char* usage) : program_(program), usage_(usage) {}
+    // `usage` lists the flags after the program's name; `help` says what the program does and
+    // what its own flags mean, for --help (the common flags are explained here).
+    command_line(const char* program, const char* usage, const char* help)
+        : program_(program), usage_(usage), help_(help)
+    {
+    }
 
     [[noreturn]] void fail(const char* why) const
     {
-        std::fprintf(stderr, "%s: %s\nusage: %s %s\n", program_, why, program_, usage_);
+        std::fprintf(stderr, "%s: %s\nusage: %s %s\n(%s --help says more)\n", program_, why, program_, usage_,
+                     program_);
         std::exit(2);
+    }
+
+    // --help: what the program does and every flag, on standard output; exit status 0.
+    [[noreturn]] void help() const
+    {
+        std::printf("usage: %s %s\n\n%s\n"
+                    "Common options:\n"
+                    "  --port DEVICE   the module's serial port (e.g. /dev/ttyUSB0); without it the program\n"
+                    "                  runs against espat's simulated module, in-process: no hardware\n"
+                    "  --baud N        the port's baud rate (default 115200)\n"
+                    "  --ssid S        the Wi-Fi network to join (default: the simulator's, \"espressif\")\n"
+                    "  --password P    its password\n"
+                    "  -h, --help      print this text and exit\n",
+                    program_, usage_, help_);
+        std::exit(0);
     }
 
     // A number in [min, max], or the usage message.
@@ -96,7 +116,8 @@ public:
                 if (i + 1 >= argc) fail("missing value");
                 return argv[++i];
             };
-            if (a == "--port") s.port = value();
+            if (a == "--help" || a == "-h") help();
+            else if (a == "--port") s.port = value();
             else if (a == "--baud") s.baud = number<unsigned>(value(), 1);
             else if (a == "--ssid") s.ssid = value();
             else if (a == "--password") s.password = value();
@@ -108,6 +129,7 @@ public:
 private:
     const char* program_;
     const char* usage_;
+    const char* help_;
 };
 
 // Runs one script — a callable taking the client (a template over its type) and returning

@@ -35,7 +35,15 @@ struct settings {
 settings parse(int argc, char** argv)
 {
     const espat::examples::command_line cl(
-        "http_get", "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--host H] [--http-port N] [--path P]");
+        "http_get", "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--host H] [--http-port N] [--path P]",
+        "Joins Wi-Fi, resolves a host, opens a TCP link through the module, sends an HTTP GET and\n"
+        "prints the status line, the headers and the body. Without --port: against the simulated\n"
+        "module and a small HTTP server on 127.0.0.1.\n"
+        "\n"
+        "Options:\n"
+        "  --host H        the web server (default: localhost)\n"
+        "  --http-port N   its port (default 80 with --port; else the local server's)\n"
+        "  --path P        the path to GET (default /)\n");
     settings s;
     s.common = cl.parse(argc, argv, [&](std::string_view flag, auto& value) {
         if (flag == "--host") s.host = value();

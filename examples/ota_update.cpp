@@ -34,8 +34,15 @@ struct settings {
 
 settings parse(int argc, char** argv)
 {
-    const espat::examples::command_line cl("ota_update",
-                                           "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--tls] [--version V]");
+    const espat::examples::command_line cl(
+        "ota_update", "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--tls] [--version V]",
+        "A firmware update over the air (AT+CIUPDATE): a progress bar from the module's reports,\n"
+        "the wait for its reboot, then start-up again and the version it now runs. Without --port:\n"
+        "against the simulated module, whose update always succeeds.\n"
+        "\n"
+        "Options:\n"
+        "  --tls           download over TLS\n"
+        "  --version V     the firmware version to fetch (default: the newest)\n");
     settings s;
     s.common = cl.parse(argc, argv, [&](std::string_view flag, auto& value) {
         if (flag == "--tls") s.tls = true;

@@ -14,6 +14,8 @@
 #include <espat/sim/pipe.hpp>
 #include <espat/sim/tls.hpp>
 
+#include "example_support.hpp"
+
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/experimental/as_tuple.hpp>
@@ -42,43 +44,35 @@
 namespace {
 
 struct settings {
-    std::optional<std::string> port;  // serial device: real hardware
-    unsigned baud = 115200;
-    std::string ssid = "espressif";
-    std::string password = "1234567890";
+    espat::examples::common_settings common;
     std::string host = "localhost";
     std::uint16_t tls_port = 0;  // 0: the local demo server's
     std::string ca;              // PEM the host trusts (the demo's CA); empty: the system's
     bool module_verifies = false;
 };
 
-[[noreturn]] void usage(const char* why)
-{
-    std::fprintf(stderr,
-                 "tls_client: %s\nusage: tls_client [--port DEVICE [--baud N]] [--ssid S] [--password P] [--host H] "
-                 "[--tls-port N]\n",
-                 why);
-    std::exit(2);
-}
-
 settings parse(int argc, char** argv)
 {
+    const espat::examples::command_line cl(
+        "tls_client", "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--host H] [--tls-port N]",
+        "TLS two ways over the module, each sending an HTTP HEAD and printing the status line:\n"
+        "module TLS (the module runs TLS; SNI, ALPN and server verification set through\n"
+        "connect_options) and host TLS (asio::ssl::stream over a plain TCP link: the module only\n"
+        "carries ciphertext). Without --port: against the simulated module and a TLS server on\n"
+        "127.0.0.1 with certificates made at start. With --port, module TLS does not verify the\n"
+        "server (that needs a CA flashed in the module).\n"
+        "\n"
+        "Options:\n"
+        "  --host H        the TLS server (default: localhost)\n"
+        "  --tls-port N    its port (default 443 with --port; else the local server's)\n");
     settings s;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view a = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage("missing value");
-            return argv[++i];
-        };
-        if (a == "--port") s.port = value();
-        else if (a == "--baud") s.baud = static_cast<unsigned>(std::stoul(value()));
-        else if (a == "--ssid") s.ssid = value();
-        else if (a == "--password") s.password = value();
-        else if (a == "--host") s.host = value();
-        else if (a == "--tls-port") s.tls_port = static_cast<std::uint16_t>(std::stoul(value()));
-        else usage("unknown argument");
-    }
-    if (s.port && s.tls_port == 0) s.tls_port = 443;
+    s.common = cl.parse(argc, argv, [&](std::string_view flag, auto& value) {
+        if (flag == "--host") s.host = value();
+        else if (flag == "--tls-port") s.tls_port = cl.number<std::uint16_t>(value(), 1);
+        else return false;
+        return true;
+    });
+    if (s.common.port && s.tls_port == 0) s.tls_port = 443;
     return s;
 }
 
@@ -214,10 +208,10 @@ asio::awaitable<int> run(Client& esp, const settings& s)
         co_return 1;
     }
     std::cout << "module: AT version " << fw->info.at_version.to_string() << "\n";
-    const espat::cwjap_request join{.ssid = s.ssid, .password = s.password};
+    const espat::cwjap_request join{.ssid = s.common.ssid, .password = s.common.password};
     auto joined = co_await esp.template async_set<espat::commands::cwjap>(join);
     if (!joined) {
-        std::cerr << "joining " << s.ssid << ": " << joined.error().message() << "\n";
+        std::cerr << "joining " << s.common.ssid << ": " << joined.error().message() << "\n";
         co_return 1;
     }
     espat::net::basic_network<Client> net(esp);
@@ -280,9 +274,9 @@ int main(int argc, char** argv)
         io.stop();
     };
 
-    if (s.port) {
-        asio::serial_port serial(io, *s.port);
-        serial.set_option(asio::serial_port::baud_rate(s.baud));
+    if (s.common.port) {
+        asio::serial_port serial(io, *s.common.port);
+        serial.set_option(asio::serial_port::baud_rate(s.common.baud));
         espat::client esp(std::move(serial));
         asio::co_spawn(esp.get_executor(), run(esp, s), finish);
         io.run();

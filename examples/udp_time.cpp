@@ -54,7 +54,18 @@ settings parse(int argc, char** argv)
     const espat::examples::command_line cl(
         "udp_time",
         "[--port DEVICE [--baud N]] [--ssid S] [--password P] [--ntp-server HOST] [--ntp-port N] "
-        "[--bad-reply short|mode|originate]");
+        "[--bad-reply short|mode|originate]",
+        "The time from an NTP server two ways: an SNTP query (RFC 4330) the host makes over a UDP\n"
+        "link of the module, and the module's own SNTP client (AT+CIPSNTPTIME?), side by side.\n"
+        "Without --port: against the simulated module and an SNTP server on 127.0.0.1 with this\n"
+        "host's clock.\n"
+        "\n"
+        "Options:\n"
+        "  --ntp-server HOST  the NTP server (default pool.ntp.org with --port)\n"
+        "  --ntp-port N       its port (default 123)\n"
+        "  --bad-reply short|mode|originate\n"
+        "                     simulator only: the local server answers wrongly in that way, to see\n"
+        "                     the reply refused (exit status 1)\n");
     settings s;
     s.common = cl.parse(argc, argv, [&](std::string_view flag, auto& value) {
         if (flag == "--ntp-server") s.ntp_server = value();

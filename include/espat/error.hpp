@@ -27,6 +27,7 @@ enum class errc {
     receive_overflow,    // active receive: data came faster than it was read and was lost
     response_too_large,  // a response held more than session_options::max_response_bytes
     undo_failed,         // an operation failed, and undoing what it had changed failed too
+    receive_mode_conflict,  // UDP needs active receive; this firmware's one mode for all links is passive
 };
 
 namespace detail {
@@ -53,6 +54,9 @@ public:
         case errc::receive_overflow: return "received data overflowed the link's buffer (use passive receive mode)";
         case errc::response_too_large: return "the module's response was larger than the session keeps for one command";
         case errc::undo_failed: return "the operation failed, and undoing its changes failed too: the module's modes are set again by the next operation";
+        case errc::receive_mode_conflict:
+            return "UDP links need active receive, and this firmware has one receive mode for all links, passive for "
+                   "streams here: set network_options::stream_receive to receive_mode::active to use UDP links";
         }
         return "unknown espat error";
     }

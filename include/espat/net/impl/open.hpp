@@ -87,8 +87,10 @@ auto basic_network<Client>::open_udp(std::string host, std::uint16_t port, udp_o
     -> asio::awaitable<result<udp_link>>
 {
     if (auto ec = co_await ready_to_open()) co_return tl::make_unexpected(ec);
+    // Passive receive loses a datagram's boundaries, so UDP links are always active; where
+    // AT+CIPRECVMODE sets every link's mode at once (ESP-AT 2.x), streams must be active too.
     if (!per_link_receive_mode() && global_mode_ != receive_mode::active)
-        co_return tl::make_unexpected(make_error_code(errc::not_supported));
+        co_return tl::make_unexpected(make_error_code(errc::receive_mode_conflict));
     // "To use parameter <UDP mode>, parameter <UDP local port> must be set first."
     if (o.mode && *o.mode != udp_mode::fixed && !o.local_port)
         co_return tl::make_unexpected(make_error_code(errc::invalid_argument));
