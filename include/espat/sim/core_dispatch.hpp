@@ -246,6 +246,10 @@ ESPAT_SIM_DECL bool module_core::fail_as_planned(const std::string& line)
     if (plan == planned_.end()) return false;
     const planned_failure how = plan->second;
     planned_.erase(plan);
+    if (how == planned_failure::link_closed) {
+        close_links_after_line_ = true;  // run_command closes them once the line is answered
+        return false;
+    }
     switch (how) {
     case planned_failure::error: emit("\r\nERROR\r\n"); break;
     case planned_failure::err_code: emit("ERR CODE:0x01090000\r\n\r\nERROR\r\n"); break;
@@ -256,6 +260,7 @@ ESPAT_SIM_DECL bool module_core::fail_as_planned(const std::string& line)
         break;
     case planned_failure::silence: break;
     case planned_failure::reset: power_cycle(); break;
+    case planned_failure::link_closed: break;
     }
     return true;
 }
@@ -277,6 +282,9 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::run_command(std::shared_ptr<mo
     } catch (const std::exception&) {
         error();  // a value the simulator could not handle is the module's ERROR, not a crash
     }
+    if (std::exchange(close_links_after_line_, false))
+        for (std::shared_ptr<link> l : links_)  // copies: closing one resets its slot
+            if (l && !lose_passthrough_link(l)) peer_closed(l);
     if (input_ != input_mode::send_data) busy_ = false;
     else busy_ = false;  // the data phase has its own state; lines are not read meanwhile
     if (!stopped_ && input_ == input_mode::command && chance(f.spontaneous_reset))

@@ -558,6 +558,7 @@ private:
     std::vector<std::pair<std::size_t, planned_failure>> planned_;  // at which line, how
     std::string busy_line_;  // a line failed busy: its re-sends in a row stay busy until busy_until_
     std::chrono::steady_clock::time_point busy_until_{};
+    bool close_links_after_line_ = false;  // planned_failure::link_closed for the line running
     bool fail_as_planned(const std::string& line);
 };
 

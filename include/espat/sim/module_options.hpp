@@ -64,6 +64,10 @@ enum class planned_failure {
     busy,             // "busy p..." then "ERROR", for the line and its re-sends in a row for 250 ms
     silence,          // no answer at all (the line is not run)
     reset,            // the module reboots instead of answering ("ready" after reset_delay)
+    // The line runs as usual; right after its answer every link the module has open ends as if
+    // its peer had hung up: "<id>,CLOSED" ("CLOSED" in single-link mode), or in passthrough the
+    // module's own reconnection. A line run while no link is open: nothing happens.
+    link_closed,
 };
 
 // What the module is like when it starts.
