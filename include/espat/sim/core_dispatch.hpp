@@ -31,6 +31,7 @@ ESPAT_SIM_DECL void module_core::power_cycle()
 // Bytes from the host, split anywhere.
 ESPAT_SIM_DECL void module_core::on_host_bytes(std::string_view bytes)
 {
+    if (!line_carries(true)) return;
     while (!bytes.empty() && !stopped_) {
         switch (input_) {
         case input_mode::rebooting: return;  // a rebooting module hears nothing
@@ -57,6 +58,7 @@ ESPAT_SIM_DECL asio::awaitable<std::string> module_core::next_output()
     out_bytes_ = 0;
     out_joinable_ = false;
     output_room_.cancel();
+    if (std::exchange(uart_switch_pending_, false)) line_uart_ = uart_;
     co_return all;
 }
 
@@ -69,13 +71,34 @@ ESPAT_SIM_DECL asio::awaitable<std::string> module_core::next_write()
         auto cs = co_await asio::this_coro::cancellation_state;
         if (cs.cancelled() != asio::cancellation_type::none) co_return std::string{};
     }
-    if (out_.empty()) co_return std::string{};
-    std::string write = std::move(out_.front());
-    out_.pop_front();
-    out_bytes_ -= write.size();
-    if (out_.empty()) out_joinable_ = false;  // what the module prints next is a new write
-    output_room_.cancel();
-    co_return write;
+    for (;;) {
+        if (out_.empty()) co_return std::string{};
+        std::string write = std::move(out_.front());
+        out_.pop_front();
+        out_bytes_ -= write.size();
+        if (out_.empty()) out_joinable_ = false;  // what the module prints next is a new write
+        output_room_.cancel();
+        // At the UART's settings until what was printed before a change is out.
+        const bool carried = line_carries(false);
+        if (out_.empty() && std::exchange(uart_switch_pending_, false)) line_uart_ = uart_;
+        if (carried) co_return write;
+        while (out_.empty() && !stopped_) {
+            auto [ec] = co_await out_signal_.async_wait(use_tuple);
+            (void)ec;
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) co_return std::string{};
+        }
+    }
+}
+
+// A host port at another rate than the module's UART hears noise, and the module noise from
+// it; a host that waits for CTS sends nothing while the module does not drive RTS.
+ESPAT_SIM_DECL bool module_core::line_carries(bool to_module) const
+{
+    if (!opts_.host_line) return true;
+    const host_line_settings host = opts_.host_line();
+    if (host.baud_rate != line_uart_.baud_rate) return false;
+    return !to_module || !host.rts_cts || line_uart_.flow_control == uart_flow_control::rts_cts;
 }
 
 // The serve() loop's reader waits here while passthrough data is not yet forwarded.
@@ -331,6 +354,8 @@ ESPAT_SIM_DECL void module_core::reset_state()
     line_overflow_ = false;
     busy_ = false;
     uart_ = flash_.uart;  // AT+UART_CUR lasts until a reset, AT+UART_DEF beyond
+    line_uart_ = uart_;
+    uart_switch_pending_ = false;
 }
 
 // The settings flash holds, as a boot finds them.
