@@ -500,19 +500,23 @@ private:
     // 3. the module switched after its OK: the port takes the rate and flow control;
     // 4. verified: "AT" answers, and AT+UART_CUR? (where the firmware answers it) shows 3.
     // When 3 or 4 fails with flow control, it goes off on both sides at the new rate (AT+UART_CUR
-    // with 0, "AT" again); when that fails too, or without flow control, the port goes back to
-    // its old settings, and the result is an error if a rate change was asked for or the line
-    // does not answer even then.
+    // with 0, "AT" again); when that fails too, or without flow control, both go back: the
+    // module, which answered OK and so has most likely switched, is told its old settings at
+    // the new ones, then the port takes its old settings; the result is the check's error if a
+    // rate change was asked for or the line does not answer even then. A reset the check heard
+    // ("ready") is device_reset: start-up starts over.
     template <class S = AsyncStream>  // a template: only a serial line instantiates it
     asio::awaitable<result<line_settings>> apply_line_settings();
 
     // AT+UART_CUR=<rate>,8,1,0,<3 or 0>: the module answers at its old settings, then switches.
-    asio::awaitable<proto::command_result> send_uart_cur(uart_baud_rate rate, bool rts_cts);
+    asio::awaitable<proto::command_result> send_uart_cur(uart_baud_rate rate, bool rts_cts,
+                                                         std::chrono::milliseconds timeout);
 
     // "AT" answers within client_options::baud_verify_attempts tries; with flow control, the
     // module also says it uses it (AT+UART_CUR?; firmware that does not answer the query is
-    // taken at its "AT").
-    asio::awaitable<bool> line_verified(bool rts_cts);
+    // taken at its "AT"). Empty when verified, else the last probe's error (not_supported: the
+    // module says it has no flow control).
+    asio::awaitable<std::error_code> check_line(bool rts_cts);
 
     // The port's flow control set, then read back: `ec` says when the port refused it or did
     // not keep it (a driver may drop CRTSCTS and still report success).

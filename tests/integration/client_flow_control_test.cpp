@@ -5,6 +5,7 @@
 // no flow control on both sides; a module reset puts both back and the restart switches again.
 // Every test runs under a deadline.
 #include "fake_module.hpp"  // run_with_deadline
+#include "pty_device.hpp"
 
 #include <espat/client.hpp>
 #include <espat/sim/module.hpp>
@@ -23,6 +24,7 @@
 
 using namespace std::chrono_literals;
 using espat::flow_control_refusal;
+using espat::test::pty_device;
 using espat::test::run_with_deadline;
 namespace sim = espat::sim;
 using serial_base = asio::serial_port_base;
@@ -38,32 +40,6 @@ espat::client_options fast_options()
     o.rts_cts = true;
     return o;
 }
-
-// The simulator serving a fresh pty's master, echo off.
-struct pty_device {
-    explicit pty_device(sim::module_options mo = {})
-        : pty(sim::open_pty(io.get_executor())), module(io.get_executor(), echo_off(std::move(mo)))
-    {
-        asio::co_spawn(io, module.serve(pty.master), asio::detached);
-    }
-    static sim::module_options echo_off(sim::module_options mo)
-    {
-        mo.echo = false;
-        return mo;
-    }
-    // The slave as a serial port at 115200 baud, no flow control.
-    asio::serial_port open_port()
-    {
-        asio::serial_port port(io, pty.slave_path);
-        port.set_option(serial_base::baud_rate(115200));
-        port.set_option(serial_base::flow_control(serial_base::flow_control::none));
-        return port;
-    }
-
-    asio::io_context io;
-    sim::pty pty;
-    sim::module module;
-};
 
 // A serial port whose driver will not do RTS/CTS: it refuses flow_control::hardware, or
 // (`silently`) reports success and keeps no flow control, as some USB adapters' drivers do.

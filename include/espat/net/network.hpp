@@ -510,6 +510,7 @@ private:
     receive_mode global_mode_ = receive_mode::active;  // the module's default after a reset
     bool prepared_ = false;  // start() ran since the last reset (or ever): links may open
     bool unsettled_ = false;  // a failed undo left the modes unknown: the next operation settles them
+    std::size_t single_link_closes_ = 0;  // "CLOSED" reports of single-link mode (passthrough's link)
     asio::steady_timer incoming_wake_;   // accept() sleeps here; an incoming CONNECT wakes it
     std::size_t incoming_wakeups_ = 0;
     bool server_open_ = false;

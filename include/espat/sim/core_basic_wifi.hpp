@@ -88,6 +88,7 @@ ESPAT_SIM_DECL bool module_core::set_uart(const uart_cur_request& p, bool save)
 {
     if (p.flow_control.value != uart_flow_control::none && !opts_.uart_flow_control) return false;
     uart_ = {p.baud_rate.value(), p.data_bits.value, p.stop_bits.value, p.parity.value, p.flow_control.value};
+    uart_switch_pending_ = true;  // the answer goes out at the old settings
     if (save) flash_.uart = uart_;
     return true;
 }

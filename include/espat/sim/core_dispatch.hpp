@@ -31,6 +31,7 @@ ESPAT_SIM_DECL void module_core::power_cycle()
 // Bytes from the host, split anywhere.
 ESPAT_SIM_DECL void module_core::on_host_bytes(std::string_view bytes)
 {
+    if (!line_carries(true)) return;
     while (!bytes.empty() && !stopped_) {
         switch (input_) {
         case input_mode::rebooting: return;  // a rebooting module hears nothing
@@ -57,6 +58,7 @@ ESPAT_SIM_DECL asio::awaitable<std::string> module_core::next_output()
     out_bytes_ = 0;
     out_joinable_ = false;
     output_room_.cancel();
+    if (std::exchange(uart_switch_pending_, false)) line_uart_ = uart_;
     co_return all;
 }
 
@@ -69,13 +71,34 @@ ESPAT_SIM_DECL asio::awaitable<std::string> module_core::next_write()
         auto cs = co_await asio::this_coro::cancellation_state;
         if (cs.cancelled() != asio::cancellation_type::none) co_return std::string{};
     }
-    if (out_.empty()) co_return std::string{};
-    std::string write = std::move(out_.front());
-    out_.pop_front();
-    out_bytes_ -= write.size();
-    if (out_.empty()) out_joinable_ = false;  // what the module prints next is a new write
-    output_room_.cancel();
-    co_return write;
+    for (;;) {
+        if (out_.empty()) co_return std::string{};
+        std::string write = std::move(out_.front());
+        out_.pop_front();
+        out_bytes_ -= write.size();
+        if (out_.empty()) out_joinable_ = false;  // what the module prints next is a new write
+        output_room_.cancel();
+        // At the UART's settings until what was printed before a change is out.
+        const bool carried = line_carries(false);
+        if (out_.empty() && std::exchange(uart_switch_pending_, false)) line_uart_ = uart_;
+        if (carried) co_return write;
+        while (out_.empty() && !stopped_) {
+            auto [ec] = co_await out_signal_.async_wait(use_tuple);
+            (void)ec;
+            auto cs = co_await asio::this_coro::cancellation_state;
+            if (cs.cancelled() != asio::cancellation_type::none) co_return std::string{};
+        }
+    }
+}
+
+// A host port at another rate than the module's UART hears noise, and the module noise from
+// it; a host that waits for CTS sends nothing while the module does not drive RTS.
+ESPAT_SIM_DECL bool module_core::line_carries(bool to_module) const
+{
+    if (!opts_.host_line) return true;
+    const host_line_settings host = opts_.host_line();
+    if (host.baud_rate != line_uart_.baud_rate) return false;
+    return !to_module || !host.rts_cts || line_uart_.flow_control == uart_flow_control::rts_cts;
 }
 
 // The serve() loop's reader waits here while passthrough data is not yet forwarded.
@@ -246,6 +269,10 @@ ESPAT_SIM_DECL bool module_core::fail_as_planned(const std::string& line)
     if (plan == planned_.end()) return false;
     const planned_failure how = plan->second;
     planned_.erase(plan);
+    if (how == planned_failure::link_closed) {
+        close_links_after_line_ = true;  // run_command closes them once the line is answered
+        return false;
+    }
     switch (how) {
     case planned_failure::error: emit("\r\nERROR\r\n"); break;
     case planned_failure::err_code: emit("ERR CODE:0x01090000\r\n\r\nERROR\r\n"); break;
@@ -256,6 +283,7 @@ ESPAT_SIM_DECL bool module_core::fail_as_planned(const std::string& line)
         break;
     case planned_failure::silence: break;
     case planned_failure::reset: power_cycle(); break;
+    case planned_failure::link_closed: break;
     }
     return true;
 }
@@ -277,6 +305,9 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::run_command(std::shared_ptr<mo
     } catch (const std::exception&) {
         error();  // a value the simulator could not handle is the module's ERROR, not a crash
     }
+    if (std::exchange(close_links_after_line_, false))
+        for (std::shared_ptr<link> l : links_)  // copies: closing one resets its slot
+            if (l && !lose_passthrough_link(l)) peer_closed(l);
     if (input_ != input_mode::send_data) busy_ = false;
     else busy_ = false;  // the data phase has its own state; lines are not read meanwhile
     if (!stopped_ && input_ == input_mode::command && chance(f.spontaneous_reset))
@@ -323,6 +354,8 @@ ESPAT_SIM_DECL void module_core::reset_state()
     line_overflow_ = false;
     busy_ = false;
     uart_ = flash_.uart;  // AT+UART_CUR lasts until a reset, AT+UART_DEF beyond
+    line_uart_ = uart_;
+    uart_switch_pending_ = false;
 }
 
 // The settings flash holds, as a boot finds them.

@@ -14,6 +14,7 @@
 
 #include <espat/config.hpp>
 
+#include <espat/commands/basic.hpp>
 #include <espat/sim/module_options.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -87,6 +88,8 @@ public:
     // The most bytes any link held in its passive buffer so far (<= the 5744-byte limit).
     [[nodiscard]] ESPAT_SIM_DECL std::size_t max_buffered_seen() const;
     [[nodiscard]] ESPAT_SIM_DECL const module_options& options() const;
+    // The UART's settings (AT+UART_CUR's, or the defaults after a reset).
+    [[nodiscard]] ESPAT_SIM_DECL uart_config uart() const;
 
 private:
     // The core's side of serve(), out of line so that serve() needs no definition of the core.

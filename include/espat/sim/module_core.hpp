@@ -110,6 +110,7 @@ public:
     [[nodiscard]] std::optional<std::uint16_t> server_port() const;
     [[nodiscard]] std::size_t buffered(std::uint8_t id) const;
     [[nodiscard]] std::size_t max_buffered_seen() const noexcept { return max_buffered_seen_; }
+    [[nodiscard]] const uart_config& uart() const noexcept { return uart_; }
 
 private:
     enum class input_mode { command, send_data, passthrough, rebooting };
@@ -154,6 +155,7 @@ private:
     void emit_report(std::string_view bytes);
     void release_held_reports();
     bool chance(double p);
+    [[nodiscard]] bool line_carries(bool to_module) const;  // module_options::host_line
 
     // Input.
     std::string_view take_command_bytes(std::string_view bytes);
@@ -511,6 +513,9 @@ private:
     std::chrono::seconds server_timeout_{180};
     bool any_link_closed_ = false;
     uart_config uart_{};
+    // What the UART runs at: uart_ once the answer that set it is out (uart_switch_pending_).
+    uart_config line_uart_{};
+    bool uart_switch_pending_ = false;
 
     flash_settings flash_;  // see flash_settings
 
@@ -558,6 +563,7 @@ private:
     std::vector<std::pair<std::size_t, planned_failure>> planned_;  // at which line, how
     std::string busy_line_;  // a line failed busy: its re-sends in a row stay busy until busy_until_
     std::chrono::steady_clock::time_point busy_until_{};
+    bool close_links_after_line_ = false;  // planned_failure::link_closed for the line running
     bool fail_as_planned(const std::string& line);
 };
 

@@ -21,6 +21,7 @@ ESPAT_SIM_DECL std::optional<std::uint16_t> module::server_port() const { return
 ESPAT_SIM_DECL std::size_t module::buffered(std::uint8_t link) const { return core_->buffered(link); }
 ESPAT_SIM_DECL std::size_t module::max_buffered_seen() const { return core_->max_buffered_seen(); }
 ESPAT_SIM_DECL const module_options& module::options() const { return core_->options(); }
+ESPAT_SIM_DECL uart_config module::uart() const { return core_->uart(); }
 
 ESPAT_SIM_DECL bool module::stopped(const detail::module_core& core) { return core.stopped(); }
 ESPAT_SIM_DECL void module::feed(detail::module_core& core, std::string_view bytes) { core.on_host_bytes(bytes); }

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,6 +65,17 @@ enum class planned_failure {
     busy,             // "busy p..." then "ERROR", for the line and its re-sends in a row for 250 ms
     silence,          // no answer at all (the line is not run)
     reset,            // the module reboots instead of answering ("ready" after reset_delay)
+    // The line runs as usual; right after its answer every link the module has open ends as if
+    // its peer had hung up: "<id>,CLOSED" ("CLOSED" in single-link mode), or in passthrough the
+    // module's own reconnection. A line run while no link is open: nothing happens.
+    link_closed,
+};
+
+// The host's end of the serial line as its port is set, for a module that can see it (over a
+// pseudo-terminal, sim::pty::host_line() reads it from the slave's termios).
+struct host_line_settings {
+    std::uint32_t baud_rate = 0;
+    bool rts_cts = false;  // the host sends only while CTS (the module's RTS) says it may
 };
 
 // What the module is like when it starts.
@@ -113,6 +125,12 @@ struct module_options {
     // flow control but 0 is answered ERROR, as by a module without those pins, and the UART
     // keeps its settings.
     bool uart_flow_control = true;
+    // The host's end of the line, read as bytes cross. Set, the line carries bytes as a real
+    // UART does: only at the module's rate (AT+UART_CUR's, which takes effect once its answer
+    // is out; a reset goes back to the default), and from a host that waits for CTS only when
+    // the module drives RTS (flow control 3). What a real line turns into noise is lost here.
+    // Unset: bytes cross at any setting, as a pty carries them.
+    std::function<host_line_settings()> host_line{};
     fault_options faults{};
     // The module's flashed TLS partitions: AT+CIPSSLCCONF's <pki_number> and <ca_number> index
     // this list; the SSL server uses the first entry (certificate, key, and CA for clients).

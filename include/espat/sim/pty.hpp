@@ -5,6 +5,8 @@
 
 #include <espat/config.hpp>
 
+#include <espat/sim/module_options.hpp>
+
 #include <asio/any_io_executor.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 
@@ -14,6 +16,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -45,7 +48,30 @@ public:
     asio::posix::stream_descriptor master;
     std::string slave_path;  // /dev/pts/N
 
+    // The host's end of the line as its port set it (the slave's termios): for
+    // module_options::host_line, so that the module hears a host at its own rate only.
+    [[nodiscard]] host_line_settings host_line() const
+    {
+        termios t{};
+        if (::tcgetattr(slave_keepalive_, &t) != 0) return {};
+        return {rate_of(::cfgetospeed(&t)), (t.c_cflag & CRTSCTS) != 0};
+    }
+
 private:
+    static std::uint32_t rate_of(speed_t speed)
+    {
+        static constexpr struct {
+            speed_t speed;
+            std::uint32_t rate;
+        } rates[] = {{B9600, 9600},     {B19200, 19200},     {B38400, 38400},     {B57600, 57600},
+                     {B115200, 115200}, {B230400, 230400},   {B460800, 460800},   {B500000, 500000},
+                     {B576000, 576000}, {B921600, 921600},   {B1000000, 1000000}, {B1152000, 1152000},
+                     {B1500000, 1500000}, {B2000000, 2000000}, {B3000000, 3000000}, {B4000000, 4000000}};
+        for (const auto& r : rates)
+            if (r.speed == speed) return r.rate;
+        return 0;
+    }
+
     int slave_keepalive_ = -1;
 };
 

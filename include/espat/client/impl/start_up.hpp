@@ -156,6 +156,9 @@ auto basic_client<AsyncStream>::start_steps(bool reset_first) -> asio::awaitable
         }
     }
     if (!alive) co_return tl::make_unexpected(probe_error);
+    // The module answered at the port's settings: a reset heard before (its "ready" during the
+    // probes) no longer says that the port must go back at the next start-up.
+    module_uart_reset_ = false;
     if (reset_first) {
         // A clean module whatever an earlier program left: the steps run again on the new boot.
         auto reset = co_await reset_module();
@@ -233,12 +236,13 @@ auto basic_client<AsyncStream>::apply_line_settings() -> asio::awaitable<result<
         }
     }
 
-    proto::command_result set = co_await send_uart_cur(*checked, flow);
+    const auto uart_timeout = std::chrono::milliseconds{commands::uart_cur::timeout_ms};
+    proto::command_result set = co_await send_uart_cur(*checked, flow, uart_timeout);
     if (set.ec && flow && set.final_result == proto::event_kind::error) {
         flow = false;  // the module has no RTS/CTS (or will not use them): it keeps its settings
         why = flow_control_refusal::module;
         if (!options_.baud_rate) co_return refused(why);
-        set = co_await send_uart_cur(*checked, false);
+        set = co_await send_uart_cur(*checked, false, uart_timeout);
     }
     if (set.ec) co_return tl::make_unexpected(set.ec);
 
@@ -248,9 +252,11 @@ auto basic_client<AsyncStream>::apply_line_settings() -> asio::awaitable<result<
     if (!ec) set_port_flow(flow, ec);
     const bool port_set = !ec;
     if (port_set) {
-        const bool works = co_await line_verified(flow);
-        if (works) co_return line_settings{rate, flow, why};
-        ec = make_error_code(errc::timeout);
+        ec = co_await check_line(flow);
+        if (!ec) co_return line_settings{rate, flow, why};
+        // The module rebooted, its UART back at its defaults: start-up starts over (and puts
+        // the port back first).
+        if (ec == errc::device_reset) co_return tl::make_unexpected(ec);
     }
 
     if (flow) {
@@ -260,25 +266,36 @@ auto basic_client<AsyncStream>::apply_line_settings() -> asio::awaitable<result<
         discard_output();
         std::error_code ignored;
         set_port_flow(false, ignored);
-        proto::command_result off = co_await send_uart_cur(*checked, false);
+        proto::command_result off = co_await send_uart_cur(*checked, false, uart_timeout);
+        if (off.ec == errc::device_reset) co_return tl::make_unexpected(off.ec);
         if (!off.ec) {
-            const bool works = co_await line_verified(false);
-            if (works) co_return line_settings{rate, false, why};
+            const std::error_code off_ec = co_await check_line(false);
+            if (!off_ec) co_return line_settings{rate, false, why};
+            if (off_ec == errc::device_reset) co_return tl::make_unexpected(off_ec);
         }
     }
 
-    // The port as it was: the module may not have switched at all.
+    // Both as they were. The module answered OK, so it has most likely switched, and what
+    // failed is the check (a busy module, a lost answer): at the settings the port has now it
+    // is told its old ones, then the port takes them. A module that never switched hears
+    // noise and answers nothing; either way both ends are at the old settings after.
     std::error_code ignored;
     discard_output();
+    if (const auto old_checked = uart_baud_rate::checked(old); port_set && old_checked) {
+        const bool old_hardware = old_flow.value() == serial_base::flow_control::hardware;
+        proto::command_result back = co_await send_uart_cur(*old_checked, old_hardware, options_.start_probe_timeout);
+        if (back.ec == errc::device_reset) co_return tl::make_unexpected(back.ec);
+        discard_output();
+    }
     stream_.set_option(old_rate, ignored);
     stream_.set_option(old_flow, ignored);
     proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
     if (!options_.baud_rate && !probe.ec) co_return refused(why);
-    co_return tl::make_unexpected(ec);
+    co_return tl::make_unexpected(ec ? ec : make_error_code(errc::timeout));
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::send_uart_cur(uart_baud_rate rate, bool rts_cts)
+auto basic_client<AsyncStream>::send_uart_cur(uart_baud_rate rate, bool rts_cts, std::chrono::milliseconds timeout)
     -> asio::awaitable<proto::command_result>
 {
     std::string line;
@@ -290,23 +307,26 @@ auto basic_client<AsyncStream>::send_uart_cur(uart_baud_rate rate, bool rts_cts)
         refused.ec = ec;
         co_return refused;
     }
-    proto::command_result r = co_await internal_command(line, std::chrono::milliseconds{commands::uart_cur::timeout_ms});
+    proto::command_result r = co_await internal_command(line, timeout);
     co_return r;
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::line_verified(bool rts_cts) -> asio::awaitable<bool>
+auto basic_client<AsyncStream>::check_line(bool rts_cts) -> asio::awaitable<std::error_code>
 {
-    bool answered = false;
-    for (int attempt = 0; attempt < options_.baud_verify_attempts && !answered && !fatal_; ++attempt) {
+    std::error_code ec = make_error_code(errc::timeout);
+    for (int attempt = 0; attempt < options_.baud_verify_attempts && ec && !fatal_; ++attempt) {
         proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
-        answered = !probe.ec;
+        ec = probe.ec;
+        if (ec == errc::device_reset) break;  // its UART is at the defaults now: no use probing on
     }
-    if (!answered || !rts_cts) co_return answered;
+    if (fatal_) co_return fatal_;
+    if (ec || !rts_cts) co_return ec;
     proto::command_result query = co_await internal_command("AT+UART_CUR?\r\n", std::chrono::milliseconds{commands::uart_cur::timeout_ms});
-    if (query.ec) co_return query.final_result == proto::event_kind::error;
+    if (query.ec) co_return query.final_result == proto::event_kind::error ? std::error_code{} : query.ec;
     auto config = decode_typed<typename commands::uart_cur::query>(std::move(query));
-    co_return config && config->flow_control == uart_flow_control::rts_cts;
+    if (!config) co_return config.error();
+    co_return config->flow_control == uart_flow_control::rts_cts ? std::error_code{} : make_error_code(errc::not_supported);
 }
 
 template <class AsyncStream>

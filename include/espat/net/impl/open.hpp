@@ -167,11 +167,16 @@ auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t por
     const call_options start_call{timeout};
     if (auto m = co_await client_.template async_set<commands::cipstart_tcp>(r, start_call); !m)
         co_return tl::make_unexpected(co_await undo_passthrough(m.error(), true, outcome_unknown(m.error())));
+    const std::size_t closes_before = single_link_closes_;
     auto state = std::make_shared<detail::passthrough_state<executor_type>>(client_.get_executor(), options_.receive_buffer);
     passthrough_ = state;
     if (auto entered = co_await client_.async_enter_passthrough(); !entered) {
         passthrough_.reset();
-        co_return tl::make_unexpected(co_await undo_passthrough(entered.error(), true, true));
+        // The link ended before AT+CIPSEND took it (its peer hung up at once): that, not the
+        // ERROR of an AT+CIPSEND with no link, is the failure.
+        const bool link_ended = single_link_closes_ != closes_before && entered.error() != errc::device_reset;
+        const std::error_code why = link_ended ? make_error_code(errc::link_closed) : entered.error();
+        co_return tl::make_unexpected(co_await undo_passthrough(why, true, true));
     }
     co_return passthrough{this, std::move(state)};
 }
@@ -467,6 +472,10 @@ auto basic_network<Client>::set_link_mode(const typename link_table<executor_typ
     const ciprecvtype_request link_mode{close_link_id::checked(s->id), mode};
     auto m = co_await client_.template async_set<commands::ciprecvtype>(link_mode);
     if (m) co_return std::error_code{};
+    // Its CLOSED came first (the peer hung up at once): the module had no link left to set, and
+    // the link, opened, tells its reader of the end after what it received. (A reset fails the
+    // link as well as the command: that is the failure.)
+    if (!s->attached && !s->rx.failure() && m.error() != errc::device_reset) co_return std::error_code{};
     close_in_background(s);
     co_return m.error();
 }

@@ -38,6 +38,7 @@ basic_network<Client>::basic_network(Client& client, network_options options)
             return;
         }
         if (e.kind == proto::event_kind::protocol_error) return on_anomaly(e);
+        if (e.kind == proto::event_kind::closed && e.link < 0) ++single_link_closes_;
         table_.on_report(e);
     });
     table_.set_stray_data_handler([this](int id) { on_stray_data(id); });
