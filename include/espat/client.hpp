@@ -528,6 +528,10 @@ private:
     template <class S = AsyncStream>  // a template: only a serial line instantiates it
     void restore_port();
 
+    // The port is not at what it was before start-up first changed it.
+    template <class S = AsyncStream>  // a template: only a serial line instantiates it
+    bool port_switched();
+
     // Drops bytes written to the port but not yet sent (held back by flow control).
     void discard_output();
 

@@ -209,3 +209,32 @@ TEST_CASE("rts_cts: after a module reset (its UART back to defaults) the port go
         CHECK(uart->flow_control == espat::uart_flow_control::rts_cts);
     });
 }
+
+TEST_CASE("line switch: a module reset the host could not hear (its ready came at the default rate) is found by the next start()")
+{
+    pty_device device(sim::module_options{}, true);  // the line carries bytes only at matching settings
+    auto o = fast_options();
+    o.baud_rate = 921600;
+    espat::client esp(device.open_port(), o);
+    run_with_deadline(device.io, [&]() -> asio::awaitable<void> {
+        auto fw = co_await esp.start();
+        REQUIRE(fw);
+        CHECK(*fw->line == espat::line_settings{921600, true, flow_control_refusal::none});
+        device.module.reset();  // back at 115200 without flow control: its "ready" is noise at 921600
+        asio::steady_timer t(device.io, 200ms);
+        co_await t.async_wait(asio::use_awaitable);
+        CHECK(esp.stats().starts == 1);  // unheard: no automatic restart
+        auto lost = co_await esp.async_execute<espat::commands::at>();
+        CHECK(lost.error() == espat::errc::timeout);  // what a program sees, and why it calls start()
+
+        // start() probes at 921600 (silence), then at the port's own settings, and switches again.
+        auto again = co_await esp.start();
+        REQUIRE(again);
+        CHECK(*again->line == espat::line_settings{921600, true, flow_control_refusal::none});
+        CHECK(port_rate(esp.stream()) == 921600);
+        CHECK(port_flow(esp.stream()) == serial_base::flow_control::hardware);
+        CHECK(device.module.uart().baud_rate == 921600);
+        auto answered = co_await esp.async_execute<espat::commands::at>();
+        CHECK(answered);
+    }, 15s);  // the probes at 921600, with "+++" between them, take a few seconds
+}

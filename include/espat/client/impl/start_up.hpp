@@ -139,20 +139,34 @@ auto basic_client<AsyncStream>::start_steps(bool reset_first) -> asio::awaitable
     bool alive = false;
     int escaped_after = -1;  // the probe after which "+++" was sent
     bool left_passthrough = false;
-    for (int attempt = 0; attempt < options_.start_attempts && !alive; ++attempt) {
-        proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
-        if (fatal_) co_return tl::make_unexpected(fatal_);
-        alive = !probe.ec;
-        probe_error = probe.ec;
-        // The first probe after "+++" answered OK: the module was in passthrough. (In
-        // command mode it would have read "+++AT" and answered ERROR.)
-        if (alive && escaped_after >= 0 && attempt == escaped_after + 1) left_passthrough = true;
-        if (!alive && escaped_after < 0 && probe.ec == errc::timeout && options_.passthrough_escape_after > 0 &&
-            attempt + 1 >= options_.passthrough_escape_after) {
-            escaped_after = attempt;
-            proto::command_result escape = co_await internal_escape();
+    for (int round = 0; round < 2 && !alive; ++round) {
+        if (round == 1) {
+            // Silence at the rate start-up switched the line to: the module may have reset
+            // unheard (its "ready" came at its default rate, which the port had left), and
+            // listens at its defaults now. The same probes again at the port's own settings.
+            bool switched = false;
+            if constexpr (detail::serial_line<AsyncStream>) {
+                switched = probe_error == errc::timeout && port_switched();
+                if (switched) restore_port();
+            }
+            if (!switched) break;
+            escaped_after = -1;
+        }
+        for (int attempt = 0; attempt < options_.start_attempts && !alive; ++attempt) {
+            proto::command_result probe = co_await internal_command("AT\r\n", options_.start_probe_timeout);
             if (fatal_) co_return tl::make_unexpected(fatal_);
-            if (escape.ec == errc::device_reset) co_return tl::make_unexpected(escape.ec);
+            alive = !probe.ec;
+            probe_error = probe.ec;
+            // The first probe after "+++" answered OK: the module was in passthrough. (In
+            // command mode it would have read "+++AT" and answered ERROR.)
+            if (alive && escaped_after >= 0 && attempt == escaped_after + 1) left_passthrough = true;
+            if (!alive && escaped_after < 0 && probe.ec == errc::timeout && options_.passthrough_escape_after > 0 &&
+                attempt + 1 >= options_.passthrough_escape_after) {
+                escaped_after = attempt;
+                proto::command_result escape = co_await internal_escape();
+                if (fatal_) co_return tl::make_unexpected(fatal_);
+                if (escape.ec == errc::device_reset) co_return tl::make_unexpected(escape.ec);
+            }
         }
     }
     if (!alive) co_return tl::make_unexpected(probe_error);
@@ -350,6 +364,20 @@ auto basic_client<AsyncStream>::restore_port() -> void
     discard_output();
     stream_.set_option(port_before_->rate, ignored);
     stream_.set_option(port_before_->flow, ignored);
+}
+
+template <class AsyncStream>
+template <class S>
+auto basic_client<AsyncStream>::port_switched() -> bool
+{
+    if (!port_before_) return false;
+    serial_base::baud_rate rate;
+    serial_base::flow_control flow;
+    std::error_code rate_ec, flow_ec;
+    stream_.get_option(rate, rate_ec);
+    stream_.get_option(flow, flow_ec);
+    if (rate_ec || flow_ec) return false;
+    return rate.value() != port_before_->rate.value() || flow.value() != port_before_->flow.value();
 }
 
 template <class AsyncStream>
