@@ -1,0 +1,174 @@
+// The README's first program, compiled from the README's own text (tests/CMakeLists.txt
+// extracts it), run as a user runs it: a child process on a serial port, here the slave of a
+// pseudo-terminal whose master the simulated module serves, against a web server on
+// 127.0.0.1. It must print the reply's first line and exit by itself, 0; and when the connect
+// fails, say why and exit 1, again by itself.
+#include "loopback.hpp"
+#include "pty_device.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/read_until.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+#if !defined(ESPAT_README_PROGRAM)
+#error "ESPAT_README_PROGRAM: the path of the program built from the README (tests/CMakeLists.txt)"
+#endif
+
+using namespace std::chrono_literals;
+namespace sim = espat::sim;
+
+namespace {
+
+struct finished {
+    int status = -1;  // exit status; -1: it had to be killed
+    std::string output;
+};
+
+// Runs the README program with `args`, its standard output and error read through a pipe;
+// kills it when it has not ended after `limit`.
+finished run_program(const std::vector<std::string>& args, std::chrono::seconds limit)
+{
+    int out[2];
+    REQUIRE(::pipe(out) == 0);
+    posix_spawn_file_actions_t actions;
+    ::posix_spawn_file_actions_init(&actions);
+    ::posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+    ::posix_spawn_file_actions_adddup2(&actions, out[1], STDERR_FILENO);
+    ::posix_spawn_file_actions_addclose(&actions, out[0]);
+    ::posix_spawn_file_actions_addclose(&actions, out[1]);
+    std::vector<std::string> all{ESPAT_README_PROGRAM};
+    all.insert(all.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : all) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    const int spawned = ::posix_spawn(&pid, ESPAT_README_PROGRAM, &actions, nullptr, argv.data(), environ);
+    ::posix_spawn_file_actions_destroy(&actions);
+    ::close(out[1]);
+    REQUIRE(spawned == 0);
+
+    finished f;
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    bool open = true;
+    while (open && std::chrono::steady_clock::now() < deadline) {
+        pollfd p{out[0], POLLIN, 0};
+        if (::poll(&p, 1, 100) != 1) continue;
+        char buffer[512];
+        const ssize_t n = ::read(out[0], buffer, sizeof buffer);
+        if (n > 0) f.output.append(buffer, static_cast<std::size_t>(n));
+        else open = false;  // end of output: it exited (or closed its descriptors)
+    }
+    ::close(out[0]);
+    int status = 0;
+    while (::waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() >= deadline) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+            return f;  // status -1: it did not end by itself
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    f.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return f;
+}
+
+// A web server on 127.0.0.1 that answers each request with a fixed reply.
+struct web_server {
+    explicit web_server(asio::io_context& io) : acceptor(io, {asio::ip::address_v4::loopback(), 0})
+    {
+        asio::co_spawn(io, serve(), asio::detached);
+    }
+    asio::awaitable<void> serve()
+    {
+        for (;;) {
+            auto socket = co_await acceptor.async_accept(asio::use_awaitable);
+            std::string request;
+            co_await asio::async_read_until(socket, asio::dynamic_buffer(request), "\r\n\r\n", asio::use_awaitable);
+            requests.push_back(request);
+            const std::string reply = "HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+            co_await asio::async_write(socket, asio::buffer(reply), asio::use_awaitable);
+        }
+    }
+    std::uint16_t port() const { return acceptor.local_endpoint().port(); }
+    asio::ip::tcp::acceptor acceptor;
+    std::vector<std::string> requests;  // read after the io_context's thread ended
+};
+
+// The simulated module on a fresh pty, and whatever else the test serves, on a thread of its own
+// while the program runs.
+struct bench {
+    bench() : work(asio::make_work_guard(device.io)) {}
+    void start() { thread.emplace([this] { device.io.run(); }); }
+    ~bench()
+    {
+        work.reset();
+        device.io.stop();
+        if (thread) thread->join();
+    }
+    espat::test::pty_device device;
+    asio::executor_work_guard<asio::io_context::executor_type> work;
+    std::optional<std::thread> thread;
+};
+
+}  // namespace
+
+TEST_CASE("the README's first program joins, fetches a reply's first line over a TCP link and exits by itself")
+{
+    bench b;
+    web_server server(b.device.io);
+    const std::string port = std::to_string(server.port());
+    b.start();
+    const finished f = run_program({b.device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", port}, 20s);
+    INFO(f.output);
+    CHECK(f.status == 0);
+    CHECK(f.output.find("AT version 2.2.0.0") != std::string::npos);
+    CHECK(f.output.find("HTTP/1.0 200 OK") != std::string::npos);
+    b.work.reset();
+    b.device.io.stop();
+    b.thread->join();
+    b.thread.reset();
+    REQUIRE(server.requests.size() == 1);
+    CHECK(server.requests.front() == "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+}
+
+TEST_CASE("the README's first program says why a connect failed and exits by itself with status 1")
+{
+    bench b;
+    const std::string closed = std::to_string(espat::test::closed_tcp_port(b.device.io));
+    b.start();
+    const finished f = run_program({b.device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", closed}, 20s);
+    INFO(f.output);
+    CHECK(f.status == 1);
+    CHECK(f.output.find("connecting to 127.0.0.1: ") != std::string::npos);
+}
+
+TEST_CASE("the README's first program refuses a wrong password with the module's reason and exits 1")
+{
+    bench b;
+    b.start();
+    const finished f = run_program({b.device.pty.slave_path, "espressif", "wrong", "127.0.0.1", "80"}, 20s);
+    INFO(f.output);
+    CHECK(f.status == 1);
+    CHECK(f.output.find("joining espressif: ") != std::string::npos);
+}
