@@ -2,6 +2,8 @@
 // as one command line; its reply lines and final result are printed when it completes, and the
 // module's reports (+IPD, CONNECT/CLOSED, WIFI ..., ready) whenever they arrive. A line with a
 // control character is refused, never sent. End of input ends the console (exit status 0).
+// After AT+CIPSEND=[<link>,]<n> (or AT+CIPSENDEX) it shows the module's '>' and takes the next
+// n bytes typed as the data, line ends (CR LF) included, as a terminal would send them.
 //
 // For a command of espat's table it also decodes the reply as the table's typed answer for that
 // form (test, query, set or execute) and prints that value as one line of JSON text
@@ -230,7 +232,8 @@ void print_result(const espat::proto::command_result& r, const command_form& f)
         else std::cout << "+" << l.name << ":" << l.args << "\n";
     }
     for (const auto& d : r.diagnostics) std::cout << d << "\n";
-    if (!r.ec) std::cout << "OK\n";
+    if (!r.ec && r.final_result == espat::proto::event_kind::send_ok) std::cout << "SEND OK\n";
+    else if (!r.ec) std::cout << "OK\n";
     else if (r.final_result == espat::proto::event_kind::error) std::cout << "ERROR (" << r.ec.message() << ")\n";
     else std::cout << "failed: " << r.ec.message() << "\n";
 
@@ -242,6 +245,31 @@ void print_result(const espat::proto::command_result& r, const command_form& f)
     if (answer.decoded) std::cout << "decoded " << form << ": " << *answer.decoded << "\n";
     else if (answer.in_table) std::cout << "(" << form << ": the reply does not decode as the table's)\n";
     else std::cout << "(" << form << ": not in espat's command table)\n";
+}
+
+// The data of AT+CIPSEND=[<link>,]<n> (and AT+CIPSENDEX, the UDP forms): n bytes from the
+// lines that follow, as a terminal sends them after the module's '>': a line's end is data
+// too (CR LF) while more bytes are due, and what goes beyond n is not sent. Nothing when the
+// input ends first.
+asio::awaitable<std::optional<std::string>> send_data(stdin_lines& input, std::size_t n, bool echo_input)
+{
+    std::cout << "> " << std::flush;  // the module's prompt: type the data
+    std::string data;
+    while (data.size() < n) {
+        auto line = co_await input.next();
+        if (!line) co_return std::nullopt;
+        if (line->ends_with('\r')) line->pop_back();
+        data += *line;
+        if (echo_input) std::cout << *line << "\n";  // a terminal shows what was typed
+        if (data.size() < n) data += "\r\n";
+    }
+    if (data.size() > n) {
+        const std::size_t extra = data.size() - n;
+        std::cout << "(" << extra << (extra == 1 ? " byte" : " bytes") << " beyond the " << n
+                  << " announced not sent)\n";
+        data.resize(n);
+    }
+    co_return data;
 }
 
 template <class Client>
@@ -275,8 +303,22 @@ asio::awaitable<int> console(Client& esp, stdin_lines& input)
         if (echo_input) std::cout << "> " << *line << "\n";
         const command_form form = form_of(*line);
         const auto timeout = table::timeout(form).value_or(std::chrono::seconds(10));
-        std::string command = std::move(*line);
-        const espat::proto::command_result r = co_await esp.async_send_command(std::move(command), timeout);
+        espat::proto::command command{.line = *line + "\r\n", .timeout = timeout};
+        if (form.name == "AT+CIPSEND" && form.kind == espat::commands::form_kind::execute) {
+            std::cout << "refused: AT+CIPSEND without a length enters passthrough, which this console does not "
+                         "carry; give the length (AT+CIPSEND=<link>,<n>), or use net.open_passthrough() in a "
+                         "program\n";
+            continue;
+        }
+        if (const auto n = Client::echoed_send_length(*line)) {
+            auto data = co_await send_data(input, *n, echo_input);
+            if (!data) {
+                std::cout << "(input ended before the " << *n << " bytes of data: nothing was sent)\n";
+                break;
+            }
+            command.payload = std::move(*data);
+        }
+        const espat::proto::command_result r = co_await esp.async_send_command(std::move(command));
         print_result(r, form);
         std::cout << std::flush;
     }
@@ -293,7 +335,8 @@ int main(int argc, char** argv)
         "An interactive AT console: each line of standard input goes to the module as one command\n"
         "line; its reply is printed when it completes, the module's reports whenever they arrive,\n"
         "and for a command of espat's table the typed answer as JSON. A line with a control\n"
-        "character is refused. End of input ends it. Without --port: the simulated module.\n"
+        "character is refused. After AT+CIPSEND=[<link>,]<n> it shows '>' and sends the next n\n"
+        "bytes typed as the data. End of input ends it. Without --port: the simulated module.\n"
         "(--ssid and --password are accepted and unused: join with AT+CWJAP=\"ssid\",\"password\".)\n");
     const espat::examples::common_settings s =
         cl.parse(argc, argv, [](std::string_view, auto&) { return false; });

@@ -292,16 +292,30 @@ TEST_CASE("describe: single values (a whole line), times, durations and the empt
     CHECK(cmd::describe_value(static_cast<espat::link_type>(9)) == "9");  // no keyword: its number
 }
 
-TEST_CASE("describe: AT+GMR's firmware_info, which no shape names, comes out positional")
+TEST_CASE("describe: AT+GMR's firmware_info, which no shape reads, names its members through named_members")
 {
     CHECK(described<cmd::gmr::execute>("AT version:2.2.0.0(c6fa6bf - ESP32 - Jul  2 2021 06:44:05)\r\n"
                                        "SDK version:v4.2.2-76-gefa6eca\r\n"
                                        "compile time(3a696ba):Jul  2 2021 11:54:43\r\n"
                                        "Bin version:2.2.0(WROOM-32)\r\n") ==
-          R"j(["2.2.0.0","AT version:2.2.0.0(c6fa6bf - ESP32 - Jul  2 2021 06:44:05)","ESP32",)j"
-          R"j("v4.2.2-76-gefa6eca","Jul  2 2021 11:54:43","2.2.0(WROOM-32)",[]])j");
+          R"j({"at_version":"2.2.0.0","at_version_line":"AT version:2.2.0.0(c6fa6bf - ESP32 - Jul  2 2021 06:44:05)",)j"
+          R"j("chip":"ESP32","sdk_version":"v4.2.2-76-gefa6eca","compile_time":"Jul  2 2021 11:54:43",)j"
+          R"j("bin_version":"2.2.0(WROOM-32)","other_lines":[]})j");
     CHECK(described<cmd::gmr::execute>("AT version:1.7.4.0(May 11 2020 19:13:04)\r\nAi-Thinker Technology Co. Ltd.\r\n") ==
-          R"j(["1.7.4.0","AT version:1.7.4.0(May 11 2020 19:13:04)",null,"","","",["Ai-Thinker Technology Co. Ltd."]])j");
+          R"j({"at_version":"1.7.4.0","at_version_line":"AT version:1.7.4.0(May 11 2020 19:13:04)","chip":null,)j"
+          R"j("sdk_version":"","compile_time":"","bin_version":"","other_lines":["Ai-Thinker Technology Co. Ltd."]})j");
+}
+
+namespace {
+struct unnamed_pair {  // a struct neither a shape nor named_members describes
+    int number;
+    std::string text;
+};
+}  // namespace
+
+TEST_CASE("describe: a struct nothing names comes out positional, in declaration order")
+{
+    CHECK(cmd::describe_value(unnamed_pair{7, "x"}) == R"([7,"x"])");
 }
 
 TEST_CASE("describe: strings keep '\"' and '\\' escaped and every byte outside printable ASCII as \\u00XX")

@@ -5,6 +5,7 @@
 
 #include <espat/commands/codecs.hpp>
 #include <espat/commands/descriptor.hpp>
+#include <espat/commands/firmware.hpp>
 #include <espat/commands/values.hpp>
 #include <espat/detail/json_string.hpp>
 
@@ -38,8 +39,9 @@ namespace espat::commands {
 //   optional, vector          the value or null; an array
 //   no information lines      {}
 //   a struct a shape reads    {"member":value,...} in the shape's order
+//   a struct named_members    {"member":value,...} in the order named_members<T> lists
+//   lists                     (AT+GMR's firmware_info, read by a hand-written block codec)
 //   any other struct          [value,...] in declaration order: nothing names its members
-//                             (AT+GMR's firmware_info, read by a hand-written block codec)
 template <class T>
 void describe_value(std::string& out, const T& v);
 
@@ -347,8 +349,41 @@ template <class Shape>
     return out;
 }
 
+// The members of a struct no response shape reads (a hand-written codec's value), named so
+// that it describes as an object: specialise named_members<T> with
+// `using type = member_list<&T::a, &T::b>;`.
+template <auto... M>
+struct member_list {};
+template <class T>
+struct named_members {};
+template <>
+struct named_members<firmware_info> {
+    using type = member_list<&firmware_info::at_version, &firmware_info::at_version_line, &firmware_info::chip,
+                             &firmware_info::sdk_version, &firmware_info::compile_time, &firmware_info::bin_version,
+                             &firmware_info::other_lines>;
+};
+
+namespace detail {
+
+template <class T, auto... M>
+void describe_named(std::string& out, const T& v, member_list<M...>)
+{
+    out += '{';
+    bool first = true;
+    auto one = [&]<auto N>(const auto& m) {
+        if (!first) out += ',';
+        first = false;
+        append_member_key<N>(out);
+        describe_value(out, m);
+    };
+    (one.template operator()<M>(v.*M), ...);
+    out += '}';
+}
+
+}  // namespace detail
+
 // Appends one value as JSON text, by its type (the table above); a struct comes out positional
-// here, since only a shape knows its members' names.
+// here unless named_members names its members, since only a shape knows their names otherwise.
 template <class T>
 void describe_value(std::string& out, const T& v)
 {
@@ -390,6 +425,8 @@ void describe_value(std::string& out, const T& v)
             describe_value(out, x);
         }
         out += ']';
+    } else if constexpr (requires { typename named_members<T>::type; }) {
+        detail::describe_named(out, v, typename named_members<T>::type{});
     } else if constexpr (std::is_class_v<T> && std::is_aggregate_v<T>) {
         detail::describe_positional(out, v);
     } else {
