@@ -8,7 +8,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/executor_work_guard.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/read_until.hpp>
 #include <asio/use_awaitable.hpp>
@@ -18,9 +17,7 @@
 
 #include <chrono>
 #include <csignal>
-#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <fcntl.h>
@@ -45,9 +42,10 @@ struct finished {
     std::string output;
 };
 
-// Runs the README program with `args`, its standard output and error read through a pipe;
-// kills it when it has not ended after `limit`.
-finished run_program(const std::vector<std::string>& args, std::chrono::seconds limit)
+// Runs the README program with `args`, its standard output and error read through a pipe,
+// while `io` (the module's and the test's peers) runs on this thread between reads; kills it
+// when it has not ended after `limit`.
+finished run_program(asio::io_context& io, const std::vector<std::string>& args, std::chrono::seconds limit)
 {
     int out[2];
     REQUIRE(::pipe(out) == 0);
@@ -71,24 +69,32 @@ finished run_program(const std::vector<std::string>& args, std::chrono::seconds 
     finished f;
     const auto deadline = std::chrono::steady_clock::now() + limit;
     bool open = true;
-    while (open && std::chrono::steady_clock::now() < deadline) {
-        pollfd p{out[0], POLLIN, 0};
-        if (::poll(&p, 1, 100) != 1) continue;
-        char buffer[512];
-        const ssize_t n = ::read(out[0], buffer, sizeof buffer);
-        if (n > 0) f.output.append(buffer, static_cast<std::size_t>(n));
-        else open = false;  // end of output: it exited (or closed its descriptors)
-    }
-    ::close(out[0]);
     int status = 0;
-    while (::waitpid(pid, &status, WNOHANG) == 0) {
+    pid_t ended = 0;
+    while (ended == 0) {
         if (std::chrono::steady_clock::now() >= deadline) {
             ::kill(pid, SIGKILL);
             ::waitpid(pid, &status, 0);
+            ::close(out[0]);
             return f;  // status -1: it did not end by itself
         }
-        std::this_thread::sleep_for(10ms);
+        io.restart();
+        io.run_for(10ms);
+        for (pollfd p{out[0], POLLIN, 0}; open && ::poll(&p, 1, 0) == 1; p.revents = 0) {
+            char buffer[512];
+            const ssize_t n = ::read(out[0], buffer, sizeof buffer);
+            if (n > 0) f.output.append(buffer, static_cast<std::size_t>(n));
+            else open = false;  // end of output: it exited (or closed its descriptors)
+        }
+        ended = ::waitpid(pid, &status, WNOHANG);
     }
+    for (pollfd p{out[0], POLLIN, 0}; open && ::poll(&p, 1, 0) == 1; p.revents = 0) {  // what is left
+        char buffer[512];
+        const ssize_t n = ::read(out[0], buffer, sizeof buffer);
+        if (n > 0) f.output.append(buffer, static_cast<std::size_t>(n));
+        else open = false;
+    }
+    ::close(out[0]);
     f.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return f;
 }
@@ -112,52 +118,30 @@ struct web_server {
     }
     std::uint16_t port() const { return acceptor.local_endpoint().port(); }
     asio::ip::tcp::acceptor acceptor;
-    std::vector<std::string> requests;  // read after the io_context's thread ended
-};
-
-// The simulated module on a fresh pty, and whatever else the test serves, on a thread of its own
-// while the program runs.
-struct bench {
-    bench() : work(asio::make_work_guard(device.io)) {}
-    void start() { thread.emplace([this] { device.io.run(); }); }
-    ~bench()
-    {
-        work.reset();
-        device.io.stop();
-        if (thread) thread->join();
-    }
-    espat::test::pty_device device;
-    asio::executor_work_guard<asio::io_context::executor_type> work;
-    std::optional<std::thread> thread;
+    std::vector<std::string> requests;
 };
 
 }  // namespace
 
 TEST_CASE("the README's first program joins, fetches a reply's first line over a TCP link and exits by itself")
 {
-    bench b;
-    web_server server(b.device.io);
+    espat::test::pty_device device;
+    web_server server(device.io);
     const std::string port = std::to_string(server.port());
-    b.start();
-    const finished f = run_program({b.device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", port}, 20s);
+    const finished f = run_program(device.io, {device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", port}, 20s);
     INFO(f.output);
     CHECK(f.status == 0);
     CHECK(f.output.find("AT version 2.2.0.0") != std::string::npos);
     CHECK(f.output.find("HTTP/1.0 200 OK") != std::string::npos);
-    b.work.reset();
-    b.device.io.stop();
-    b.thread->join();
-    b.thread.reset();
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests.front() == "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
 }
 
 TEST_CASE("the README's first program says why a connect failed and exits by itself with status 1")
 {
-    bench b;
-    const std::string closed = std::to_string(espat::test::closed_tcp_port(b.device.io));
-    b.start();
-    const finished f = run_program({b.device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", closed}, 20s);
+    espat::test::pty_device device;
+    const std::string closed = std::to_string(espat::test::closed_tcp_port(device.io));
+    const finished f = run_program(device.io, {device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", closed}, 20s);
     INFO(f.output);
     CHECK(f.status == 1);
     CHECK(f.output.find("connecting to 127.0.0.1: ") != std::string::npos);
@@ -165,9 +149,8 @@ TEST_CASE("the README's first program says why a connect failed and exits by its
 
 TEST_CASE("the README's first program refuses a wrong password with the module's reason and exits 1")
 {
-    bench b;
-    b.start();
-    const finished f = run_program({b.device.pty.slave_path, "espressif", "wrong", "127.0.0.1", "80"}, 20s);
+    espat::test::pty_device device;
+    const finished f = run_program(device.io, {device.pty.slave_path, "espressif", "wrong", "127.0.0.1", "80"}, 20s);
     INFO(f.output);
     CHECK(f.status == 1);
     CHECK(f.output.find("joining espressif: ") != std::string::npos);
