@@ -3,7 +3,9 @@
 // module's reports (+IPD, CONNECT/CLOSED, WIFI ..., ready) whenever they arrive. A line with a
 // control character is refused, never sent. End of input ends the console (exit status 0).
 // After AT+CIPSEND=[<link>,]<n> (or AT+CIPSENDEX) it shows the module's '>' and takes the next
-// n bytes typed as the data, line ends (CR LF) included, as a terminal would send them.
+// n bytes typed as the data, line ends (CR LF) included, as a terminal would send them. The data
+// is taken before the command goes out (the client writes it at the module's real '>'), so a
+// module that refuses the send (no such link) says so after the data was typed.
 //
 // For a command of espat's table it also decodes the reply as the table's typed answer for that
 // form (test, query, set or execute) and prints that value as one line of JSON text
