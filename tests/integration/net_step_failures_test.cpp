@@ -417,28 +417,44 @@ std::size_t run_case(const operation& op, std::optional<std::size_t> step, plann
     return sent;
 }
 
+// Runs body(i) for each i below n, each on a thread of its own; returns what the bodies return
+// (the runs a REQUIRE ended) plus the bodies a REQUIRE ended (doctest has recorded why).
+template <class Body>
+int on_threads(std::size_t n, Body body)
+{
+    std::atomic<int> aborted{0};
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < n; ++i) {
+        threads.emplace_back([&, i] {
+            try {
+                aborted += body(i);
+            } catch (const doctest::detail::TestFailureException&) {
+                ++aborted;
+            }
+        });
+    }
+    for (auto& t : threads) t.join();
+    return aborted;
+}
+
 // Runs run(step, how) for each step and way, a thread per step: the runs wait on timers (the
 // failures' timeouts, guard times) and use little CPU, each with its own io_context and module.
 // Returns the runs a REQUIRE ended (doctest has recorded why).
 template <class Run>
 int run_steps(const std::string& name, std::size_t steps, const std::vector<planned_failure>& ways, Run run)
 {
-    std::atomic<int> aborted{0};
-    std::vector<std::thread> threads;
-    for (std::size_t step = 0; step < steps; ++step) {
-        threads.emplace_back([&, step] {
-            for (const planned_failure how : ways) {
-                INFO(name << ", step " << step << " failed " << name_of(how));
-                try {
-                    run(step, how);
-                } catch (const doctest::detail::TestFailureException&) {
-                    ++aborted;
-                }
+    return on_threads(steps, [&](std::size_t step) {
+        int aborted = 0;
+        for (const planned_failure how : ways) {
+            INFO(name << ", step " << step << " failed " << name_of(how));
+            try {
+                run(step, how);
+            } catch (const doctest::detail::TestFailureException&) {
+                ++aborted;
             }
-        });
-    }
-    for (auto& t : threads) t.join();
-    return aborted;
+        }
+        return aborted;
+    });
 }
 
 }  // namespace
@@ -447,26 +463,19 @@ TEST_CASE("each step of each multi-command operation failed in each way: reporte
 {
     // ESPAT_STEP_OPERATION=<name>: that operation alone (to debug one).
     const char* only = std::getenv("ESPAT_STEP_OPERATION");
-    std::vector<std::thread> threads;
-    std::atomic<int> aborted{0};  // runs a REQUIRE ended (doctest has recorded why)
-    for (const operation& op : operations()) {
-        if (only && *only && op.name != only) continue;
-        threads.emplace_back([op, &aborted] {
-            try {
-                INFO(op.name);
-                const std::size_t steps = run_case(op, std::nullopt, planned_failure::error);
-                REQUIRE(steps > 0);
-                MESSAGE(op.name << ": " << steps << " command lines");
-                std::vector<planned_failure> ways(std::begin(every_way), std::end(every_way));
-                if (op.on_link_close != when_link_closes::not_tried) ways.push_back(planned_failure::link_closed);
-                aborted += run_steps(op.name, steps, ways,
-                                     [&](std::size_t step, planned_failure how) { run_case(op, step, how, steps); });
-            } catch (const doctest::detail::TestFailureException&) {
-                ++aborted;
-            }
-        });
-    }
-    for (auto& t : threads) t.join();
+    std::vector<operation> selected;
+    for (const operation& op : operations())
+        if (!only || !*only || op.name == only) selected.push_back(op);
+    const int aborted = on_threads(selected.size(), [&](std::size_t i) {
+        const operation& op = selected[i];
+        INFO(op.name);
+        const std::size_t steps = run_case(op, std::nullopt, planned_failure::error);
+        REQUIRE(steps > 0);
+        MESSAGE(op.name << ": " << steps << " command lines");
+        std::vector<planned_failure> ways(std::begin(every_way), std::end(every_way));
+        if (op.on_link_close != when_link_closes::not_tried) ways.push_back(planned_failure::link_closed);
+        return run_steps(op.name, steps, ways, [&](std::size_t step, planned_failure how) { run_case(op, step, how, steps); });
+    });
     CHECK(aborted == 0);
 }
 
@@ -616,22 +625,14 @@ TEST_CASE("each step of start-up's baud-rate and RTS/CTS switch failed in each w
 {
     const line_case cases[] = {{"baud rate", 921600, false}, {"baud rate and RTS/CTS", 921600, true},
                                {"RTS/CTS alone", std::nullopt, true}};
-    std::vector<std::thread> threads;
-    std::atomic<int> aborted{0};
-    for (const line_case& lc : cases) {
-        threads.emplace_back([lc, &aborted] {
-            try {
-                INFO(lc.name);
-                const std::size_t steps = run_line_case(lc, std::nullopt, planned_failure::error);
-                REQUIRE(steps > 0);
-                MESSAGE(lc.name << ": " << steps << " command lines");
-                const std::vector<planned_failure> ways(std::begin(every_way), std::end(every_way));
-                aborted += run_steps(lc.name, steps, ways, [&](std::size_t step, planned_failure how) { run_line_case(lc, step, how); });
-            } catch (const doctest::detail::TestFailureException&) {
-                ++aborted;
-            }
-        });
-    }
-    for (auto& t : threads) t.join();
+    const int aborted = on_threads(std::size(cases), [&](std::size_t i) {
+        const line_case& lc = cases[i];
+        INFO(lc.name);
+        const std::size_t steps = run_line_case(lc, std::nullopt, planned_failure::error);
+        REQUIRE(steps > 0);
+        MESSAGE(lc.name << ": " << steps << " command lines");
+        const std::vector<planned_failure> ways(std::begin(every_way), std::end(every_way));
+        return run_steps(lc.name, steps, ways, [&](std::size_t step, planned_failure how) { run_line_case(lc, step, how); });
+    });
     CHECK(aborted == 0);
 }
