@@ -308,8 +308,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::run_command(std::shared_ptr<mo
     if (std::exchange(close_links_after_line_, false))
         for (std::shared_ptr<link> l : links_)  // copies: closing one resets its slot
             if (l && !lose_passthrough_link(l)) peer_closed(l);
-    if (input_ != input_mode::send_data) busy_ = false;
-    else busy_ = false;  // the data phase has its own state; lines are not read meanwhile
+    busy_ = false;  // also when a send's data phase follows: it has its own state, and reads no lines
     if (!stopped_ && input_ == input_mode::command && chance(f.spontaneous_reset))
         asio::co_spawn(ex_, reboot(shared_from_this(), false), asio::detached);
 }
