@@ -55,6 +55,10 @@ inline void session::on_event(const event& e, clock::time_point now)
     if (commanded && !anchored) return on_echo_wait(e, now);
     if (e.kind == event_kind::noise) {
         ++stats_.noise;
+        // AT+CIPRECVDATA answers with its frame and OK only. A frame header that lost its ':'
+        // leaves its binary payload as noise: what the module handed over is lost, so the read
+        // fails rather than coming back empty.
+        if (commanded && current_->cmd.recv_request != 0) current_->damaged = true;
         return;
     }
     if (commanded) return on_command_event(e, now);
