@@ -327,7 +327,7 @@ void with_client(const std::string& slave_path, Script script)
     std::exception_ptr failure;
     bool finished = false;
     auto body = [&]() -> awaitable<void> {
-        auto started = co_await esp.start();
+        auto started = co_await esp.async_start();
         if (!started) throw std::runtime_error("start() failed: " + started.error().message());
         auto steps = script(esp);
         co_await std::move(steps);
@@ -470,13 +470,13 @@ frame_allocations ipd_allocations(bench::device_thread& device, std::size_t bulk
         no.stream_receive = espat::net::receive_mode::active;
         no.receive_buffer = 256 * 1024;  // the reader is on the same thread; never the limit here
         espat::net::basic_network<espat::basic_client<Port>> net(esp, no);
-        auto started = co_await net.start();
+        auto started = co_await net.async_start();
         if (!started) throw std::runtime_error("network start failed: " + started.error().message());
         std::size_t frames_seen = 0;
         const auto listener = esp.add_report_listener([&frames_seen](const espat::proto::event& e) {
             if (e.kind == espat::proto::event_kind::ipd) ++frames_seen;
         });
-        auto link = co_await net.connect("127.0.0.1", peer.port);
+        auto link = co_await net.async_connect("127.0.0.1", peer.port);
         if (!link) throw std::runtime_error("connect failed: " + link.error().message());
         std::vector<char> buffer(16384);
         std::size_t received = 0, frames_at_start = 0, bytes_at_start = 0;

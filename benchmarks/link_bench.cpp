@@ -264,7 +264,7 @@ host_run run_clients(const std::vector<std::unique_ptr<module_on_pty>>& modules,
         paced_client& esp = *clients[i];
         transfer_result& result = out.per_link[i];
         auto script = [&esp, &result, what, peer_port, bytes]() -> awaitable<void> {
-            auto started = co_await esp.start();
+            auto started = co_await esp.async_start();
             if (!started) {
                 result.failure = "start: " + started.error().message();
                 co_return;
@@ -273,12 +273,12 @@ host_run run_clients(const std::vector<std::unique_ptr<module_on_pty>>& modules,
             no.stream_receive = what == traffic::receive_active ? receive_mode::active : receive_mode::passive;
             no.receive_buffer = 256 * 1024;  // active data beyond it would fail the link
             paced_network net(esp, no);
-            auto net_started = co_await net.start();
+            auto net_started = co_await net.async_start();
             if (!net_started) {
                 result.failure = "network start: " + net_started.error().message();
                 co_return;
             }
-            auto link = co_await net.connect("127.0.0.1", peer_port);
+            auto link = co_await net.async_connect("127.0.0.1", peer_port);
             if (!link) {
                 result.failure = "connect: " + link.error().message();
                 co_return;

@@ -277,7 +277,7 @@ asio::awaitable<std::optional<std::string>> send_data(stdin_lines& input, std::s
 template <class Client>
 asio::awaitable<int> console(Client& esp, stdin_lines& input)
 {
-    auto fw = co_await esp.start();
+    auto fw = co_await esp.async_start();
     if (!fw) {
         std::cerr << "no module: " << fw.error().message() << "\n";
         co_return 1;
@@ -308,7 +308,7 @@ asio::awaitable<int> console(Client& esp, stdin_lines& input)
         espat::proto::command command{.line = *line + "\r\n", .timeout = timeout};
         if (form.name == "AT+CIPSEND" && form.kind == espat::commands::form_kind::execute) {
             std::cout << "refused: AT+CIPSEND without a length enters passthrough, which this console does not "
-                         "carry; give the length (AT+CIPSEND=<link>,<n>), or use net.open_passthrough() in a "
+                         "carry; give the length (AT+CIPSEND=<link>,<n>), or use net.async_open_passthrough() in a "
                          "program\n";
             continue;
         }
@@ -320,7 +320,8 @@ asio::awaitable<int> console(Client& esp, stdin_lines& input)
             }
             command.payload = std::move(*data);
         }
-        const espat::proto::command_result r = co_await esp.async_send_command(std::move(command));
+        // as_tuple: the whole result (lines, ERR CODE, diagnostics) also when the command failed.
+        const auto [ec, r] = co_await esp.async_send_command(std::move(command), asio::experimental::as_tuple(asio::use_awaitable));
         print_result(r, form);
         std::cout << std::flush;
     }

@@ -113,7 +113,7 @@ template <class Server, class Client>
 asio::awaitable<int> accept_loop(Server& server, Client& esp, session_count& sessions)
 {
     for (;;) {
-        auto link = co_await server.accept();
+        auto link = co_await server.async_accept();
         if (!link) {
             if (link.error() == espat::errc::cancelled) co_return 0;
             std::cerr << "accepting: " << link.error().message() << "\n";
@@ -134,11 +134,11 @@ asio::awaitable<int> echo_server(Client& esp, const settings& s, Check check)
     if (!co_await espat::examples::start_and_join(esp, s.common)) co_return 1;
 
     espat::net::basic_network<Client> net(esp);
-    if (auto ok = co_await net.start(); !ok) {
+    if (auto ok = co_await net.async_start(); !ok) {
         std::cerr << "network: " << ok.error().message() << "\n";
         co_return 1;
     }
-    auto server = co_await net.listen(s.listen_port);
+    auto server = co_await net.async_listen(s.listen_port);
     if (!server) {
         std::cerr << "listening: " << server.error().message() << "\n";
         co_return 1;
@@ -154,7 +154,7 @@ asio::awaitable<int> echo_server(Client& esp, const settings& s, Check check)
         auto first = co_await (accept_loop(*server, esp, sessions) || check());
         status = std::visit([](int v) { return v; }, first);
     }
-    auto closed = co_await server->close();
+    auto closed = co_await server->async_close();
     (void)closed;  // after a reset there is no server to close
     co_await sessions.wait_idle();
     co_return status;

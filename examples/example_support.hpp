@@ -34,13 +34,13 @@ struct common_settings {
     std::string password = "1234567890";
 };
 
-// start() (AT, ATE0, AT+GMR, ...) and AT+CWJAP: false, with the reason on stderr, when either
+// async_start() (AT, ATE0, AT+GMR, ...) and AT+CWJAP: false, with the reason on stderr, when either
 // fails. The request is a named variable, never a temporary inside the co_await expression:
 // g++ 12 destroys such temporaries twice.
 template <class Client>
 asio::awaitable<bool> start_and_join(Client& esp, const common_settings& s)
 {
-    auto fw = co_await esp.start();
+    auto fw = co_await esp.async_start();
     if (!fw) {
         std::cerr << "no module: " << fw.error().message() << "\n";
         co_return false;

@@ -78,7 +78,7 @@ asio::awaitable<int> fetch(Client& esp, const settings& s)
     if (!co_await espat::examples::start_and_join(esp, s.common)) co_return 1;
 
     espat::net::basic_network<Client> net(esp);
-    if (auto ok = co_await net.start(); !ok) {
+    if (auto ok = co_await net.async_start(); !ok) {
         std::cerr << "network: " << ok.error().message() << "\n";
         co_return 1;
     }
@@ -90,7 +90,7 @@ asio::awaitable<int> fetch(Client& esp, const settings& s)
     }
     std::cout << s.host << " is " << address->to_string() << "\n";
 
-    auto link = co_await net.connect(address->to_string(), s.http_port);
+    auto link = co_await net.async_connect(address->to_string(), s.http_port);
     if (!link) {
         std::cerr << "connecting: " << link.error().message() << "\n";
         co_return 1;

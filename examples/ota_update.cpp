@@ -88,7 +88,7 @@ asio::awaitable<int> ota_update(Client& esp, const settings& s)
     });
 
     std::cout << "updating the firmware (AT+CIUPDATE)\n";
-    typename Client::template result<espat::commands::nothing> updated;
+    typename Client::template result<void> updated;
     if (s.tls || s.version) {
         const espat::ciupdate_request request{.mode = s.tls ? espat::ota_mode::tls : espat::ota_mode::tcp,
                                               .version = s.version};
@@ -118,8 +118,8 @@ asio::awaitable<int> ota_update(Client& esp, const settings& s)
     std::cout << "module rebooted\n";
 
     // The client runs start-up again by itself after "ready" (client_options::restart_after_reset);
-    // start() joins that start-up if it is still running and gives its result.
-    auto fw = co_await esp.start();
+    // async_start() joins that start-up if it is still running and gives its result.
+    auto fw = co_await esp.async_start();
     if (!fw) {
         std::cerr << "start-up after the update: " << fw.error().message() << "\n";
         co_return 1;

@@ -202,7 +202,7 @@ asio::awaitable<std::string> head(Stream& stream, const std::string& host)
 template <class Client>
 asio::awaitable<int> run(Client& esp, const settings& s)
 {
-    auto fw = co_await esp.start();
+    auto fw = co_await esp.async_start();
     if (!fw) {
         std::cerr << "no module: " << fw.error().message() << "\n";
         co_return 1;
@@ -215,7 +215,7 @@ asio::awaitable<int> run(Client& esp, const settings& s)
         co_return 1;
     }
     espat::net::basic_network<Client> net(esp);
-    if (auto ok = co_await net.start(); !ok) {
+    if (auto ok = co_await net.async_start(); !ok) {
         std::cerr << "network: " << ok.error().message() << "\n";
         co_return 1;
     }
@@ -225,7 +225,7 @@ asio::awaitable<int> run(Client& esp, const settings& s)
     o.tls.server_name = s.host;
     o.tls.alpn = {"h2", "http/1.1"};
     if (s.module_verifies) o.tls.auth = espat::ssl_auth_mode::verify_server;  // CA 0 of the module
-    auto secure = co_await net.connect_ssl(s.host, s.tls_port, o);
+    auto secure = co_await net.async_connect_ssl(s.host, s.tls_port, o);
     if (!secure) {
         std::cerr << "module TLS to " << s.host << ": " << secure.error().message() << "\n";
         co_return 1;
@@ -234,7 +234,7 @@ asio::awaitable<int> run(Client& esp, const settings& s)
     std::cout << "module TLS: " << by_module;
 
     // 2. Host TLS over a plain TCP link: OpenSSL on the host, the module carries ciphertext.
-    auto plain = co_await net.connect(s.host, s.tls_port);
+    auto plain = co_await net.async_connect(s.host, s.tls_port);
     if (!plain) {
         std::cerr << "TCP to " << s.host << ": " << plain.error().message() << "\n";
         co_return 1;

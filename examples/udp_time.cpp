@@ -201,13 +201,13 @@ asio::awaitable<int> udp_time(Client& esp, const settings& s)
     espat::net::network_options options;
     options.stream_receive = espat::net::receive_mode::active;
     espat::net::basic_network<Client> net(esp, options);
-    if (auto ok = co_await net.start(); !ok) {
+    if (auto ok = co_await net.async_start(); !ok) {
         std::cerr << "network: " << ok.error().message() << "\n";
         co_return 1;
     }
 
     // 1. The host's SNTP client, over a UDP link of the module.
-    auto link = co_await net.open_udp(s.ntp_server, s.ntp_port);
+    auto link = co_await net.async_open_udp(s.ntp_server, s.ntp_port);
     if (!link) {
         std::cerr << "opening a UDP link to " << s.ntp_server << ": " << link.error().message() << "\n";
         co_return 1;

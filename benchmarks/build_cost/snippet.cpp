@@ -16,12 +16,12 @@
 
 asio::awaitable<void> get(espat::client& esp)
 {
-    auto fw = co_await esp.start();                       // AT, ATE1, AT+GMR -> firmware profile, AT+SYSLOG=1
+    auto fw = co_await esp.async_start();                       // AT, ATE1, AT+GMR -> firmware profile, AT+SYSLOG=1
     const espat::cwjap_request join{.ssid = "home", .password = "secret"};
     auto joined = co_await esp.async_set<espat::commands::cwjap>(join);  // or esp.cwjap("home", "secret")
     espat::net::basic_network<espat::client> net(esp);
-    co_await net.start();                                 // AT+CIPMUX=1, AT+CIPDINFO=1, receive mode
-    auto link = co_await net.connect("93.184.216.34", 80);  // passive receive by default
+    co_await net.async_start();                                 // AT+CIPMUX=1, AT+CIPDINFO=1, receive mode
+    auto link = co_await net.async_connect("93.184.216.34", 80);  // passive receive by default
     std::string request = "GET / HTTP/1.0\r\n\r\n", reply;
     co_await asio::async_write(*link, asio::buffer(request), asio::use_awaitable);
     co_await asio::async_read_until(*link, asio::dynamic_buffer(reply), "\r\n\r\n", asio::use_awaitable);

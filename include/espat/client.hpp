@@ -109,7 +109,9 @@ public:
     // on the io_context executor inside it; the stream's own when it is on a strand
     // (detail/executors.hpp says why).
     using executor_type = detail::client_strand_t<typename AsyncStream::executor_type>;
-    using default_token = asio::use_awaitable_t<>;
+    // Every operation completes error first; without a token, co_await yields
+    // tl::expected<T, std::error_code> (as_expected.hpp).
+    using default_token = use_expected_t;
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
@@ -131,18 +133,23 @@ public:
     // line settings (client_options::baud_rate, rts_cts); with client_options::reset_on_start
     // first AT+RST and its "ready". Other operations wait until it is done. After an unexpected "ready" it runs
     // again by itself (client_options::restart_after_reset). A start while one runs (that
-    // restart, say) waits for it and completes with its result. The token's signature is co_spawn's:
-    // void(std::exception_ptr, result<firmware_profile>).
+    // restart, say) waits for it and completes with its result: void(std::error_code,
+    // firmware_profile).
     template <class Token = default_token>
     auto async_start(Token&& token = {})
     {
-        return asio::co_spawn(strand_, start_sequence(options_.reset_on_start), std::forward<Token>(token));
+        return asio::co_spawn(strand_, start_sequence(options_.reset_on_start),
+                              detail::error_first(std::forward<Token>(token)));
     }
-    asio::awaitable<result<firmware_profile>> start();
     // Waits for the start-up that runs, if one does (the restart a module reset set off, say),
-    // without starting one; at once when none does. firmware() then describes the module as that
-    // start-up found it (firmware_profile::left_passthrough, for one).
-    asio::awaitable<void> wait_start_up();
+    // without starting one; at once when none does: void(std::error_code), never an error.
+    // firmware() then describes the module as that start-up found it
+    // (firmware_profile::left_passthrough, for one).
+    template <class Token = default_token>
+    auto async_wait_start_up(Token&& token = {})
+    {
+        return asio::co_spawn(strand_, start_up_done(), detail::error_first(std::forward<Token>(token)));
+    }
 
     // ---- typed commands: one generic operation per form ----
 
@@ -248,10 +255,9 @@ public:
     template <class Token = default_token>
     auto async_next_wifi_event(Token&& token = {})
     {
-        return asio::async_initiate<Token, void(result<wifi_event>)>(
-            [this](auto handler) {
-                auto done = detail::make_completion<result<wifi_event>>(std::move(handler), detail::identity_transform{},
-                                                                        strand_, arena_);
+        return detail::initiate_result<wifi_event>(
+            [this](auto handler, auto form) {
+                auto done = detail::make_completion<result<wifi_event>>(std::move(handler), form, strand_, arena_);
                 const std::uint64_t ticket = next_ticket_.fetch_add(1, std::memory_order_relaxed);
                 connect_cancellation(done->cancellation_slot(), ticket, &basic_client::cancel_wifi_waiter);
                 asio::post(strand_, [this, ticket, d = std::move(done)]() mutable { add_wifi_waiter(ticket, std::move(d)); });
@@ -272,7 +278,7 @@ public:
     [[nodiscard]] std::error_code last_restart_error() const noexcept { return last_restart_error_; }
     // The last command that failed (other than by cancellation): its diagnostics.
     [[nodiscard]] const std::optional<command_failure>& last_failure() const noexcept { return last_failure_; }
-    // Whether the module's firmware has command C (true until start() read the version).
+    // Whether the module's firmware has command C (true until async_start() read the version).
     template <class C>
     [[nodiscard]] bool supports() const noexcept
     {
@@ -377,7 +383,7 @@ private:
         // A form answered by its final result alone shares one finish with all the others: the
         // machinery from here to the handler is then compiled once per token, not per command.
         if constexpr (std::is_same_v<typename Form::response, commands::no_info>) {
-            return async_initiate_result<commands::nothing>(std::move(c), refused, std::move(shown),
+            return async_initiate_result<void>(std::move(c), refused, std::move(shown),
                                                            version_range::template of<C>(), 0, finish_nothing{this},
                                                            std::forward<Token>(token));
         } else {
@@ -390,14 +396,15 @@ private:
 
     struct finish_nothing {
         basic_client* self;
-        result<commands::nothing> operator()(std::size_t, proto::command_result&& r) const
+        result<void> operator()(std::size_t, proto::command_result&& r) const
         {
             self->session_.recycle(std::move(r.lines));
-            return commands::nothing{};
+            return {};
         }
     };
 
-    // Initiates one command whose handler takes result<T>, made by `finish` on the strand.
+    // Initiates one command whose result<T> `finish` makes on the strand (T void: a command
+    // answered by its final result alone); its handler takes it in the token's form.
     template <class T, class Finish, class Token>
     auto async_initiate_result(proto::command c, std::error_code refused, std::string shown, version_range versions,
                                std::size_t extra, Finish finish, Token&& token);
@@ -479,7 +486,7 @@ private:
 
     asio::awaitable<result<firmware_profile>> start_sequence(bool reset_first = false);
 
-    asio::awaitable<void> start_up_done();
+    asio::awaitable<result<void>> start_up_done();
 
     asio::awaitable<result<firmware_profile>> start_steps(bool reset_first);
     asio::awaitable<result<void>> reset_module();

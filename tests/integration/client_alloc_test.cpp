@@ -51,7 +51,7 @@ std::size_t allocations_for_frames(int frames, std::size_t& delivered)
     std::size_t counted = 0;
     delivered = 0;
     espat::test::run_with_deadline(io, [&]() -> asio::awaitable<void> {
-        auto started = co_await esp.start();
+        auto started = co_await esp.async_start();
         REQUIRE(started);
         esp.add_report_listener([&](const espat::proto::event& e) {
             if (e.kind == espat::proto::event_kind::ipd && e.payload.size() == 100) ++delivered;
@@ -107,9 +107,9 @@ std::size_t allocations_for_link_reads(int frames, std::size_t& received)
     std::size_t counted = 0;
     received = 0;
     espat::test::run_with_deadline(io, [&]() -> asio::awaitable<void> {
-        REQUIRE(co_await esp.start());
-        REQUIRE(co_await net.start());
-        auto link = co_await net.connect("192.0.2.7", 80);
+        REQUIRE(co_await esp.async_start());
+        REQUIRE(co_await net.async_start());
+        auto link = co_await net.async_connect("192.0.2.7", 80);
         REQUIRE(link);
         std::string burst;
         for (int i = 0; i < frames; ++i) burst += "+IPD,0,100:" + std::string(100, static_cast<char>('a' + i % 26)) + "\r\n";
@@ -174,7 +174,7 @@ TEST_CASE("client allocations: per command, client and fake module together")
     o.start_probe_timeout = 200ms;
     espat::basic_client<espat::sim::pipe_end> esp(std::move(ends.first), o);
     espat::test::run_with_deadline(io, [&]() -> asio::awaitable<void> {
-        auto started = co_await esp.start();
+        auto started = co_await esp.async_start();
         REQUIRE(started);
         for (int i = 0; i < 10; ++i) (void)co_await esp.cwmode.query();  // warm up recycled memory
         module.lines.reserve(1000);
@@ -215,7 +215,7 @@ TEST_CASE("client allocations: a typed answer's information lines cost none of t
     espat::basic_client<espat::sim::pipe_end> esp(std::move(ends.first), o);
     std::size_t three_lines = 0, five_lines = 0;
     espat::test::run_with_deadline(io, [&]() -> asio::awaitable<void> {
-        auto started = co_await esp.start();
+        auto started = co_await esp.async_start();
         REQUIRE(started);
         module.lines.reserve(1000);
         const auto measure = [&](bool with_ipv6) -> asio::awaitable<std::size_t> {

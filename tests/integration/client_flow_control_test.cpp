@@ -91,7 +91,7 @@ TEST_CASE("rts_cts: AT+UART_CUR with flow control 3, the port's flow_control::ha
         espat::client esp(device.open_port(), o);
         run_with_deadline(device.io, [&]() -> asio::awaitable<void> {
             esp.record_transcript();
-            auto fw = co_await esp.start();
+            auto fw = co_await esp.async_start();
             REQUIRE(fw);
             REQUIRE(fw->line);
             const unsigned rate = with_rate ? 921600 : 115200;
@@ -121,7 +121,7 @@ TEST_CASE("rts_cts: the module refuses flow control (ERROR): neither side has it
         if (with_rate) o.baud_rate = 921600;
         espat::client esp(device.open_port(), o);
         run_with_deadline(device.io, [&]() -> asio::awaitable<void> {
-            auto fw = co_await esp.start();
+            auto fw = co_await esp.async_start();
             REQUIRE(fw);
             REQUIRE(fw->line);
             const unsigned rate = with_rate ? 921600 : 115200;
@@ -146,7 +146,7 @@ TEST_CASE("rts_cts: the port refuses flow control, or drops it silently: the mod
         espat::basic_client<port_without_rts_cts> esp(port_without_rts_cts(device.open_port(), silently), fast_options());
         run_with_deadline(device.io, [&]() -> asio::awaitable<void> {
             esp.record_transcript();
-            auto fw = co_await esp.start();
+            auto fw = co_await esp.async_start();
             REQUIRE(fw);
             REQUIRE(fw->line);
             CHECK(*fw->line == espat::line_settings{115200, false, flow_control_refusal::port});
@@ -168,7 +168,7 @@ TEST_CASE("rts_cts: a port that refuses flow control still gets the rate change,
     espat::basic_client<port_without_rts_cts> esp(port_without_rts_cts(device.open_port(), false), o);
     run_with_deadline(device.io, [&]() -> asio::awaitable<void> {
         esp.record_transcript();
-        auto fw = co_await esp.start();
+        auto fw = co_await esp.async_start();
         REQUIRE(fw);
         REQUIRE(fw->line);
         CHECK(*fw->line == espat::line_settings{460800, false, flow_control_refusal::port});
@@ -186,7 +186,7 @@ TEST_CASE("rts_cts: after a module reset (its UART back to defaults) the port go
     o.baud_rate = 921600;
     espat::client esp(device.open_port(), o);
     run_with_deadline(device.io, [&]() -> asio::awaitable<void> {
-        auto fw = co_await esp.start();
+        auto fw = co_await esp.async_start();
         REQUIRE(fw);
         CHECK(fw->line->rts_cts);
         esp.record_transcript();
@@ -196,7 +196,7 @@ TEST_CASE("rts_cts: after a module reset (its UART back to defaults) the port go
             t.expires_after(2ms);
             co_await t.async_wait(asio::use_awaitable);
         }
-        co_await esp.wait_start_up();
+        co_await esp.async_wait_start_up();
         CHECK_FALSE(esp.last_restart_error());
         REQUIRE(esp.firmware());
         REQUIRE(esp.firmware()->line);
@@ -217,7 +217,7 @@ TEST_CASE("line switch: a module reset the host could not hear (its ready came a
     o.baud_rate = 921600;
     espat::client esp(device.open_port(), o);
     run_with_deadline(device.io, [&]() -> asio::awaitable<void> {
-        auto fw = co_await esp.start();
+        auto fw = co_await esp.async_start();
         REQUIRE(fw);
         CHECK(*fw->line == espat::line_settings{921600, true, flow_control_refusal::none});
         device.module.reset();  // back at 115200 without flow control: its "ready" is noise at 921600
@@ -228,7 +228,7 @@ TEST_CASE("line switch: a module reset the host could not hear (its ready came a
         CHECK(lost.error() == espat::errc::timeout);  // what a program sees, and why it calls start()
 
         // start() probes at 921600 (silence), then at the port's own settings, and switches again.
-        auto again = co_await esp.start();
+        auto again = co_await esp.async_start();
         REQUIRE(again);
         CHECK(*again->line == espat::line_settings{921600, true, flow_control_refusal::none});
         CHECK(port_rate(esp.stream()) == 921600);

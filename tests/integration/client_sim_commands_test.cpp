@@ -178,7 +178,10 @@ awaitable<espat::proto::command_result> send_with(ctx<Client>& t, const typename
     std::string line;
     REQUIRE_FALSE(cmd::encode_set<C>(line, request));
     espat::proto::command c{.line = std::move(line), .timeout = 2000ms, .payload = std::move(data)};
-    co_return co_await t.esp.async_send_command(std::move(c));
+    // as_tuple: the whole result, lines and diagnostics, whether it failed or not.
+    auto [ec, r] = co_await t.esp.async_send_command(std::move(c), as_tuple);
+    CHECK(ec == r.ec);
+    co_return r;
 }
 
 // ---- one scenario per descriptor ----
@@ -1467,7 +1470,7 @@ bool run_scenario(const espat::sim::personality& fw, const entry<typename Rig::c
     asio::co_spawn(
         rig.esp.get_executor(),
         [&]() -> awaitable<void> {
-            auto started = co_await rig.esp.start();
+            auto started = co_await rig.esp.async_start();
             REQUIRE(started);
             ctx<typename Rig::client_type> t{rig.esp, rig.module, rig.io, rig.net, fw};
             supported = e.supported(rig.esp);

@@ -188,7 +188,7 @@ struct rig {
     }
     awaitable<void> started()
     {
-        auto r = co_await esp.start();
+        auto r = co_await esp.async_start();
         REQUIRE(r);
     }
     awaitable<void> open_link(std::optional<espat::link_id> id = std::nullopt)
@@ -394,10 +394,10 @@ TEST_CASE("faults: a spontaneous reset fails the command in flight with device_r
     t.run([&]() -> awaitable<void> {
         // A reset during start-up starts it over (three rounds); a start-up that still saw
         // one fails with device_reset and may be run again.
-        auto started = co_await t.esp.start();
+        auto started = co_await t.esp.async_start();
         for (int i = 0; i < 3 && !started; ++i) {
             CHECK(started.error() == errc::device_reset);
-            started = co_await t.esp.start();
+            started = co_await t.esp.async_start();
         }
         REQUIRE(started);
         int resets_seen = 0;
@@ -442,18 +442,18 @@ TEST_CASE("faults: a connect whose AT+CIPTCPOPT answer was lost: the id's next l
     t.run([&]() -> awaitable<void> {
         co_await t.started();
         espat::net::basic_network<client_type> net(t.esp);
-        auto started = co_await net.start();
+        auto started = co_await net.async_start();
         REQUIRE(started);
         // The module receives AT+CIPTCPOPT and applies it; the host never hears back.
         t.wire.mute_after_host = "AT+CIPTCPOPT=";
         espat::net::connect_options o;
         o.tcp.no_delay = true;
-        auto lost = co_await net.connect("127.0.0.1", t.tcp.port(), o);
+        auto lost = co_await net.async_connect("127.0.0.1", t.tcp.port(), o);
         REQUIRE_FALSE(lost);
         CHECK(lost.error() == errc::timeout);
         t.wire.mute = false;
         const std::size_t mark = t.wire.host_bytes.size();
-        auto plain = co_await net.connect("127.0.0.1", t.tcp.port());
+        auto plain = co_await net.async_connect("127.0.0.1", t.tcp.port());
         REQUIRE(plain);
         CHECK(plain->handle().id == 0);  // the same id as the lost one
         CHECK(t.wire.host_bytes.find("AT+CIPTCPOPT=0,-1,0,0\r\n", mark) != std::string::npos);
@@ -514,9 +514,9 @@ TEST_CASE("faults: cancellation queued, written, waiting for the prompt and afte
         // Cancelling start-up itself: the next start-up runs whole.
         {
             timer.expires_after(1ms);
-            auto r = co_await (t.esp.start() || timer.async_wait(use_awaitable));
+            auto r = co_await (t.esp.async_start() || timer.async_wait(use_awaitable));
             (void)r;
-            auto again = co_await t.esp.start();
+            auto again = co_await t.esp.async_start();
             CHECK(again);
             co_await check_next();
         }
@@ -567,7 +567,7 @@ TEST_CASE("start-up: a module that booted into passthrough (SAVETRANSLINK) is fo
 
             esp.emplace(std::move(wire.client_end()), fast_options());
             esp->record_transcript();
-            auto fw = co_await esp->start();
+            auto fw = co_await esp->async_start();
             REQUIRE(fw);
             CHECK(fw->left_passthrough);
             CHECK(esp->transcript().find("> +++") != std::string::npos);
@@ -584,12 +584,12 @@ TEST_CASE("start-up: a module that booted into passthrough (SAVETRANSLINK) is fo
             // The network's start() takes the module out of that state (closes link 0, normal
             // mode) and prepares it for links; a new link to the peer then carries data.
             espat::net::basic_network<client_type> net(*esp);
-            auto prepared = co_await net.start();
+            auto prepared = co_await net.async_start();
             REQUIRE(prepared);
             auto after = co_await esp->cipmode.query();
             REQUIRE(after);
             CHECK(*after == espat::transfer_mode::normal);
-            auto link = co_await net.connect("127.0.0.1", tcp.port());
+            auto link = co_await net.async_connect("127.0.0.1", tcp.port());
             REQUIRE(link);
             const std::string hello = "hello after passthrough";
             co_await asio::async_write(*link, asio::buffer(hello), use_awaitable);
@@ -617,9 +617,9 @@ TEST_CASE("reset mid-session with a saved TCP link: the client notices, restarts
         t.run([&]() -> awaitable<void> {
             co_await t.started();
             espat::net::basic_network<client_type> net(t.esp);
-            auto prepared = co_await net.start();
+            auto prepared = co_await net.async_start();
             REQUIRE(prepared);
-            auto link = co_await net.connect("127.0.0.1", t.tcp.port());
+            auto link = co_await net.async_connect("127.0.0.1", t.tcp.port());
             REQUIRE(link);
             while (t.tcp.sockets.empty()) co_await t.sleep(2ms);
             // Saved for the next boot: the module will come up in passthrough to the peer.
@@ -654,9 +654,9 @@ TEST_CASE("reset mid-session with a saved TCP link: the client notices, restarts
             CHECK(*read_result == errc::device_reset);
             if (!by_command) CHECK(*cut_off == errc::device_reset);
 
-            // The client restarts by itself; net.start() runs after that restart and takes the
+            // The client restarts by itself; net.async_start() runs after that restart and takes the
             // module out of the saved link's passthrough.
-            auto again = co_await net.start();
+            auto again = co_await net.async_start();
             REQUIRE(again);
             CHECK(t.esp.stats().starts == starts_before + 1);
             CHECK_FALSE(t.esp.last_restart_error());
@@ -685,7 +685,7 @@ TEST_CASE("reset mid-session with a saved TCP link: the client notices, restarts
             auto mode = co_await t.esp.cipmode.query();
             REQUIRE(mode);
             CHECK(*mode == espat::transfer_mode::normal);
-            auto fresh = co_await net.connect("127.0.0.1", t.tcp.port());
+            auto fresh = co_await net.async_connect("127.0.0.1", t.tcp.port());
             REQUIRE(fresh);
             const std::string hello = "hello after the reset";
             co_await asio::async_write(*fresh, asio::buffer(hello), use_awaitable);
@@ -704,7 +704,7 @@ TEST_CASE("start-up: a module in command mode gets no \"+++\" and is not taken f
     rig t;
     t.run([&]() -> awaitable<void> {
         t.esp.record_transcript();
-        auto fw = co_await t.esp.start();
+        auto fw = co_await t.esp.async_start();
         REQUIRE(fw);
         CHECK_FALSE(fw->left_passthrough);
         CHECK(t.wire.host_bytes.find("+++") == std::string::npos);
@@ -720,7 +720,7 @@ TEST_CASE("start-up: a module that is silent at first (still booting) and then a
             co_await t.sleep(250ms);
             t.wire.mute = false;
         }, asio::detached);
-        auto fw = co_await t.esp.start();
+        auto fw = co_await t.esp.async_start();
         REQUIRE(fw);
         CHECK(t.wire.host_bytes.find("+++") != std::string::npos);  // tried, harmlessly
         CHECK_FALSE(fw->left_passthrough);  // the module read "+++AT" and said ERROR

@@ -52,14 +52,14 @@ TEST_CASE("a client over a TCP socket starts, runs typed commands and the networ
             options.baud_rate = 921600;  // a serial setting: the bridge's business, not applied
             bridge_client& esp = client.emplace(std::move(line), options);
 
-            auto fw = co_await esp.start();
+            auto fw = co_await esp.async_start();
             REQUIRE(fw);
             CHECK_FALSE(fw->line.has_value());  // no AT+UART_CUR through a socket
             auto mode = co_await esp.cwmode.query();
             CHECK(mode.has_value());
 
             espat::net::basic_network<bridge_client> net(esp);
-            auto started = co_await net.start();
+            auto started = co_await net.async_start();
             CHECK(started.has_value());
             auto mux = co_await esp.cipmux.query();
             REQUIRE(mux);

@@ -117,8 +117,8 @@ TEST_CASE("write cancellation: a write queued behind another link's send is drop
     rig r;
     collecting_peer peer(r.io);
     r.run([&](client_type&, network_type& net) -> awaitable<void> {
-        auto a = co_await net.connect("127.0.0.1", peer.port());
-        auto b = co_await net.connect("127.0.0.1", peer.port());
+        auto a = co_await net.async_connect("127.0.0.1", peer.port());
+        auto b = co_await net.async_connect("127.0.0.1", peer.port());
         REQUIRE(a);
         REQUIRE(b);
         const auto cond10 = [&] { return peer.conns.size() == 2; };
@@ -160,8 +160,8 @@ TEST_CASE("write cancellation at any point of a long write: whole chunks or noth
         rig r;
         collecting_peer peer(r.io);
         r.run([&](client_type&, network_type& net) -> awaitable<void> {
-            auto a = co_await net.connect("127.0.0.1", peer.port());
-            auto other = co_await net.connect("127.0.0.1", peer.port());
+            auto a = co_await net.async_connect("127.0.0.1", peer.port());
+            auto other = co_await net.async_connect("127.0.0.1", peer.port());
             REQUIRE(a);
             REQUIRE(other);
             const auto cond12 = [&] { return peer.conns.size() == 2; };
@@ -199,7 +199,7 @@ TEST_CASE("write cancellation with awaitable operators: write || timer leaves th
     espat::test::tcp_peer echo(r.io, espat::test::echo_session);
     r.run([&](client_type& esp, network_type& net) -> awaitable<void> {
         using namespace asio::experimental::awaitable_operators;
-        auto link = co_await net.connect("127.0.0.1", echo.port());
+        auto link = co_await net.async_connect("127.0.0.1", echo.port());
         REQUIRE(link);
         const std::string data = pattern(12000, 4);
         asio::steady_timer t(co_await asio::this_coro::executor, 2ms);
@@ -229,9 +229,9 @@ TEST_CASE("udp send cancellation: a datagram queued behind a link's send is not 
     collecting_peer peer(r.io);
     asio::ip::udp::socket udp_peer(r.io, {asio::ip::address_v4::loopback(), 0});
     r.run([&](client_type&, network_type& net) -> awaitable<void> {
-        auto tcp = co_await net.connect("127.0.0.1", peer.port());
+        auto tcp = co_await net.async_connect("127.0.0.1", peer.port());
         REQUIRE(tcp);
-        auto udp = co_await net.open_udp("127.0.0.1", udp_peer.local_endpoint().port());
+        auto udp = co_await net.async_open_udp("127.0.0.1", udp_peer.local_endpoint().port());
         REQUIRE(udp);
         const auto cond14 = [&] { return peer.conns.size() == 1; };
         const bool ok14 = co_await espat::test::eventually(cond14);
@@ -273,11 +273,11 @@ TEST_CASE("a network destroyed with link operations pending: each ends, and the 
     asio::co_spawn(
         r.esp.get_executor(),
         [&]() -> awaitable<void> {
-            REQUIRE(co_await r.esp.start());
+            REQUIRE(co_await r.esp.async_start());
             auto net = std::make_unique<network_type>(r.esp);
-            REQUIRE(co_await net->start());
-            auto a = co_await net->connect("127.0.0.1", peer.port());
-            auto b = co_await net->connect("127.0.0.1", peer.port());
+            REQUIRE(co_await net->async_start());
+            auto a = co_await net->async_connect("127.0.0.1", peer.port());
+            auto b = co_await net->async_connect("127.0.0.1", peer.port());
             REQUIRE(a);
             REQUIRE(b);
             auto la = std::make_unique<network_type::link>(std::move(*a));

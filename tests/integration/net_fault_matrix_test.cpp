@@ -88,7 +88,7 @@ asio::awaitable<void> run_link(faulty_network& net, std::uint16_t port, std::uin
     using namespace asio::experimental::awaitable_operators;
     espat::net::connect_options co;
     co.timeout = 3s;
-    auto opened = co_await net.connect("127.0.0.1", port, co);
+    auto opened = co_await net.async_connect("127.0.0.1", port, co);
     if (!opened) {
         out.error = opened.error();
         out.done = true;
@@ -201,10 +201,10 @@ counts run(const scenario& sc, espat::net::receive_mode mode, std::uint32_t seed
         [&]() -> asio::awaitable<void> {
             // Up clean, then the line's faults: the links' fate is what is measured.
             for (int attempt = 0; attempt < 5 && !set_up; ++attempt) {
-                auto fw = co_await w->esp.start();
+                auto fw = co_await w->esp.async_start();
                 if (!fw) continue;
                 w->net.emplace(w->esp, w->no);
-                auto started = co_await w->net->start();
+                auto started = co_await w->net->async_start();
                 set_up = started.has_value();
             }
             if (!set_up) {
@@ -383,12 +383,12 @@ TEST_CASE("fault matrix: a byte changed inside a payload keeps every length: the
         asio::co_spawn(
             w.esp.get_executor(),
             [&]() -> asio::awaitable<void> {
-                auto fw = co_await w.esp.start();
+                auto fw = co_await w.esp.async_start();
                 REQUIRE(fw);
                 w.net.emplace(w.esp, w.no);
-                auto started = co_await w.net->start();
+                auto started = co_await w.net->async_start();
                 REQUIRE(started);
-                auto link = co_await w.net->connect("127.0.0.1", tls ? tls_echo.port() : w.peer.port());
+                auto link = co_await w.net->async_connect("127.0.0.1", tls ? tls_echo.port() : w.peer.port());
                 REQUIRE(link);
                 asio::ssl::context client_ctx(asio::ssl::context::tls_client);
                 client_ctx.add_certificate_authority(asio::buffer(certs.ca));
@@ -443,13 +443,13 @@ TEST_CASE("fault matrix: a +IPD frame broken on the wire fails its link with not
         asio::co_spawn(
             w.esp.get_executor(),
             [&]() -> asio::awaitable<void> {
-                auto fw = co_await w.esp.start();
+                auto fw = co_await w.esp.async_start();
                 REQUIRE(fw);
                 w.net.emplace(w.esp, w.no);
-                auto started = co_await w.net->start();
+                auto started = co_await w.net->async_start();
                 REQUIRE(started);
-                auto a = co_await w.net->connect("127.0.0.1", w.peer.port());
-                auto b = co_await w.net->connect("127.0.0.1", w.peer.port());
+                auto a = co_await w.net->async_connect("127.0.0.1", w.peer.port());
+                auto b = co_await w.net->async_connect("127.0.0.1", w.peer.port());
                 REQUIRE(a);
                 REQUIRE(b);
                 // What the module prints for a's 500-byte write, from here: the send's echo,

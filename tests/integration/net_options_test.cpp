@@ -56,7 +56,7 @@ TEST_CASE("connect_ssl: SNI and ALPN set through connect_options reach the serve
         net::connect_options o;
         o.tls.server_name = "one.example";
         o.tls.alpn = {"h2", "http/1.1"};
-        auto link = co_await net.connect_ssl("127.0.0.1", server.port(), o);
+        auto link = co_await net.async_connect_ssl("127.0.0.1", server.port(), o);
         if (!link) FAIL("connect_ssl: " << link.error().message());
         CHECK(link->type() == espat::link_type::ssl);
         const std::string back1 = co_await round_trip(*link, "hello over module TLS");
@@ -88,26 +88,26 @@ TEST_CASE("connect_ssl verifying the server: the right CA connects, a wrong CA o
         net::connect_options good;
         good.tls.auth = espat::ssl_auth_mode::verify_server;
         good.tls.ca_number = 0;  // the test CA
-        auto link = co_await net.connect_ssl("localhost", server.port(), good);
+        auto link = co_await net.async_connect_ssl("localhost", server.port(), good);
         if (!link) FAIL("connect_ssl: " << link.error().message());
         const std::string back2 = co_await round_trip(*link, "verified");
         CHECK(back2 == "verified");
 
         net::connect_options wrong_ca = good;
         wrong_ca.tls.ca_number = 1;  // an unrelated CA
-        auto refused = co_await net.connect_ssl("localhost", server.port(), wrong_ca);
+        auto refused = co_await net.async_connect_ssl("localhost", server.port(), wrong_ca);
         CHECK_FALSE(refused);
 
         net::connect_options wrong_name = good;
         wrong_name.tls.common_name = "other.example";  // AT+CIPSSLCCN: the certificate must name this
-        auto misnamed = co_await net.connect_ssl("localhost", server.port(), wrong_name);
+        auto misnamed = co_await net.async_connect_ssl("localhost", server.port(), wrong_name);
         CHECK_FALSE(misnamed);
 
         // The failed attempts gave their ids back: four more links fit beside the first. The
         // first takes id 1, where "other.example" was set: it is set back to the host's name.
         std::vector<network_type::link> more;
         for (int i = 0; i < 4; ++i) {
-            auto l = co_await net.connect_ssl("localhost", server.port(), good);
+            auto l = co_await net.async_connect_ssl("localhost", server.port(), good);
             if (!l) FAIL("connect_ssl " << i << ": " << l.error().message());
             more.push_back(std::move(*l));
         }
@@ -130,14 +130,14 @@ TEST_CASE("connect_ssl with a PSK on an ESP8266: the handshake uses it; an ESP32
         r.run([&](client_type&, network_type& net) -> awaitable<void> {
             net::connect_options o;
             o.tls.psk = net::module_psk{.psk = "psk-secret", .hint = "client-1"};
-            auto link = co_await net.connect_ssl("127.0.0.1", server.port(), o);
+            auto link = co_await net.async_connect_ssl("127.0.0.1", server.port(), o);
             if (!link) FAIL("connect_ssl: " << link.error().message());
             const std::string back4 = co_await round_trip(*link, "pre-shared");
             CHECK(back4 == "pre-shared");
 
             net::connect_options wrong;
             wrong.tls.psk = net::module_psk{.psk = "other-secret", .hint = "client-1"};
-            auto refused = co_await net.connect_ssl("127.0.0.1", server.port(), wrong);
+            auto refused = co_await net.async_connect_ssl("127.0.0.1", server.port(), wrong);
             CHECK_FALSE(refused);
         });
         CHECK(server.seen().connections.size() == 1);
@@ -152,11 +152,11 @@ TEST_CASE("connect_ssl with a PSK on an ESP8266: the handshake uses it; an ESP32
             net::connect_options o;
             o.tls.server_name = "x.example";
             o.tls.psk = net::module_psk{.psk = "k", .hint = "i"};
-            auto link = co_await net.connect_ssl("127.0.0.1", server.port(), o);
+            auto link = co_await net.async_connect_ssl("127.0.0.1", server.port(), o);
             REQUIRE_FALSE(link);
             CHECK(link.error() == espat::make_error_code(espat::errc::not_supported));
             CHECK(esp.transcript() == before);  // nothing was sent
-            auto plain = co_await net.connect_ssl("127.0.0.1", server.port());
+            auto plain = co_await net.async_connect_ssl("127.0.0.1", server.port());
             CHECK(plain);
             if (plain) CHECK(plain->handle().id == 0);  // the refused attempt kept no id
         });
@@ -177,19 +177,19 @@ TEST_CASE("connect options: hostile strings are refused or escaped by the encode
             if (which == 0) o.tls.server_name = "evil.example\r\nAT+RST";
             if (which == 1) o.tls.common_name = "cn\n";
             if (which == 2) o.tls.alpn = {"h2", "x\r\nAT+RESTORE"};
-            auto link = co_await net.connect_ssl("127.0.0.1", server.port(), o);
+            auto link = co_await net.async_connect_ssl("127.0.0.1", server.port(), o);
             REQUIRE_FALSE(link);
             CHECK(link.error() == espat::make_error_code(espat::errc::invalid_argument));
         }
         net::connect_options too_many;
         too_many.tls.alpn = {"a", "b", "c", "d"};  // AT+CIPSSLCALPN takes 1..3
-        auto four = co_await net.connect_ssl("127.0.0.1", server.port(), too_many);
+        auto four = co_await net.async_connect_ssl("127.0.0.1", server.port(), too_many);
         CHECK_FALSE(four);
         CHECK(esp.transcript() == before);
         // Quotes, commas and backslashes are escaped: the module reads back exactly the string.
         net::connect_options quoted;
         quoted.tls.server_name = "q\"uote,comma\\slash.example";
-        auto link = co_await net.connect_ssl("127.0.0.1", server.port(), quoted);
+        auto link = co_await net.async_connect_ssl("127.0.0.1", server.port(), quoted);
         if (!link) FAIL("connect_ssl: " << link.error().message());
         CHECK(esp.transcript().find("AT+CIPSSLCSNI=0,\"q\\\\\"uote\\\\,comma\\\\\\\\slash.example\"") != std::string::npos);
         const std::string back5 = co_await round_trip(*link, "in sync");
@@ -211,7 +211,7 @@ TEST_CASE("connect: AT+CIPTCPOPT and keep-alive for the link's id before AT+CIPS
         o.tcp.no_delay = true;
         o.tcp.linger = 0s;
         o.tcp.send_timeout = 500ms;
-        auto link = co_await net.connect("127.0.0.1", peer.port(), o);
+        auto link = co_await net.async_connect("127.0.0.1", peer.port(), o);
         if (!link) FAIL("connect: " << link.error().message());
         const std::string port = std::to_string(peer.port());
         const std::string t = esp.transcript();
@@ -232,7 +232,7 @@ TEST_CASE("connect: AT+CIPTCPOPT and keep-alive for the link's id before AT+CIPS
         CHECK_FALSE(cec);
 
         // Id 0 again, without options: the defaults go first, so nothing carries over.
-        auto plain = co_await net.connect("127.0.0.1", peer.port());
+        auto plain = co_await net.async_connect("127.0.0.1", peer.port());
         REQUIRE(plain);
         CHECK(plain->handle().id == 0);
         CHECK(esp.transcript().find("> AT+CIPTCPOPT=0,-1,0,0\\r\\n") != std::string::npos);
@@ -244,7 +244,7 @@ TEST_CASE("connect: AT+CIPTCPOPT and keep-alive for the link's id before AT+CIPS
         const std::string before = esp.transcript();
         net::connect_options bad;
         bad.keep_alive = 7201s;
-        auto refused = co_await net.connect("127.0.0.1", peer.port(), bad);
+        auto refused = co_await net.async_connect("127.0.0.1", peer.port(), bad);
         REQUIRE_FALSE(refused);
         CHECK(refused.error() == espat::make_error_code(espat::errc::invalid_argument));
         CHECK(esp.transcript() == before);
@@ -258,17 +258,17 @@ TEST_CASE("connect_ssl: a link without SNI avoids the id an earlier link set one
     r.run([&](client_type&, network_type& net) -> awaitable<void> {
         net::connect_options named;
         named.tls.server_name = "named.example";
-        auto first = co_await net.connect_ssl("127.0.0.1", server.port(), named);
+        auto first = co_await net.async_connect_ssl("127.0.0.1", server.port(), named);
         REQUIRE(first);
         CHECK(first->handle().id == 0);
         auto [cec] = co_await first->async_close(as_tuple);
         CHECK_FALSE(cec);
-        auto second = co_await net.connect_ssl("127.0.0.1", server.port());
+        auto second = co_await net.async_connect_ssl("127.0.0.1", server.port());
         REQUIRE(second);
         CHECK(second->handle().id == 1);  // id 0 would still send "named.example"
         const std::string back7 = co_await round_trip(*second, "x");
         CHECK(back7 == "x");
-        auto third = co_await net.connect_ssl("127.0.0.1", server.port(), named);
+        auto third = co_await net.async_connect_ssl("127.0.0.1", server.port(), named);
         REQUIRE(third);
         CHECK(third->handle().id == 0);
     });
@@ -289,7 +289,7 @@ TEST_CASE("listen with ssl: a host OpenSSL client connects through the module's 
         net::server_options so;
         so.ssl = true;
         so.max_connections = espat::server_connections{2};
-        auto server = co_await net.listen(443, so);
+        auto server = co_await net.async_listen(443, so);
         if (!server) FAIL("listen: " << server.error().message());
         const auto port = r.module.server_port();
         REQUIRE(port);
@@ -312,7 +312,7 @@ TEST_CASE("listen with ssl: a host OpenSSL client connects through the module's 
                 client_done = true;
             },
             asio::detached);
-        auto link = co_await server->accept();
+        auto link = co_await server->async_accept();
         if (!link) FAIL("accept: " << link.error().message());
         CHECK(link->type() == espat::link_type::ssl);
         std::string line(14, '\0');
@@ -323,7 +323,7 @@ TEST_CASE("listen with ssl: a host OpenSSL client connects through the module's 
         const bool ok8 = co_await espat::test::eventually(cond8);
         CHECK(ok8);
         CHECK(reply == "pong!");
-        auto closed = co_await server->close(true);
+        auto closed = co_await server->async_close(true);
         CHECK(closed);
     });
 }
@@ -341,12 +341,12 @@ TEST_CASE("listen with ssl on an ESP8266 and UDP modes without a local port are 
             const std::string before = esp.transcript();
             net::server_options so;
             so.ssl = true;
-            auto server = co_await net.listen(443, so);
+            auto server = co_await net.async_listen(443, so);
             REQUIRE_FALSE(server);
             CHECK(server.error() == espat::make_error_code(espat::errc::not_supported));
             net::udp_options uo;
             uo.mode = espat::udp_mode::changeable;  // needs local_port
-            auto udp = co_await net.open_udp("127.0.0.1", 9, uo);
+            auto udp = co_await net.async_open_udp("127.0.0.1", 9, uo);
             REQUIRE_FALSE(udp);
             CHECK(udp.error() == espat::make_error_code(espat::errc::invalid_argument));
             CHECK(esp.transcript() == before);

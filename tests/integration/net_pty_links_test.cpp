@@ -213,16 +213,16 @@ TEST_CASE("five links over a pty at once: 2 TCP, 1 SSL, 2 UDP, both ways, hashes
     asio::co_spawn(
         esp.get_executor(),
         [&]() -> awaitable<void> {
-            auto fw = co_await esp.start();
+            auto fw = co_await esp.async_start();
             REQUIRE(fw);
             serial_network net(esp);
-            auto started = co_await net.start();
+            auto started = co_await net.async_start();
             REQUIRE(started);
-            auto ta = co_await net.connect("127.0.0.1", tcp_a.port());
-            auto tb = co_await net.connect("127.0.0.1", tcp_b.port());
-            auto ts = co_await net.connect_ssl("127.0.0.1", tls.port());
-            auto ua = co_await net.open_udp("127.0.0.1", udp_a.port());
-            auto ub = co_await net.open_udp("127.0.0.1", udp_b.port());
+            auto ta = co_await net.async_connect("127.0.0.1", tcp_a.port());
+            auto tb = co_await net.async_connect("127.0.0.1", tcp_b.port());
+            auto ts = co_await net.async_connect_ssl("127.0.0.1", tls.port());
+            auto ua = co_await net.async_open_udp("127.0.0.1", udp_a.port());
+            auto ub = co_await net.async_open_udp("127.0.0.1", udp_b.port());
             REQUIRE(ta);
             REQUIRE(tb);
             REQUIRE(ts);
@@ -304,11 +304,11 @@ TEST_CASE("links used from other threads: the client's io_context on two threads
     asio::co_spawn(
         esp.get_executor(),
         [&]() -> awaitable<void> {
-            REQUIRE(co_await esp.start());
+            REQUIRE(co_await esp.async_start());
             serial_network net(esp);
-            REQUIRE(co_await net.start());
-            auto a = co_await net.connect("127.0.0.1", tcp_a.port());
-            auto b = co_await net.connect("127.0.0.1", tcp_b.port());
+            REQUIRE(co_await net.async_start());
+            auto a = co_await net.async_connect("127.0.0.1", tcp_a.port());
+            auto b = co_await net.async_connect("127.0.0.1", tcp_b.port());
             REQUIRE(a);
             REQUIRE(b);
             int running = 0;  // touched on the client's strand only

@@ -222,7 +222,7 @@ std::vector<operation> operations()
         c.kept.link.reset();
     };
     ops.push_back({"network start", nothing,
-                   [](context& c) -> awaitable<std::error_code> { co_return error_of(co_await c.net.start()); }, nothing,
+                   [](context& c) -> awaitable<std::error_code> { co_return error_of(co_await c.net.async_start()); }, nothing,
                    false});
     const auto connect_with_options = [](context& c) -> awaitable<std::error_code> {
         net::connect_options o;
@@ -230,7 +230,7 @@ std::vector<operation> operations()
         o.keep_alive = std::chrono::seconds(30);
         o.tcp.no_delay = true;
         o.tcp.linger = std::chrono::seconds(1);
-        auto link = co_await c.net.connect("127.0.0.1", c.tcp_port, o);
+        auto link = co_await c.net.async_connect("127.0.0.1", c.tcp_port, o);
         if (link) c.kept.link.emplace(std::move(*link));
         co_return error_of(link);
     };
@@ -248,7 +248,7 @@ std::vector<operation> operations()
                        o.timeout = 2s;
                        o.tls.server_name = "one.example";
                        o.tls.alpn = {"h2"};
-                       auto link = co_await c.net.connect_ssl("127.0.0.1", c.tls_port, o);
+                       auto link = co_await c.net.async_connect_ssl("127.0.0.1", c.tls_port, o);
                        if (link) c.kept.link.emplace(std::move(*link));
                        co_return error_of(link);
                    },
@@ -259,7 +259,7 @@ std::vector<operation> operations()
     // ESP-AT 4.x: AT+CIPSTART, then AT+CIPRECVTYPE (UDP is received in active mode).
     ops.push_back({"open_udp, ESP-AT 4.x", nothing,
                    [](context& c) -> awaitable<std::error_code> {
-                       auto udp = co_await c.net.open_udp("127.0.0.1", c.udp_port);
+                       auto udp = co_await c.net.async_open_udp("127.0.0.1", c.udp_port);
                        if (udp) c.kept.udp.emplace(std::move(*udp));
                        co_return error_of(udp);
                    },
@@ -285,23 +285,23 @@ std::vector<operation> operations()
                        net::server_options o;
                        o.max_connections = *espat::server_connections::checked(2);
                        o.idle_timeout = std::chrono::seconds(60);
-                       auto server = co_await c.net.listen(0, o);
+                       auto server = co_await c.net.async_listen(0, o);
                        if (server) c.kept.server.emplace(std::move(*server));
                        co_return error_of(server);
                    },
                    [](context& c) -> awaitable<void> {
-                       auto closed = co_await c.kept.server->close();
+                       auto closed = co_await c.kept.server->async_close();
                        CHECK(closed);
                        c.kept.server.reset();
                    }});
     ops.push_back({"open_passthrough", nothing,
                    [](context& c) -> awaitable<std::error_code> {
-                       auto p = co_await c.net.open_passthrough("127.0.0.1", c.tcp_port, 500ms);
+                       auto p = co_await c.net.async_open_passthrough("127.0.0.1", c.tcp_port, 500ms);
                        if (p) c.kept.passthrough.emplace(std::move(*p));
                        co_return error_of(p);
                    },
                    [](context& c) -> awaitable<void> {
-                       auto closed = co_await c.net.close_passthrough();
+                       auto closed = co_await c.net.async_close_passthrough();
                        CHECK(closed);
                        c.kept.passthrough.reset();
                    }});
@@ -309,12 +309,12 @@ std::vector<operation> operations()
     ops.back().steps_with_link = 2;  // AT+CIPSTART, AT+CIPSEND
     ops.push_back({"close_passthrough",
                    [](context& c) -> awaitable<void> {
-                       auto p = co_await c.net.open_passthrough("127.0.0.1", c.tcp_port, 500ms);
+                       auto p = co_await c.net.async_open_passthrough("127.0.0.1", c.tcp_port, 500ms);
                        REQUIRE(p);
                        c.kept.passthrough.emplace(std::move(*p));
                    },
                    [](context& c) -> awaitable<std::error_code> {
-                       auto closed = co_await c.net.close_passthrough();
+                       auto closed = co_await c.net.async_close_passthrough();
                        c.kept.passthrough.reset();
                        co_return error_of(closed);
                    },
@@ -322,7 +322,7 @@ std::vector<operation> operations()
     ops.back().on_link_close = when_link_closes::succeeds;
     ops.back().steps_with_link = std::numeric_limits<std::size_t>::max();  // from its setup on
     ops.push_back({"client start-up", nothing,
-                   [](context& c) -> awaitable<std::error_code> { co_return error_of(co_await c.esp.start()); },
+                   [](context& c) -> awaitable<std::error_code> { co_return error_of(co_await c.esp.async_start()); },
                    nothing, false});
     return ops;
 }
@@ -384,8 +384,8 @@ std::size_t run_case(const operation& op, std::optional<std::size_t> step, plann
             if (how == planned_failure::reset) {
                 // The module is back to its defaults; the client restarted itself, and the
                 // network is started again as after any reset.
-                co_await esp.wait_start_up();
-                REQUIRE(co_await net.start());
+                co_await esp.async_wait_start_up();
+                REQUIRE(co_await net.async_start());
                 if (op.name == "close_passthrough") co_return;  // nothing left to close
             } else if (op.restores) {  // after a success, its undo ran
                 const modes after = co_await read_modes(esp, net, r.module);
@@ -400,7 +400,7 @@ std::size_t run_case(const operation& op, std::optional<std::size_t> step, plann
             // The same operation again, on the module as the failure left it.
             if (op.name == "close_passthrough" && ec) {
                 // Closing again after a failed close must finish the job.
-                auto again = co_await net.close_passthrough();
+                auto again = co_await net.async_close_passthrough();
                 CHECK(again);
                 const modes after = co_await read_modes(esp, net, r.module);
                 CHECK(after.mux == espat::mux_mode::multiple);
@@ -490,14 +490,14 @@ TEST_CASE("an undo that fails too: errc::undo_failed, and the next operation set
         // mode with one link allowed.
         r.module.fail_command(2, planned_failure::error);
         r.module.fail_command(3, planned_failure::error);
-        auto p = co_await net.open_passthrough("127.0.0.1", peer.port(), 500ms);
+        auto p = co_await net.async_open_passthrough("127.0.0.1", peer.port(), 500ms);
         REQUIRE_FALSE(p);
         CHECK(p.error() == errc::undo_failed);
         auto mode = co_await esp.cipmode.query();
         REQUIRE(mode);
         CHECK(*mode == espat::transfer_mode::passthrough);
         // The next operation settles the modes first, then succeeds.
-        auto link = co_await net.connect("127.0.0.1", peer.port());
+        auto link = co_await net.async_connect("127.0.0.1", peer.port());
         REQUIRE(link);
         auto mux = co_await esp.cipmux.query();
         REQUIRE(mux);
@@ -566,7 +566,7 @@ std::size_t run_line_case(const line_case& lc, std::optional<std::size_t> step, 
         [&]() -> awaitable<void> {
             const std::size_t mark = device.module.commands_seen();
             if (step) device.module.fail_command(*step, how);
-            auto fw = co_await esp.start();
+            auto fw = co_await esp.async_start();
             sent = device.module.commands_seen() - mark;
             if (!step) {
                 REQUIRE_MESSAGE(fw, fw.error().message());
@@ -596,7 +596,7 @@ std::size_t run_line_case(const line_case& lc, std::optional<std::size_t> step, 
             } else {
                 CHECK_MESSAGE(fw.error() == failure_of(how), fw.error().message());
             }
-            if (how == planned_failure::reset) co_await esp.wait_start_up();  // a restart it saw
+            if (how == planned_failure::reset) co_await esp.async_wait_start_up();  // a restart it saw
             if (how == planned_failure::busy) {  // the module is busy for 250 ms
                 asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
                 co_await t.async_wait(asio::use_awaitable);
@@ -606,7 +606,7 @@ std::size_t run_line_case(const line_case& lc, std::optional<std::size_t> step, 
             auto alive = co_await esp.at();
             CHECK_MESSAGE(alive, alive.error().message());
             // A second start-up switches the line as asked.
-            auto again = co_await esp.start();
+            auto again = co_await esp.async_start();
             REQUIRE_MESSAGE(again, "the second start-up: " << again.error().message());
             REQUIRE(again->line);
             CHECK(again->line->baud_rate == wanted.baud_rate);

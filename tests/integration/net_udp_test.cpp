@@ -50,7 +50,7 @@ TEST_CASE("udp modes: fixed keeps its peer, change_once follows the first other 
         const udp::endpoint module_end(asio::ip::address_v4::loopback(), local);
         r.run([&](client_type&, network_type& net) -> awaitable<void> {
             const net::udp_options o{.local_port = local, .mode = mode};
-            auto link = co_await net.open_udp("127.0.0.1", p1.local_endpoint().port(), o);
+            auto link = co_await net.async_open_udp("127.0.0.1", p1.local_endpoint().port(), o);
             if (!link) FAIL("open_udp: " << link.error().message());
             // Who gets a plain send now: after SEND OK the datagram is in that socket already.
             auto sent_to = [&]() -> int {
@@ -109,7 +109,7 @@ TEST_CASE("udp: broadcast and multicast remotes go to the module as given; the l
         r.esp.record_transcript(true);
         r.run([&](client_type& esp, network_type& net) -> awaitable<void> {
             const net::udp_options o{.local_port = local, .mode = espat::udp_mode::fixed};
-            auto link = co_await net.open_udp(remote, 5000, o);
+            auto link = co_await net.async_open_udp(remote, 5000, o);
             if (!link) FAIL("open_udp: " << link.error().message());
             const std::string line =
                 "> AT+CIPSTART=0,\"UDP\",\"" + std::string(remote) + "\",5000," + std::to_string(local) + ",0\\r\\n";

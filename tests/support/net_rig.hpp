@@ -85,10 +85,10 @@ struct rig {
         asio::co_spawn(
             esp.get_executor(),
             [&]() -> awaitable<void> {
-                auto fw = co_await esp.start();
+                auto fw = co_await esp.async_start();
                 REQUIRE(fw);
                 pipe_network net(esp, no);
-                auto started = co_await net.start();
+                auto started = co_await net.async_start();
                 REQUIRE(started);
                 co_await script(esp, net);
             },

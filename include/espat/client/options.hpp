@@ -52,14 +52,14 @@ struct client_options {
     // (boot text, "ready", stray bytes waiting in the port's buffer) is then no command's
     // answer. 0: write at once.
     std::chrono::milliseconds initial_drain{20};
-    // start() reboots the module first (AT+RST, then its "ready" within ready_timeout): clean
+    // async_start() reboots the module first (AT+RST, then its "ready" within ready_timeout): clean
     // whatever an earlier program left (links, a server, passthrough, modes), at the cost of a
     // boot (a second or two on real modules) and of the settings not kept in flash. Off: start()
-    // takes the module as it is, and the network's start() closes leftover links
+    // takes the module as it is, and the network's async_start() closes leftover links
     // (net::network_options::close_leftover_links).
     bool reset_on_start = false;
     std::chrono::milliseconds ready_timeout{5000};
-    // An unexpected "ready" runs the start-up sequence again (if start() ran before).
+    // An unexpected "ready" runs the start-up sequence again (if async_start() ran before).
     bool restart_after_reset = true;
     // Wi-Fi events kept for next_wifi_event(); beyond it the oldest are dropped (and counted).
     std::size_t wifi_event_capacity = 32;

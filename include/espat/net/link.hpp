@@ -169,12 +169,12 @@ private:
             network->client().template async_set<commands::cipclose>(r, network->link_call(), network->on_client(std::move(self)));
         }
         template <class Self>
-        void operator()(Self& self, tl::expected<commands::nothing, std::error_code> r)
+        void operator()(Self& self, std::error_code ec)
         {
             if (!life.expired() && s->attached) net->table().detach(s->id);
             if (auto damaged = damage()) return basic_network<Client>::complete_on_caller(self, damaged);
             // "link is not valid": the module had closed it already; closed is what was asked.
-            if (!r && r.error() != make_error_code(errc::link_invalid)) return basic_network<Client>::complete_on_caller(self, r.error());
+            if (ec && ec != make_error_code(errc::link_invalid)) return basic_network<Client>::complete_on_caller(self, ec);
             basic_network<Client>::complete_on_caller(self, std::error_code{});
         }
 

@@ -151,7 +151,7 @@ public:
     }
 
     // Incoming connections: <id>,CONNECT for an id no link owns. The state is attached at
-    // once, so data the client sends before accept() is kept; a server takes it from here.
+    // once, so data the client sends before async_accept() is kept; a server takes it from here.
     std::deque<state_ptr>& incoming() noexcept { return incoming_; }
     void set_incoming(receive_mode mode, std::size_t capacity, std::function<void()> waker)
     {

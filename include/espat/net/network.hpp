@@ -5,6 +5,7 @@
 // Use it from the client's executor; it must outlive its links.
 #pragma once
 
+#include <espat/as_expected.hpp>
 #include <espat/commands/host.hpp>
 #include <espat/commands/tcpip.hpp>
 #include <espat/error.hpp>
@@ -57,7 +58,7 @@ struct network_options {
     // The timeout of the commands links run on their own (a write's AT+CIPSEND, a passive
     // read's AT+CIPRECVDATA, closes, the link list and lengths): the command table's unless set.
     std::optional<std::chrono::milliseconds> link_timeout{};
-    // start() closes the links the module lists (AT+CIPSTATE? or AT+CIPSTATUS): a module that
+    // async_start() closes the links the module lists (AT+CIPSTATE? or AT+CIPSTATUS): a module that
     // stayed powered while the host program restarted still holds the last run's links, which
     // no handle here owns, and refuses AT+CIPMUX=1 and their ids ("ALREADY CONNECTED") while
     // they last. false: left alone (a program that shares the module with another host). For a
@@ -73,7 +74,7 @@ struct network_stats {
     std::size_t reconciles = 0;         // link lists read because a read waited reconcile_after
     std::size_t closes_found = 0;       // links the module no longer listed: their CLOSED was lost
     std::size_t strays_closed = 0;      // module links nobody owned that sent data, closed
-    std::size_t leftovers_closed = 0;   // links start() found open (an earlier program's) and closed
+    std::size_t leftovers_closed = 0;   // links async_start() found open (an earlier program's) and closed
 };
 
 // AT+CIPSTART's <UDP mode> needs <local port>. A remote address of 255.255.255.255 makes the
@@ -119,7 +120,7 @@ struct connect_options {
     // AT+CIPSTART's timeout (DNS and the handshake): the command table's (10 s) unless set.
     std::optional<std::chrono::milliseconds> timeout{};
     // Per link where the firmware has AT+CIPRECVTYPE (3.3+); older firmware has one mode for
-    // every link, set by start() from network_options.
+    // every link, set by async_start() from network_options.
     std::optional<receive_mode> receive{};
     std::optional<std::chrono::seconds> keep_alive{};  // TCP keep-alive, 0 (off) or 1..7200 s
     tcp_options tcp{};
@@ -137,7 +138,7 @@ public:
     using passthrough = basic_passthrough<Client>;
     template <class T>
     using result = tl::expected<T, std::error_code>;
-
+    using default_token = use_expected_t;
     explicit basic_network(Client& client, network_options options = {});
     basic_network(const basic_network&) = delete;
     basic_network& operator=(const basic_network&) = delete;
@@ -159,46 +160,84 @@ public:
         return fw ? fw->max_send_length : 2048;
     }
 
+    // The operations below complete error first (void(std::error_code[, T])) on any completion
+    // token; without one, co_await yields result<T> (espat/as_expected.hpp).
+
     // Prepares the module: out of a saved passthrough link's state if start-up found one
     // (firmware_profile::left_passthrough), the links an earlier program left closed
     // (network_options::close_leftover_links), AT+CIPMUX=1 (five links), AT+CIPDINFO=1 (remote address on every
     // +IPD and +CIPRECVDATA, so a payload can never be mistaken for one), and on firmware
     // without per-link AT+CIPRECVTYPE the one AT+CIPRECVMODE for all links. Run it after the
-    // client's start(), and again after a module reset: until then, opening a link, a server or
-    // passthrough fails with errc::device_reset.
-    asio::awaitable<result<void>> start();
+    // client's async_start(), and again after a module reset: until then, opening a link, a
+    // server or passthrough fails with errc::device_reset. void(std::error_code).
+    template <class Token = default_token>
+    auto async_start(Token&& token = {})
+    {
+        return espat::detail::async_run(client_.get_executor(), start_steps(), std::forward<Token>(token));
+    }
 
     // AT+CIPSTART=<id>,"TCP",<host>,<port>[,<keep alive>] on the lowest free id, after
     // AT+CIPTCPOPT=<id>,... when o.tcp asks for socket options (see tcp_options). Options the
     // firmware lacks (not_supported) or values it cannot take (invalid_argument) fail first,
-    // with nothing sent.
-    asio::awaitable<result<link>> connect(std::string host, std::uint16_t port, connect_options o = {});
+    // with nothing sent. void(std::error_code, link).
+    template <class Token = default_token>
+    auto async_connect(std::string host, std::uint16_t port, connect_options o = {}, Token&& token = {})
+    {
+        return espat::detail::async_run(client_.get_executor(), connect_steps(std::move(host), port, std::move(o)),
+                                        std::forward<Token>(token));
+    }
 
     // The same with "SSL": TLS runs on the module, set up by o.tls (AT+CIPSSLCCONF, CN, SNI, ALPN,
     // PSK for the id, before the AT+CIPSTART; see tls_options). A failed handshake (a server the
     // module cannot verify) is the AT+CIPSTART's ERROR: its ERR CODE, or command_failed.
-    asio::awaitable<result<link>> connect_ssl(std::string host, std::uint16_t port, connect_options o = {});
+    // void(std::error_code, link).
+    template <class Token = default_token>
+    auto async_connect_ssl(std::string host, std::uint16_t port, connect_options o = {}, Token&& token = {})
+    {
+        return espat::detail::async_run(client_.get_executor(), connect_ssl_steps(std::move(host), port, std::move(o)),
+                                        std::forward<Token>(token));
+    }
 
     // AT+CIPSTART=<id>,"UDP",<host>,<port>[,<local port>,<mode>]. UDP is received in active mode
     // (datagram boundaries come with each +IPD); firmware before 3.3 has one receive mode for
-    // every link, so there UDP needs network_options::stream_receive = active.
-    asio::awaitable<result<udp_link>> open_udp(std::string host, std::uint16_t port, udp_options o = {});
+    // every link, so there UDP needs network_options::stream_receive = active
+    // (errc::receive_mode_conflict otherwise). void(std::error_code, udp_link).
+    template <class Token = default_token>
+    auto async_open_udp(std::string host, std::uint16_t port, udp_options o = {}, Token&& token = {})
+    {
+        return espat::detail::async_run(client_.get_executor(), open_udp_steps(std::move(host), port, std::move(o)),
+                                        std::forward<Token>(token));
+    }
 
     // AT+CIPSERVERMAXCONN, AT+CIPSERVER=1,<port> (with ssl: AT+CIPSERVER=1,<port>,"SSL",<CA
     // enable>, ESP32 only), AT+CIPSTO. Incoming links take free ids. A step that fails undoes
-    // the ones before it (the limit as it was, the server stopped).
-    asio::awaitable<result<server>> listen(std::uint16_t port, server_options o = {});
+    // the ones before it (the limit as it was, the server stopped). void(std::error_code, server).
+    template <class Token = default_token>
+    auto async_listen(std::uint16_t port, server_options o = {}, Token&& token = {})
+    {
+        return espat::detail::async_run(client_.get_executor(), listen_steps(port, std::move(o)), std::forward<Token>(token));
+    }
 
     // Passthrough mode on one TCP link: AT+CIPMUX=0, AT+CIPMODE=1, AT+CIPSTART, AT+CIPSEND; then
     // the stream carries the link's bytes. Needs every other link closed and no server (the
-    // module allows passthrough in single-link mode only). close_passthrough() goes back.
-    // `timeout`: AT+CIPSTART's, as connect_options::timeout.
-    asio::awaitable<result<passthrough>> open_passthrough(std::string host, std::uint16_t port,
-                                                          std::optional<std::chrono::milliseconds> timeout = {});
+    // module allows passthrough in single-link mode only). async_close_passthrough() goes back.
+    // `timeout`: AT+CIPSTART's, as connect_options::timeout. void(std::error_code, passthrough).
+    template <class Token = default_token>
+    auto async_open_passthrough(std::string host, std::uint16_t port,
+                                std::optional<std::chrono::milliseconds> timeout = {}, Token&& token = {})
+    {
+        return espat::detail::async_run(client_.get_executor(), open_passthrough_steps(std::move(host), port, timeout),
+                                        std::forward<Token>(token));
+    }
 
     // Leaves passthrough ("+++" between the guard silences), closes its link and returns the
     // module to AT+CIPMODE=0 and AT+CIPMUX=1. Bytes received before stay readable, then eof.
-    asio::awaitable<result<void>> close_passthrough();
+    // void(std::error_code).
+    template <class Token = default_token>
+    auto async_close_passthrough(Token&& token = {})
+    {
+        return espat::detail::async_run(client_.get_executor(), close_passthrough_steps(), std::forward<Token>(token));
+    }
 
     // For basic_server.
     [[nodiscard]] bool server_open() const noexcept { return server_open_; }
@@ -333,6 +372,16 @@ public:
     // notification may have been lost).
     void reconcile();
     // The links the module lists: AT+CIPSTATE? where the firmware has it, else AT+CIPSTATUS.
+    // The operations' coroutines (the async_ functions above run them).
+    asio::awaitable<result<void>> start_steps();
+    asio::awaitable<result<link>> connect_steps(std::string host, std::uint16_t port, connect_options o);
+    asio::awaitable<result<link>> connect_ssl_steps(std::string host, std::uint16_t port, connect_options o);
+    asio::awaitable<result<udp_link>> open_udp_steps(std::string host, std::uint16_t port, udp_options o);
+    asio::awaitable<result<server>> listen_steps(std::uint16_t port, server_options o);
+    asio::awaitable<result<passthrough>> open_passthrough_steps(std::string host, std::uint16_t port,
+                                                                std::optional<std::chrono::milliseconds> timeout);
+    asio::awaitable<result<void>> close_passthrough_steps();
+
     asio::awaitable<result<std::vector<link_status>>> module_links();
     // A failed operation's undo (impl/open.hpp): see undone().
     std::error_code undone(std::error_code first, std::error_code undo);
@@ -508,10 +557,10 @@ private:
     listener_id listener_ = 0;
     std::atomic<std::uint64_t> op_tickets_{1};  // names link reads and writes for cancellation; taken in callers' contexts
     receive_mode global_mode_ = receive_mode::active;  // the module's default after a reset
-    bool prepared_ = false;  // start() ran since the last reset (or ever): links may open
+    bool prepared_ = false;  // async_start() ran since the last reset (or ever): links may open
     bool unsettled_ = false;  // a failed undo left the modes unknown: the next operation settles them
     std::size_t single_link_closes_ = 0;  // "CLOSED" reports of single-link mode (passthrough's link)
-    asio::steady_timer incoming_wake_;   // accept() sleeps here; an incoming CONNECT wakes it
+    asio::steady_timer incoming_wake_;   // async_accept() sleeps here; an incoming CONNECT wakes it
     std::size_t incoming_wakeups_ = 0;
     bool server_open_ = false;
     std::error_code server_failure_;

@@ -48,6 +48,7 @@ public:
     using lowest_layer_type = basic_passthrough;
     using state_ptr = std::shared_ptr<detail::passthrough_state<executor_type>>;
 
+    basic_passthrough() = default;  // none: what an error-first completion gives with its error
     basic_passthrough(basic_network<Client>* net, state_ptr state) : net_(net), state_(std::move(state)) {}
     basic_passthrough(basic_passthrough&& o) noexcept : net_(std::exchange(o.net_, nullptr)), state_(std::move(o.state_)) {}
     basic_passthrough& operator=(basic_passthrough&& o) noexcept

@@ -1,10 +1,11 @@
-// espat/net/server.hpp — the module's TCP or SSL server (AT+CIPSERVER): accept() yields a link for each
+// espat/net/server.hpp — the module's TCP or SSL server (AT+CIPSERVER): async_accept() yields a link for each
 // incoming "<id>,CONNECT". Closing the server (AT+CIPSERVER=0) leaves open links open, as the
 // firmware does, unless asked to close them too (AT+CIPSERVER=0,1).
 //
 // Use it from the client's executor; its network must outlive it.
 #pragma once
 
+#include <espat/as_expected.hpp>
 #include <espat/commands/tcpip.hpp>
 #include <espat/error.hpp>
 #include <espat/net/link.hpp>
@@ -46,6 +47,7 @@ public:
     template <class T>
     using result = tl::expected<T, std::error_code>;
 
+    basic_server() = default;  // no server: what an error-first completion gives with its error
     basic_server(basic_network<Client>* net, std::uint16_t port) : net_(net), port_(port) {}
     // Written out, not defaulted: tl::expected 1.0 copies a type whose move is trivial but
     // whose copy is deleted.
@@ -64,7 +66,23 @@ public:
 
     // The next incoming connection, as a link (in the network's stream receive mode). A module
     // reset fails it with errc::device_reset; a closed server with errc::link_closed.
-    asio::awaitable<result<link>> accept()
+    // void(std::error_code, link); without a token, co_await yields result<link>.
+    template <class Token = use_expected_t>
+    auto async_accept(Token&& token = {})
+    {
+        return espat::detail::async_run(net_->client().get_executor(), accept_steps(), std::forward<Token>(token));
+    }
+
+    // AT+CIPSERVER=0 (or =0,1 to close the clients' links too). void(std::error_code).
+    template <class Token = use_expected_t>
+    auto async_close(bool close_links = false, Token&& token = {})
+    {
+        return espat::detail::async_run(net_->client().get_executor(), net_->stop_server(close_links),
+                                        std::forward<Token>(token));
+    }
+
+private:
+    asio::awaitable<result<link>> accept_steps()
     {
         for (;;) {
             if (auto s = net_->take_incoming()) co_return co_await net_->adopt_incoming(std::move(s));
@@ -78,10 +96,6 @@ public:
         }
     }
 
-    // AT+CIPSERVER=0 (or =0,1 to close the clients' links too).
-    asio::awaitable<result<void>> close(bool close_links = false) { co_return co_await net_->stop_server(close_links); }
-
-private:
     basic_network<Client>* net_ = nullptr;
     std::uint16_t port_ = 0;
 };

@@ -173,10 +173,10 @@ private:
         }
         // SEND OK: the whole datagram went out.
         template <class Self>
-        void operator()(Self& self, proto::command_result r)
+        void operator()(Self& self, std::error_code ec, const proto::command_result&)
         {
             if (!life.expired()) net->send_done();
-            if (r.ec) return basic_network<Client>::complete_on_caller(self, r.ec, 0);
+            if (ec) return basic_network<Client>::complete_on_caller(self, ec, 0);
             basic_network<Client>::complete_on_caller(self, std::error_code{}, size);
         }
     };

@@ -23,15 +23,15 @@ namespace {
 
 asio::awaitable<void> script(espat::client& esp)
 {
-    auto fw = co_await esp.start();
+    auto fw = co_await esp.async_start();
     if (!fw) {
         std::cerr << "start-up: " << fw.error().message() << '\n';
         co_return;
     }
     espat::net::basic_network<espat::client> net(esp);
-    auto started = co_await net.start();
+    auto started = co_await net.async_start();
     if (!started) co_return;
-    auto link = co_await net.connect("127.0.0.1", 80);
+    auto link = co_await net.async_connect("127.0.0.1", 80);
     std::cout << (link ? "connected\n" : "connect failed\n");
 }
 

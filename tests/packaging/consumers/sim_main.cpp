@@ -24,7 +24,7 @@ using client = espat::basic_client<espat::sim::pipe_end>;
 
 asio::awaitable<void> script(client& esp, espat::sim::module& module, int& status)
 {
-    auto fw = co_await esp.start();
+    auto fw = co_await esp.async_start();
     if (!fw) {
         std::cerr << "start-up: " << fw.error().message() << '\n';
     } else {

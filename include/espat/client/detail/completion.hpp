@@ -3,6 +3,7 @@
 #pragma once
 
 #include <espat/config.hpp>
+#include <espat/as_expected.hpp>
 #include <espat/client/detail/handler_arena.hpp>
 #include <espat/detail/executors.hpp>
 
@@ -13,6 +14,9 @@
 #include <asio/execution/outstanding_work.hpp>
 #include <asio/prefer.hpp>
 #include <asio/post.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <tl/expected.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -161,5 +165,105 @@ completion_ptr<In> make_completion(Handler&& handler, Transform transform, const
         throw;
     }
 }
+
+// ---- the two forms an operation's result reaches its handler in ----
+
+// A value with the error beside it, for an operation whose value means something even when it
+// failed (the raw command API's whole result: lines, diagnostics). Error first, the handler
+// gets both; as an expected, the error alone.
+template <class T>
+struct with_error {
+    std::error_code ec;
+    T value;
+};
+
+// The default token (espat::use_expected): the handler takes the operation's expected as it is,
+// which is what as_expected would build from the error-first form, without building it.
+struct expected_form {
+    template <class T>
+    tl::expected<T, std::error_code> operator()(tl::expected<T, std::error_code>&& r) const
+    {
+        return std::move(r);
+    }
+    template <class T>
+    tl::expected<T, std::error_code> operator()(with_error<T>&& r) const
+    {
+        if (r.ec) return tl::make_unexpected(r.ec);
+        return std::move(r.value);
+    }
+};
+
+// Any other token: error first, void(std::error_code) or void(std::error_code, T), the value
+// default-constructed after an error, as Asio's operations do.
+struct error_first_form {
+    std::tuple<std::error_code> operator()(tl::expected<void, std::error_code>&& r) const
+    {
+        return {r ? std::error_code{} : r.error()};
+    }
+    template <class T>
+    std::tuple<std::error_code, T> operator()(tl::expected<T, std::error_code>&& r) const
+    {
+        if (!r) return {r.error(), T{}};
+        return {std::error_code{}, std::move(*r)};
+    }
+    template <class T>
+    std::tuple<std::error_code, T> operator()(with_error<T>&& r) const
+    {
+        return {r.ec, std::move(r.value)};
+    }
+};
+
+template <class T>
+struct error_first_signature_of {
+    using type = void(std::error_code, T);
+};
+template <>
+struct error_first_signature_of<void> {
+    using type = void(std::error_code);
+};
+
+template <class Token>
+inline constexpr bool is_default_token_v = std::is_same_v<std::decay_t<Token>, use_expected_t>;
+
+// Calls the initiation with the handler, then the form its result must take, then the arguments.
+template <class Initiation, class Form>
+struct initiation_with_form {
+    Initiation initiation;
+    template <class Handler, class... Args>
+    void operator()(Handler&& handler, Args&&... args)
+    {
+        std::move(initiation)(std::forward<Handler>(handler), Form{}, std::forward<Args>(args)...);
+    }
+};
+
+// Initiates an operation whose result the library makes as tl::expected<T, std::error_code> (or
+// with_error<T>): with the default token the handler takes that expected as it is (no adapter
+// in between: the common case costs what it did before tokens were error first), with any
+// other token it completes error first. The initiation is called as
+// initiation(handler, form, args...) and gives the completion `form` to apply to the result.
+template <class T, class Initiation, class Token, class... Args>
+auto initiate_result(Initiation initiation, Token&& token, Args&&... args)
+{
+    if constexpr (is_default_token_v<Token>) {
+        return asio::async_initiate<const asio::use_awaitable_t<>&, void(tl::expected<T, std::error_code>)>(
+            initiation_with_form<Initiation, expected_form>{std::move(initiation)}, asio::use_awaitable,
+            std::forward<Args>(args)...);
+    } else {
+        return asio::async_initiate<Token, typename error_first_signature_of<T>::type>(
+            initiation_with_form<Initiation, error_first_form>{std::move(initiation)}, token, std::forward<Args>(args)...);
+    }
+}
+
+// A transform made of two: `first` on the strand's value, then `then` on what it gave.
+template <class First, class Then>
+struct composed_transform {
+    First first;
+    Then then;
+    template <class In>
+    auto operator()(In&& in)
+    {
+        return then(first(std::forward<In>(in)));
+    }
+};
 
 }  // namespace espat::detail

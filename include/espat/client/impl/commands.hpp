@@ -13,10 +13,13 @@ template <class AsyncStream>
 template <class Token>
 auto basic_client<AsyncStream>::async_send_command(proto::command command, Token&& token)
 {
-    return asio::async_initiate<Token, void(proto::command_result)>(
-        [this](auto handler, proto::command c) {
-            auto done = detail::make_completion<proto::command_result>(std::move(handler), detail::identity_transform{},
-                                                                        strand_, arena_);
+    return detail::initiate_result<proto::command_result>(
+        [this](auto handler, auto form, proto::command c) {
+            auto whole = [](proto::command_result&& r) {
+                return detail::with_error<proto::command_result>{r.ec, std::move(r)};
+            };
+            auto done = detail::make_completion<proto::command_result>(
+                std::move(handler), detail::composed_transform<decltype(whole), decltype(form)>{whole, form}, strand_, arena_);
             if (c.payload && !c.escaped_data) c.escaped_data = is_sendex_line(c.line);
             const std::error_code refused = c.escape || commands::sendable_line(c.line)
                                                 ? std::error_code{}
@@ -89,9 +92,8 @@ auto basic_client<AsyncStream>::async_enter_passthrough(call_options o, Token&& 
     commands::encode_execute<commands::cipsend>(line);
     proto::command c{.line = std::move(line), .timeout = timeout_of<commands::cipsend>(o),
                      .busy_retries = o.busy_retries, .passthrough = true};
-    return async_initiate_result<commands::nothing>(
-        std::move(c), {}, {}, version_range{}, 0,
-        [](std::size_t, proto::command_result&&) -> result<commands::nothing> { return commands::nothing{}; },
+    return async_initiate_result<void>(
+        std::move(c), {}, {}, version_range{}, 0, [](std::size_t, proto::command_result&&) -> result<void> { return {}; },
         std::forward<Token>(token));
 }
 
@@ -157,17 +159,19 @@ auto basic_client<AsyncStream>::async_initiate_result(proto::command c, std::err
                                                       version_range versions, std::size_t extra, Finish finish,
                                                       Token&& token)
 {
-    return asio::async_initiate<Token, void(result<T>)>(
-        [this](auto handler, proto::command c, std::error_code refused, std::string shown, version_range versions,
-               std::size_t extra, Finish finish) {
-            auto transform = [finish = std::move(finish), extra](proto::command_result&& r) mutable -> result<T> {
+    return detail::initiate_result<T>(
+        [this](auto handler, auto form, proto::command c, std::error_code refused, std::string shown,
+               version_range versions, std::size_t extra, Finish finish) {
+            auto value = [finish = std::move(finish), extra](proto::command_result&& r) mutable -> result<T> {
                 if (r.ec) return tl::make_unexpected(r.ec);
                 return finish(extra, std::move(r));
             };
-            auto done = detail::make_completion<proto::command_result>(std::move(handler), std::move(transform), strand_, arena_);
+            auto done = detail::make_completion<proto::command_result>(
+                std::move(handler), detail::composed_transform<decltype(value), decltype(form)>{std::move(value), form},
+                strand_, arena_);
             post_op(op_request{std::move(c), std::move(done), refused, std::move(shown), versions});
         },
-        token, std::move(c), refused, std::move(shown), versions, extra, std::move(finish));
+        std::forward<Token>(token), std::move(c), refused, std::move(shown), versions, extra, std::move(finish));
 }
 
 }  // namespace espat

@@ -10,18 +10,6 @@
 namespace espat {
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::start() -> asio::awaitable<result<firmware_profile>>
-{
-    co_return co_await asio::co_spawn(strand_, start_sequence(options_.reset_on_start), asio::use_awaitable);
-}
-
-template <class AsyncStream>
-auto basic_client<AsyncStream>::wait_start_up() -> asio::awaitable<void>
-{
-    co_await asio::co_spawn(strand_, start_up_done(), asio::use_awaitable);
-}
-
-template <class AsyncStream>
 auto basic_client<AsyncStream>::internal_command(std::string_view line, std::chrono::milliseconds timeout)
     -> asio::awaitable<proto::command_result>
 {
@@ -54,7 +42,7 @@ template <class AsyncStream>
 auto basic_client<AsyncStream>::start_sequence(bool reset_first) -> asio::awaitable<result<firmware_profile>>
 {
     // One start-up at a time: a second would interleave its commands with the first's. A
-    // caller that comes while one runs (a script's start() during the restart a module
+    // caller that comes while one runs (a script's async_start() during the restart a module
     // reset set off, say) waits for it and gets its result.
     if (starting_) {
         const std::uint64_t joined = starts_finished_;
@@ -70,9 +58,9 @@ auto basic_client<AsyncStream>::start_sequence(bool reset_first) -> asio::awaita
     gate_closed_ = true;
     ensure_running();
     result<firmware_profile> r = tl::make_unexpected(make_error_code(errc::device_reset));
-    // A caller that cancels start() makes the next co_await here throw; the start-up must
-    // still end (gate open, joiners woken), or every later command and start() would wait
-    // for good. Its result is then errc::cancelled, and start() may be called again.
+    // A caller that cancels async_start() makes the next co_await here throw; the start-up must
+    // still end (gate open, joiners woken), or every later command and async_start() would wait
+    // for good. Its result is then errc::cancelled, and async_start() may be called again.
     std::exception_ptr thrown;
     try {
         // A reset during start-up starts it over, a few times.
@@ -115,13 +103,14 @@ auto basic_client<AsyncStream>::reset_module() -> asio::awaitable<result<void>>
 }
 
 template <class AsyncStream>
-auto basic_client<AsyncStream>::start_up_done() -> asio::awaitable<void>
+auto basic_client<AsyncStream>::start_up_done() -> asio::awaitable<result<void>>
 {
     // The gate closes with the reset's "ready", before the restart's coroutine runs.
     while ((starting_ || gate_closed_) && !fatal_) {
         std::error_code woken;
         co_await start_done_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
     }
+    co_return result<void>{};
 }
 
 template <class AsyncStream>

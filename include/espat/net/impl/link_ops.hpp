@@ -187,11 +187,12 @@ void basic_network<Client>::write_turn(basic_network* net, const state_ptr& s, s
     w.handed_over = true;
     net->client_.async_send_data(
         link_id::checked(s->id), std::move(w.data), net->link_call(),
-        asio::bind_cancellation_slot(asio::cancellation_slot(),
-                                     asio::bind_executor(net->client_.get_executor(),
-                                                         net->client_.with_arena([net, life = net->lifetime(), s](result<std::size_t> r) {
-                                                             write_sent(life.expired() ? nullptr : net, s, std::move(r));
-                                                         }))));
+        espat::as_expected(asio::bind_cancellation_slot(
+            asio::cancellation_slot(),
+            asio::bind_executor(net->client_.get_executor(),
+                                net->client_.with_arena([net, life = net->lifetime(), s](result<std::size_t> r) {
+                                    write_sent(life.expired() ? nullptr : net, s, std::move(r));
+                                })))));
 }
 
 template <class Client>

@@ -1,4 +1,4 @@
-// espat/net/impl/open.hpp — basic_network's opening of links: start(), TCP and TLS connects
+// espat/net/impl/open.hpp — basic_network's opening of links: async_start(), TCP and TLS connects
 // with their options, UDP links, servers and passthrough, and undoing a failed one.
 //
 // Out of the class so that a program built with ESPAT_SEPARATE_COMPILATION compiles them once,
@@ -10,7 +10,7 @@
 namespace espat::net {
 
 template <class Client>
-auto basic_network<Client>::start() -> asio::awaitable<result<void>>
+auto basic_network<Client>::start_steps() -> asio::awaitable<result<void>>
 {
     // Requests are named, never temporaries in a co_await expression (g++ 12 may destroy
     // those twice).
@@ -20,7 +20,7 @@ auto basic_network<Client>::start() -> asio::awaitable<result<void>>
     // which is fine) and go back to normal mode. The saved link itself is left configured.
     // After a module reset the client's own restart decides that: wait for it first (the
     // commands below would wait for it too, but firmware() is read before them).
-    co_await client_.wait_start_up();
+    co_await client_.async_wait_start_up();
     if (const auto& fw = client_.firmware(); fw && fw->left_passthrough) {
         auto closed = co_await client_.template async_execute<commands::cipclose>();
         (void)closed;
@@ -69,21 +69,21 @@ auto basic_network<Client>::module_links() -> asio::awaitable<result<std::vector
 }
 
 template <class Client>
-auto basic_network<Client>::connect(std::string host, std::uint16_t port, connect_options o)
+auto basic_network<Client>::connect_steps(std::string host, std::uint16_t port, connect_options o)
     -> asio::awaitable<result<link>>
 {
     co_return co_await open_stream(link_type::tcp, std::move(host), port, o);
 }
 
 template <class Client>
-auto basic_network<Client>::connect_ssl(std::string host, std::uint16_t port, connect_options o)
+auto basic_network<Client>::connect_ssl_steps(std::string host, std::uint16_t port, connect_options o)
     -> asio::awaitable<result<link>>
 {
     co_return co_await open_stream(link_type::ssl, std::move(host), port, o);
 }
 
 template <class Client>
-auto basic_network<Client>::open_udp(std::string host, std::uint16_t port, udp_options o)
+auto basic_network<Client>::open_udp_steps(std::string host, std::uint16_t port, udp_options o)
     -> asio::awaitable<result<udp_link>>
 {
     if (auto ec = co_await ready_to_open()) co_return tl::make_unexpected(ec);
@@ -111,7 +111,7 @@ auto basic_network<Client>::open_udp(std::string host, std::uint16_t port, udp_o
 }
 
 template <class Client>
-auto basic_network<Client>::listen(std::uint16_t port, server_options o) -> asio::awaitable<result<server>>
+auto basic_network<Client>::listen_steps(std::uint16_t port, server_options o) -> asio::awaitable<result<server>>
 {
     if (auto ec = co_await ready_to_open()) co_return tl::make_unexpected(ec);
     if (o.ssl && chip_is("ESP8266")) co_return tl::make_unexpected(make_error_code(errc::not_supported));
@@ -128,7 +128,7 @@ auto basic_network<Client>::listen(std::uint16_t port, server_options o) -> asio
     }
     // Before the command: a client's CONNECT may come right after its OK.
     table_.set_incoming_type(o.ssl ? link_type::ssl : link_type::tcp);
-    result<commands::nothing> created;
+    result<void> created;
     if (o.ssl) {
         const cipserver_ssl_request create{server_mode::create, port, o.verify_clients};
         created = co_await client_.template async_set<commands::cipserver_ssl>(create);
@@ -148,7 +148,7 @@ auto basic_network<Client>::listen(std::uint16_t port, server_options o) -> asio
 }
 
 template <class Client>
-auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t port,
+auto basic_network<Client>::open_passthrough_steps(std::string host, std::uint16_t port,
                                              std::optional<std::chrono::milliseconds> timeout)
     -> asio::awaitable<result<passthrough>>
 {
@@ -182,7 +182,7 @@ auto basic_network<Client>::open_passthrough(std::string host, std::uint16_t por
 }
 
 template <class Client>
-auto basic_network<Client>::close_passthrough() -> asio::awaitable<result<void>>
+auto basic_network<Client>::close_passthrough_steps() -> asio::awaitable<result<void>>
 {
     auto state = std::exchange(passthrough_, nullptr);
     if (!state) {
@@ -287,7 +287,7 @@ auto basic_network<Client>::undo_listen(std::error_code first, bool created, std
     co_return undone(first, undo);
 }
 
-// Before an operation opens anything: the network prepared (start()), and modes a failed
+// Before an operation opens anything: the network prepared (async_start()), and modes a failed
 // undo left unknown set again.
 template <class Client>
 auto basic_network<Client>::ready_to_open() -> asio::awaitable<std::error_code>
@@ -297,7 +297,7 @@ auto basic_network<Client>::ready_to_open() -> asio::awaitable<std::error_code>
     co_return std::error_code{};
 }
 
-// Modes a failed undo left unknown: normal transfer mode, then start()'s steps (leftover
+// Modes a failed undo left unknown: normal transfer mode, then async_start()'s steps (leftover
 // links closed, AT+CIPMUX=1, ...).
 template <class Client>
 auto basic_network<Client>::settle() -> asio::awaitable<std::error_code>
@@ -305,8 +305,8 @@ auto basic_network<Client>::settle() -> asio::awaitable<std::error_code>
     if (!unsettled_) co_return std::error_code{};
     const cipmode_request normal{transfer_mode::normal};
     auto m = co_await client_.template async_set<commands::cipmode>(normal);
-    (void)m;  // a refusal here shows again in start()'s AT+CIPMUX=1, which needs normal mode
-    auto started = co_await start();
+    (void)m;  // a refusal here shows again in async_start()'s AT+CIPMUX=1, which needs normal mode
+    auto started = co_await start_steps();
     if (!started) co_return started.error();
     unsettled_ = false;
     co_return std::error_code{};
@@ -450,7 +450,7 @@ auto basic_network<Client>::open_stream(link_type type, std::string host, std::u
         give_up();
         co_return tl::make_unexpected(ec);
     }
-    result<commands::nothing> started;
+    result<void> started;
     const call_options start_call{o.timeout};
     if (type == link_type::ssl) started = co_await client_.template async_set<commands::cipstart_ssl>(plan->start, start_call);
     else started = co_await client_.template async_set<commands::cipstart_tcp>(plan->start, start_call);

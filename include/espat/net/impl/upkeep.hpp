@@ -76,11 +76,11 @@ auto basic_network<Client>::start_fetch(const typename link_table<executor_type>
     if (n == 0) return;
     s->fetching = true;
     client_.async_recv_data(link_id::checked(s->id), n, link_call(),
-                            asio::bind_executor(client_.get_executor(), [this, life = lifetime(), s, n](result<std::string> r) {
+                            espat::as_expected(asio::bind_executor(client_.get_executor(), [this, life = lifetime(), s, n](result<std::string> r) {
                                 s->fetching = false;
                                 if (life.expired()) return;
                                 on_fetched(s, n, std::move(r));
-                            }));
+                            })));
 }
 
 template <class Client>
@@ -99,7 +99,7 @@ auto basic_network<Client>::close_in_background(typename link_table<executor_typ
         const std::uint32_t generation = s->generation;
         client_.template async_set<commands::cipclose>(
             cipclose_request{close_link_id::checked(id).value()}, link_call(),
-            asio::bind_executor(client_.get_executor(), [this, life, id, generation](result<commands::nothing>) {
+            asio::bind_executor(client_.get_executor(), [this, life, id, generation](std::error_code) {
                 if (!life.expired() && table_.current(link_handle{id, generation})) table_.detach(id);
             }));
     });
@@ -114,16 +114,18 @@ auto basic_network<Client>::reconcile() -> void
     const auto& fw = client_.firmware();
     if (fw && fw->has_cipstate) {
         client_.template async_query<commands::cipstate>(
-            link_call(), asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<std::vector<link_status>> r) {
-                if (life.expired()) return;
-                on_link_list(r ? &*r : nullptr);
-            }));
+            link_call(), espat::as_expected(asio::bind_executor(
+                             client_.get_executor(), [this, life = lifetime()](result<std::vector<link_status>> r) {
+                                 if (life.expired()) return;
+                                 on_link_list(r ? &*r : nullptr);
+                             })));
     } else {
         client_.template async_execute<commands::cipstatus>(
-            link_call(), asio::bind_executor(client_.get_executor(), [this, life = lifetime()](result<connection_status> r) {
-                if (life.expired()) return;
-                on_link_list(r ? &r->links : nullptr);
-            }));
+            link_call(), espat::as_expected(asio::bind_executor(
+                             client_.get_executor(), [this, life = lifetime()](result<connection_status> r) {
+                                 if (life.expired()) return;
+                                 on_link_list(r ? &r->links : nullptr);
+                             })));
     }
 }
 
@@ -189,7 +191,7 @@ auto basic_network<Client>::on_stray_data(int id) -> void
     ++stats_.strays_closed;
     client_.template async_set<commands::cipclose>(
         cipclose_request{close_link_id::checked(id).value()}, link_call(),
-        asio::bind_executor(client_.get_executor(), [this, life = lifetime(), id](result<commands::nothing>) {
+        asio::bind_executor(client_.get_executor(), [this, life = lifetime(), id](std::error_code) {
             if (!life.expired()) stray_closing_ &= ~(1u << id);
         }));
 }
@@ -223,7 +225,7 @@ auto basic_network<Client>::drain_then_close(typename link_table<executor_type>:
 {
     // (Arguments named: g++ 12 and temporaries in co_await expressions, see client.hpp.)
     const call_options call = link_call();
-    auto lengths = co_await client_.template async_query<commands::ciprecvlen>(call, asio::use_awaitable);
+    auto lengths = co_await client_.template async_query<commands::ciprecvlen>(call);
     if (life.expired()) co_return;
     std::size_t held = 0;
     if (lengths && static_cast<std::size_t>(s->id) < lengths->size()) held = (*lengths)[static_cast<std::size_t>(s->id)].value_or(0);
@@ -280,7 +282,7 @@ template <class Client>
 auto basic_network<Client>::query_buffered(const typename link_table<executor_type>::state_ptr& s) -> void
 {
     client_.template async_query<commands::ciprecvlen>(
-        link_call(), asio::bind_executor(client_.get_executor(), [s](result<receive_lengths> r) {
+        link_call(), espat::as_expected(asio::bind_executor(client_.get_executor(), [s](result<receive_lengths> r) {
             if (r && static_cast<std::size_t>(s->id) < r->size()) {
                 const auto& len = (*r)[static_cast<std::size_t>(s->id)];
                 if (len && *len > 0) {
@@ -288,7 +290,7 @@ auto basic_network<Client>::query_buffered(const typename link_table<executor_ty
                     s->notify();
                 }
             }
-        }));
+        })));
 }
 
 }  // namespace espat::net
