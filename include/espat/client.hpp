@@ -380,12 +380,21 @@ private:
     {
         using value_type = typename Form::response::value_type;
         proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .busy_retries = o.busy_retries};
-        // A form answered by its final result alone shares one finish with all the others: the
-        // machinery from here to the handler is then compiled once per token, not per command.
-        if constexpr (std::is_same_v<typename Form::response, commands::no_info>) {
-            return async_initiate_result<void>(std::move(c), refused, std::move(shown),
-                                                           version_range::template of<C>(), 0, finish_nothing{this},
-                                                           std::forward<Token>(token));
+        if constexpr (requires { typename C::failure_line; }) {
+            // The table reads why it failed (AT+CWJAP's +CWJAP:<code>): that is its error.
+            using T = std::conditional_t<std::is_same_v<value_type, commands::nothing>, void, value_type>;
+            auto finish = [this](std::size_t, proto::command_result&& r) -> result<T> {
+                if constexpr (std::is_same_v<typename Form::response, commands::no_info>) return finish_nothing{this}(0, std::move(r));
+                else return decode_typed<Form>(std::move(r));
+            };
+            return async_initiate_result<T>(
+                std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
+                finish_with_reason<C, decltype(finish)>{std::move(finish)}, std::forward<Token>(token));
+        } else if constexpr (std::is_same_v<typename Form::response, commands::no_info>) {
+            // A form answered by its final result alone shares one finish with all the others: the
+            // machinery from here to the handler is then compiled once per token, not per command.
+            return async_initiate_result<void>(std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
+                                               finish_nothing{this}, std::forward<Token>(token));
         } else {
             return async_initiate_result<value_type>(
                 std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
@@ -393,6 +402,22 @@ private:
                 std::forward<Token>(token));
         }
     }
+
+    // A command whose table reads why it failed (commands::failure_reason): its finish, and that
+    // reason as its error when the module answered ERROR.
+    template <class C, class Finish>
+    struct finish_with_reason {
+        Finish finish;
+        auto operator()(std::size_t extra, proto::command_result&& r) { return finish(extra, std::move(r)); }
+        std::error_code failed(const proto::command_result& r) const
+        {
+            if (r.ec != errc::command_failed && r.ec.category() != module_category()) return r.ec;
+            std::vector<commands::response_line> lines;
+            lines.reserve(r.lines.size());
+            for (const auto& l : r.lines) lines.push_back({l.name, l.args});
+            return commands::failure_reason<C>(r.ec, lines);
+        }
+    };
 
     struct finish_nothing {
         basic_client* self;

@@ -28,6 +28,11 @@ enum class errc {
     response_too_large,  // a response held more than session_options::max_response_bytes
     undo_failed,         // an operation failed, and undoing what it had changed failed too
     receive_mode_conflict,  // UDP needs active receive; this firmware's one mode for all links is passive
+    // Why a join (AT+CWJAP) failed, from the module's +CWJAP:<code> line.
+    join_timeout,        // the AP did not answer in time
+    wrong_password,      // the AP refused the password
+    ap_not_found,        // no AP with that SSID (and BSSID) in range
+    join_failed,         // the connection failed for another reason
 };
 
 namespace detail {
@@ -57,6 +62,10 @@ public:
         case errc::receive_mode_conflict:
             return "UDP links need active receive, and this firmware has one receive mode for all links, passive for "
                    "streams here: set network_options::stream_receive to receive_mode::active to use UDP links";
+        case errc::join_timeout: return "joining the access point timed out";
+        case errc::wrong_password: return "the access point refused the password";
+        case errc::ap_not_found: return "no access point with that SSID was found";
+        case errc::join_failed: return "joining the access point failed";
         }
         return "unknown espat error";
     }

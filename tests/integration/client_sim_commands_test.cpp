@@ -477,8 +477,10 @@ COMMAND_CASE(cwjap)
     CHECK((*r)->ssid == "espressif");
     CHECK((*r)->channel == 6);
     auto wrong = co_await t.esp.cwjap("espressif", "wrong");
-    fails_with(wrong, module_error(execution_failed));
+    // The table reads the reason: +CWJAP:2 before ERR CODE and ERROR.
+    fails_with(wrong, espat::make_error_code(espat::errc::wrong_password));
     REQUIRE(t.esp.last_failure());
+    CHECK(t.esp.last_failure()->ec == module_error(execution_failed));  // what the module printed
     REQUIRE(t.esp.last_failure()->lines.size() == 1);  // +CWJAP:<reason> kept for diagnostics
     CHECK(t.esp.last_failure()->lines[0].name == "CWJAP");
     CHECK(t.esp.last_failure()->command == "AT+CWJAP=\"espressif\",\"********\"");  // redacted

@@ -6,6 +6,7 @@
 #include "net_rig.hpp"
 
 #include <espat/as_expected.hpp>
+#include <espat/tasks.hpp>
 
 #include <asio/experimental/deferred.hpp>
 #include <asio/redirect_error.hpp>
@@ -282,6 +283,47 @@ TEST_CASE("tokens: the client's operations complete error first with every token
         co_await with_every_token<espat::wifi_event>(
             "the next Wi-Fi event", next_event, no_activity, got_event,
             [&](outcome<espat::wifi_event>&) -> awaitable<void> { co_await join(); });
+    });
+}
+
+TEST_CASE("tokens: the Wi-Fi tasks complete error first with every token")
+{
+    rig r;
+    r.run([&](pipe_client& esp, pipe_network&) -> awaitable<void> {
+        auto seen = [&r] { return r.module.commands_seen(); };
+        auto joined_ok = [](const outcome<espat::station_addresses>& o) {
+            CHECK_FALSE(o.ec);
+            CHECK((o.value.ip && !o.value.ip->is_unspecified()));
+        };
+        co_await with_every_token<espat::station_addresses>(
+            "join", [&](auto token) { return espat::async_join(esp, "espressif", "1234567890", {}, std::move(token)); },
+            seen, joined_ok, nothing_after<espat::station_addresses>);
+        co_await with_every_token<espat::station_addresses>(
+            "join with a wrong password",
+            [&](auto token) { return espat::async_join(esp, "espressif", "wrong-password", {}, std::move(token)); }, seen,
+            fails_with<espat::station_addresses>(make_error_code(errc::wrong_password)),
+            [&](outcome<espat::station_addresses>&) -> awaitable<void> {
+                auto rejoined = co_await espat::async_join(esp, "espressif", "1234567890");
+                REQUIRE(rejoined);
+            });
+        co_await with_every_token<espat::station_addresses>(
+            "the station's address", [&](auto token) { return espat::async_station_address(esp, std::move(token)); },
+            seen, joined_ok, nothing_after<espat::station_addresses>);
+        co_await with_every_token<std::vector<espat::access_point>>(
+            "scan", [&](auto token) { return espat::async_scan(esp, std::move(token)); }, seen,
+            [](const outcome<std::vector<espat::access_point>>& o) {
+                CHECK_FALSE(o.ec);
+                REQUIRE(o.value.size() == 1);
+                CHECK(o.value[0].ssid == "espressif");
+            },
+            nothing_after<std::vector<espat::access_point>>);
+        co_await with_every_token<espat::softap_addresses>(
+            "an access point",
+            [&](auto token) { return espat::async_start_access_point(esp, "espat", "12345678", {}, std::move(token)); },
+            seen, succeeds<espat::softap_addresses>(), nothing_after<espat::softap_addresses>);
+        co_await with_every_token<no_value>(
+            "leave", [&](auto token) { return espat::async_leave(esp, std::move(token)); }, seen, succeeds<no_value>(),
+            nothing_after<no_value>);
     });
 }
 

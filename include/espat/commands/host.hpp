@@ -62,6 +62,17 @@ std::error_code encode_set(std::string& out, const typename C::set::request& r, 
     return detail::finish_line(out, start);
 }
 
+// Why a command failed, for a command whose table entry reads the lines before its ERROR
+// (C::failure_line: AT+CWJAP's +CWJAP:<code>, say): that reason's error code; else `ec`.
+template <class C>
+std::error_code failure_reason(std::error_code ec, std::span<const response_line> lines)
+{
+    if constexpr (requires { typename C::failure_line; }) {
+        if (auto reason = C::failure_line::decode(lines); reason && *reason) return make_error_code(**reason);
+    }
+    return ec;
+}
+
 // Reads the information lines of a successful response into the form's typed result.
 template <class Form>
 std::optional<typename Form::response::value_type> decode_response(std::span<const response_line> lines)

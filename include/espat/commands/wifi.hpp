@@ -7,6 +7,7 @@
 #include <espat/commands/codecs.hpp>
 #include <espat/commands/descriptor.hpp>
 #include <espat/commands/values.hpp>
+#include <espat/error.hpp>
 
 #include <asio/ip/address.hpp>
 
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 namespace espat {
 
@@ -50,6 +52,17 @@ struct enum_numbers<join_failure> {
     static constexpr join_failure values[] = {join_failure::timeout, join_failure::wrong_password,
                                               join_failure::ap_not_found, join_failure::connect_failed};
 };
+// The error a failed join completes with (commands::failure_reason).
+inline std::error_code make_error_code(join_failure f) noexcept
+{
+    switch (f) {
+    case join_failure::timeout: return make_error_code(errc::join_timeout);
+    case join_failure::wrong_password: return make_error_code(errc::wrong_password);
+    case join_failure::ap_not_found: return make_error_code(errc::ap_not_found);
+    case join_failure::connect_failed: break;
+    }
+    return make_error_code(errc::join_failed);
+}
 
 // AT+CWJAP's <scan_mode>.
 enum class wifi_scan_mode : std::uint8_t {

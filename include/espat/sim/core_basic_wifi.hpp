@@ -268,10 +268,14 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::cwsap
     else error();
     co_return;
 }
-// Only a running SoftAP takes a configuration.
+// Only a running SoftAP takes a configuration. As ESP-IDF's esp_wifi_set_config, the module
+// refuses WEP for a SoftAP, and a WPA/WPA2/WPA3 password outside 8..64 bytes.
 ESPAT_SIM_DECL bool module_core::configure_softap(const cwsap_request& p, bool save)
 {
     if (wifi_mode_ == wifi_mode::station || wifi_mode_ == wifi_mode::off) return false;
+    if (p.encryption.value == wifi_auth::wep) return false;
+    const std::size_t password = p.password.value.size();
+    if (p.encryption.value != wifi_auth::open && (password < 8 || password > 64)) return false;
     softap_config_ = {p.ssid.value, p.password.value, p.channel.value(), p.encryption.value,
                       p.max_connections ? std::optional<std::uint8_t>(p.max_connections->value()) : std::uint8_t{10},
                       p.ssid_hidden.value_or(false)};

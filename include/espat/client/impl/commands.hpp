@@ -163,7 +163,10 @@ auto basic_client<AsyncStream>::async_initiate_result(proto::command c, std::err
         [this](auto handler, auto form, proto::command c, std::error_code refused, std::string shown,
                version_range versions, std::size_t extra, Finish finish) {
             auto value = [finish = std::move(finish), extra](proto::command_result&& r) mutable -> result<T> {
-                if (r.ec) return tl::make_unexpected(r.ec);
+                if (r.ec) {
+                    if constexpr (requires { finish.failed(r); }) return tl::make_unexpected(finish.failed(r));
+                    return tl::make_unexpected(r.ec);
+                }
                 return finish(extra, std::move(r));
             };
             auto done = detail::make_completion<proto::command_result>(
