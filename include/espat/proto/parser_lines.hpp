@@ -59,6 +59,10 @@ inline const char* parser::on_line(const char* p, const char* end, H& h)
                         begin_frame(p[12] == ':' ? prefix::recv_colon : prefix::recv_comma);
                         return p + frame_prefix_len;
                     }
+                    if (p[1] == 'M' || p[1] == 'H') {  // +MQTTSUBRECV:, +HTTPCLIENT: and its kin
+                        if (const prefix m = match_frame_prefix(p, frame_prefix_len); begin_frame(m))
+                            return p + prefix_length(m);
+                    }
                 } else {
                     const std::size_t n = static_cast<std::size_t>(end - p);
                     const prefix m = match_frame_prefix(p, n);
@@ -68,6 +72,7 @@ inline const char* parser::on_line(const char* p, const char* end, H& h)
                         line_len_ = n;
                         return end;
                     }
+                    if (begin_frame(m)) return p + prefix_length(m);  // a prefix shorter than 13 bytes
                 }
             }
             if (c == '>') {
