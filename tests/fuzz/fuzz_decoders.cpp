@@ -204,6 +204,8 @@ struct carried<cmd::list_of<Item, Min, Max>> {
 };
 template <class List>
 struct carried<cmd::counted<List>> : carried<List> {};
+template <class Codec>
+struct carried<cmd::in_quotes<Codec>> : carried<Codec> {};
 template <class Codec, cmd::fixed_string Word>
 struct carried<cmd::or_keyword<Codec, Word>> {
     template <class V>
@@ -462,6 +464,9 @@ struct value_from<cmd::or_keyword<Codec, Word>> {
         return value_from<Codec>::make(in);
     }
 };
+
+template <class Codec>
+struct value_from<cmd::in_quotes<Codec>> : value_from<Codec> {};
 
 template <class F>
 auto member_from(reader& in)

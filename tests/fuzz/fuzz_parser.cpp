@@ -39,8 +39,8 @@ using espat::test::recorder;
 //            2 present), bit 3 call expect_recv_data, bits 4-5 split size bound
 //            (4, 16, 64, 512), bits 6-7 unused
 //   [1..2]   max_line          = MIN_LINE + v % (1025 - MIN_LINE)   (small limits only)
-//   [3..4]   max_ipd_payload   = MIN_PAYLOAD + v % (4097 - MIN_PAYLOAD)
-//   [5..6]   max_recv_payload  = MIN_PAYLOAD + v % (4097 - MIN_PAYLOAD)
+//   [3..4]   max_ipd_payload   = MIN_PAYLOAD + v % (4097 - MIN_PAYLOAD)   (and max_mqtt_payload)
+//   [5..6]   max_recv_payload  = MIN_PAYLOAD + v % (4097 - MIN_PAYLOAD)   (and max_http_payload)
 //   [7]      expect_recv_data size: v < 128 ? v : (v - 127) * 64
 //   [8..9]   PRNG seed for the split sizes
 //   [10..11] passthrough on at  v % (stream size + 1)
@@ -83,6 +83,9 @@ params read_params(const std::uint8_t* data, std::size_t size)
         p.limits.max_line = min_line + u16(1) % (1025 - min_line);
         p.limits.max_ipd_payload = min_payload + u16(3) % (4097 - min_payload);
         p.limits.max_recv_payload = min_payload + u16(5) % (4097 - min_payload);
+        // The MQTT and HTTP frames share those two (the layout keeps the seeds' meaning).
+        p.limits.max_mqtt_payload = p.limits.max_ipd_payload;
+        p.limits.max_http_payload = p.limits.max_recv_payload;
     }
     constexpr remote_info modes[] = {remote_info::detect, remote_info::absent, remote_info::present,
                                      remote_info::detect};
@@ -192,7 +195,7 @@ struct checker {
 
     std::size_t bound() const
     {
-        return std::max({lim.max_line, lim.max_ipd_payload, lim.max_recv_payload});
+        return std::max({lim.max_line, lim.max_ipd_payload, lim.max_recv_payload, lim.max_mqtt_payload, lim.max_http_payload});
     }
 
     // The longest text a line event may carry, an echo rejoined after a report included.
@@ -235,6 +238,21 @@ struct checker {
             if (e.kind == event_kind::recv_data && e.value > lim.max_recv_payload)
                 fail_event(e, "+CIPRECVDATA longer than max_recv_payload");
             if (e.payload.size() != e.value) fail_event(e, "payload.size() != value");
+            check_payload(e);
+            break;
+        case event_kind::mqtt_message:
+            if (e.value > lim.max_mqtt_payload) fail_event(e, "+MQTTSUBRECV longer than max_mqtt_payload");
+            if (e.payload.size() != e.value) fail_event(e, "payload.size() != value");
+            if (e.link < 0 || e.link > 9) fail_event(e, "an MQTT message without its one-digit link id");
+            if (e.args.size() > lim.max_line) fail_event(e, "an MQTT topic longer than max_line");
+            if (e.name != "MQTTSUBRECV") fail_event(e, "an MQTT message not named MQTTSUBRECV");
+            check_payload(e);
+            break;
+        case event_kind::http_data:
+            if (e.value > lim.max_http_payload) fail_event(e, "an HTTP chunk longer than max_http_payload");
+            if (e.payload.size() != e.value) fail_event(e, "payload.size() != value");
+            if (e.name != "HTTPCLIENT" && e.name != "HTTPCGET" && e.name != "HTTPCPOST" && e.name != "HTTPCPUT")
+                fail_event(e, "an HTTP chunk not named by its command");
             check_payload(e);
             break;
         case event_kind::raw_data:

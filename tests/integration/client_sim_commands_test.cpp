@@ -1355,6 +1355,137 @@ COMMAND_CASE(cipsslsize)
     else CHECK(r);
 }
 
+// MQTT and HTTP (issue 21): the simulator does not implement them yet, so a module whose
+// version has them answers as a build without them would; one whose version predates them
+// is refused by the client before anything is sent (expect_refused, with these requests).
+template <class C>
+struct table_request;
+template <>
+struct table_request<cmd::mqttusercfg> {
+    static espat::mqttusercfg_request get()
+    {
+        return {.scheme = espat::mqtt_scheme::tcp, .client_id = "esp", .username = "user", .password = "secret", .path = ""};
+    }
+};
+template <>
+struct table_request<cmd::mqttlongclientid> {
+    static espat::mqttlong_request get() { return {*espat::mqtt_long_length::checked(8)}; }
+};
+template <>
+struct table_request<cmd::mqttlongusername> : table_request<cmd::mqttlongclientid> {};
+template <>
+struct table_request<cmd::mqttlongpassword> : table_request<cmd::mqttlongclientid> {};
+template <>
+struct table_request<cmd::mqttconncfg> {
+    static espat::mqttconncfg_request get()
+    {
+        return {.keep_alive = std::chrono::seconds(60), .session = espat::mqtt_session::clean, .will_topic = "will",
+                .will_message = "gone", .will_qos = espat::mqtt_qos::at_most_once, .will_retain = false};
+    }
+};
+template <>
+struct table_request<cmd::mqttconn> {
+    static espat::mqttconn_request get() { return {.host = "127.0.0.1", .port = *espat::mqtt_port::checked(1883), .reconnect = false}; }
+};
+template <>
+struct table_request<cmd::mqttpub> {
+    static espat::mqttpub_request get()
+    {
+        return {.topic = "t", .data = "d", .qos = espat::mqtt_qos::at_most_once, .retain = false};
+    }
+};
+template <>
+struct table_request<cmd::mqttpubraw> {
+    static espat::mqttpubraw_request get()
+    {
+        return {.topic = "t", .length = *espat::mqtt_publish_length::checked(4), .qos = espat::mqtt_qos::at_most_once,
+                .retain = false};
+    }
+};
+template <>
+struct table_request<cmd::mqttsub> {
+    static espat::mqttsub_request get() { return {.topic = "t", .qos = espat::mqtt_qos::at_least_once}; }
+};
+template <>
+struct table_request<cmd::mqttunsub> {
+    static espat::mqttunsub_request get() { return {.topic = "t"}; }
+};
+template <>
+struct table_request<cmd::mqttclean> {
+    static espat::mqttclean_request get() { return {}; }
+};
+template <>
+struct table_request<cmd::httpclient> {
+    static espat::httpclient_request get()
+    {
+        return {.method = espat::http_method::get, .content_type = espat::http_content_type::form_urlencoded,
+                .url = "http://127.0.0.1/", .transport = espat::http_transport::tcp};
+    }
+};
+template <>
+struct table_request<cmd::httpclient_post> {
+    static espat::httpclient_post_request get()
+    {
+        return {.content_type = espat::http_content_type::json, .url = "http://127.0.0.1/", .transport = espat::http_transport::tcp,
+                .data = "{}"};
+    }
+};
+template <>
+struct table_request<cmd::httpgetsize> {
+    static espat::httpgetsize_request get() { return {.url = "http://127.0.0.1/"}; }
+};
+template <>
+struct table_request<cmd::httpcget> : table_request<cmd::httpgetsize> {};
+template <>
+struct table_request<cmd::httpcpost> {
+    static espat::httpcpost_request get() { return {.url = "http://127.0.0.1/", .length = *espat::http_body_length::checked(2)}; }
+};
+template <>
+struct table_request<cmd::httpcput> : table_request<cmd::httpcpost> {};
+template <>
+struct table_request<cmd::httpurlcfg> {
+    static espat::httpurlcfg_request get() { return {*espat::http_url_length::checked(0)}; }
+};
+template <>
+struct table_request<cmd::httpchead> {
+    static espat::httpchead_request get() { return {*espat::http_header_length::checked(0)}; }
+};
+
+template <class C, class Client>
+awaitable<void> not_simulated(ctx<Client>& t)
+{
+    if constexpr (cmd::has_query<C>) {
+        auto q = co_await t.esp.template async_query<C>();
+        fails_with(q, module_error(unsupported));
+    }
+    const auto request = table_request<C>::get();
+    auto r = co_await t.esp.template async_set<C>(request);
+    fails_with(r, module_error(unsupported));
+}
+
+#define NOT_SIMULATED(NAME) \
+    COMMAND_CASE(NAME) { co_await not_simulated<cmd::NAME>(t); }
+NOT_SIMULATED(mqttusercfg)
+NOT_SIMULATED(mqttlongclientid)
+NOT_SIMULATED(mqttlongusername)
+NOT_SIMULATED(mqttlongpassword)
+NOT_SIMULATED(mqttconncfg)
+NOT_SIMULATED(mqttconn)
+NOT_SIMULATED(mqttpub)
+NOT_SIMULATED(mqttpubraw)
+NOT_SIMULATED(mqttsub)
+NOT_SIMULATED(mqttunsub)
+NOT_SIMULATED(mqttclean)
+NOT_SIMULATED(httpclient)
+NOT_SIMULATED(httpclient_post)
+NOT_SIMULATED(httpgetsize)
+NOT_SIMULATED(httpcget)
+NOT_SIMULATED(httpcpost)
+NOT_SIMULATED(httpcput)
+NOT_SIMULATED(httpurlcfg)
+NOT_SIMULATED(httpchead)
+#undef NOT_SIMULATED
+
 #undef COMMAND_CASE
 
 // ---- the driver ----
@@ -1374,6 +1505,26 @@ struct refusal_request<cmd::sysmsg_cur> {
 };
 template <>
 struct refusal_request<cmd::sysmsg_def> : refusal_request<cmd::sysmsg_cur> {};
+// The MQTT and HTTP commands with a set form only.
+#define REFUSED_WITH_TABLE_REQUEST(NAME) \
+    template <>                           \
+    struct refusal_request<cmd::NAME> : table_request<cmd::NAME> {};
+REFUSED_WITH_TABLE_REQUEST(mqttusercfg)
+REFUSED_WITH_TABLE_REQUEST(mqttlongclientid)
+REFUSED_WITH_TABLE_REQUEST(mqttlongusername)
+REFUSED_WITH_TABLE_REQUEST(mqttlongpassword)
+REFUSED_WITH_TABLE_REQUEST(mqttconncfg)
+REFUSED_WITH_TABLE_REQUEST(mqttpub)
+REFUSED_WITH_TABLE_REQUEST(mqttpubraw)
+REFUSED_WITH_TABLE_REQUEST(mqttunsub)
+REFUSED_WITH_TABLE_REQUEST(mqttclean)
+REFUSED_WITH_TABLE_REQUEST(httpclient)
+REFUSED_WITH_TABLE_REQUEST(httpclient_post)
+REFUSED_WITH_TABLE_REQUEST(httpgetsize)
+REFUSED_WITH_TABLE_REQUEST(httpcget)
+REFUSED_WITH_TABLE_REQUEST(httpcpost)
+REFUSED_WITH_TABLE_REQUEST(httpcput)
+#undef REFUSED_WITH_TABLE_REQUEST
 
 // A command outside the firmware's version range is refused before anything is sent.
 template <class C, class Client>
@@ -1517,12 +1668,20 @@ TEST_CASE("client against the simulator: every command of the table, success and
             return v;
         };
         std::sort(refused.begin(), refused.end());
+        // MQTT and HTTP: none on NONOS; ESP-AT 2.2 predates AT+MQTTLONG* (2.2.2), AT+HTTPCGET
+        // and AT+HTTPURLCFG (2.3), AT+HTTPCPUT (3.0) and AT+HTTPCHEAD (3.1).
         if (fw.name == "nonos") {
-            std::vector<std::string_view> expected{"sysstore", "cwstate", "cipstate", "ciprecvtype"};
+            std::vector<std::string_view> expected{"sysstore", "cwstate", "cipstate", "ciprecvtype", "mqttusercfg",
+                                                   "mqttlongclientid", "mqttlongusername", "mqttlongpassword",
+                                                   "mqttconncfg", "mqttconn", "mqttpub", "mqttpubraw", "mqttsub",
+                                                   "mqttunsub", "mqttclean", "httpclient", "httpclient_post",
+                                                   "httpgetsize", "httpcget", "httpcpost", "httpcput", "httpurlcfg",
+                                                   "httpchead"};
             std::sort(expected.begin(), expected.end());
             CHECK(refused == expected);
         } else if (fw.name == "esp-at-2") {
-            CHECK(refused == with_pairs({"cipstate", "ciprecvtype"}));
+            CHECK(refused == with_pairs({"cipstate", "ciprecvtype", "mqttlongclientid", "mqttlongusername",
+                                         "mqttlongpassword", "httpcget", "httpurlcfg", "httpcput", "httpchead"}));
         } else {
             CHECK(refused == with_pairs({"cipstatus", "ciprecvmode"}));
         }

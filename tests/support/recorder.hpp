@@ -20,7 +20,8 @@ inline std::ostream& operator<<(std::ostream& os, const owned_event& e)
     if (!e.text.empty()) os << " text=\"" << e.text << '"';
     if (!e.name.empty()) os << " name=" << e.name << " args=\"" << e.args << '"';
     if (!e.remote_host.empty()) os << " remote=" << e.remote_host << ':' << e.remote_port;
-    if (!e.payload.empty() || e.kind == event_kind::ipd || e.kind == event_kind::recv_data)
+    if (!e.payload.empty() || e.kind == event_kind::ipd || e.kind == event_kind::recv_data ||
+        e.kind == event_kind::mqtt_message || e.kind == event_kind::http_data)
         os << " payload[" << e.payload.size() << "]";
     return os << '}';
 }

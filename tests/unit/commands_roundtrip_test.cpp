@@ -277,6 +277,9 @@ struct sampler<or_keyword<Codec, Word>> {
     }
 };
 
+template <class Codec>
+struct sampler<in_quotes<Codec>> : sampler<Codec> {};
+
 // ---------------------------------------------------------------------------------------------
 // Requests.
 

@@ -113,6 +113,10 @@ const std::map<event_kind, std::vector<std::string>>& schema()
         {k::ipd, {"link", "value", "remote_host", "remote_port", "payload"}},
         {k::ipd_notify, {"link", "value", "remote_host", "remote_port"}},
         {k::recv_data, {"value", "remote_host", "remote_port", "payload"}},
+        {k::mqtt_connected, {"link", "name", "args"}},
+        {k::mqtt_disconnected, {"link", "name", "args"}},
+        {k::mqtt_message, {"link", "value", "topic", "payload"}},
+        {k::http_data, {"value", "name", "payload"}},
         {k::raw_data, {"payload"}},
         {k::protocol_error, {"link", "reason"}},
     };

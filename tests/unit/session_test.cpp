@@ -1383,3 +1383,98 @@ TEST_CASE("session: passthrough: the module's command-mode answer after a line e
     g.feed("hello\r\n\r\nERROR\r\n");
     CHECK(g.take() == strings{"report raw_data hello\\r\\n\\r\\nERROR\\r\\n"});
 }
+
+namespace {
+// An action log without its timer lines.
+strings without_timers(strings log)
+{
+    std::erase_if(log, [](const std::string& l) { return l.starts_with("timer"); });
+    return log;
+}
+}  // namespace
+
+TEST_CASE("session: +MQTTSUBRECV messages are reports, whatever their payload holds, and the command still completes")
+{
+    for (const bool bytewise : {false, true}) {
+        CAPTURE(bytewise);
+        harness h;
+        const auto id = h.submit("AT+MQTTSUB=0,\"t\",1\r\n");
+        h.take();
+        h.feed("+MQTTSUBRECV:0,\"t\",6,\r\nOK\r\n\r\n+MQTTSUBRECV:0,\"t\",5,SEND \r\n+MQTTDISCONNECTED:0\r\n\r\nOK\r\n", bytewise);
+        // Byte by byte, a frame whose read ended with its payload is held a moment (frame_hold):
+        // the timer lines differ, the rest must not.
+        CHECK(without_timers(h.take()) == strings{"report mqtt_message 0 \\r\\nOK\\r\\n", "report mqtt_message 0 SEND\\x20",
+                                                  "report mqtt_disconnected 0", "done 1 ok [ok]"});
+        CHECK(h.results[id].lines.empty());
+        REQUIRE(h.reports.size() == 3);
+        CHECK(h.reports[0].args == "t");
+    }
+}
+
+TEST_CASE("session: AT+MQTTCONN's +MQTTCONNECTED is a report; the command ends at its OK")
+{
+    harness h;
+    h.s.set_echo(true);
+    const auto id = h.submit("AT+MQTTCONN=0,\"broker.test\",1883,1\r\n");
+    h.take();
+    h.feed("AT+MQTTCONN=0,\"broker.test\",1883,1\r\n+MQTTCONNECTED:0,1,\"broker.test\",\"1883\",\"\",1\r\n\r\nOK\r\n");
+    CHECK(h.take() == strings{"report mqtt_connected 0", "done 1 ok [ok]", "timer off"});
+    CHECK(h.results[id].lines.empty());
+}
+
+TEST_CASE("session: AT+MQTTPUBRAW's data phase ends at +MQTTPUB:OK / +MQTTPUB:FAIL as AT+CIPSEND's at SEND OK")
+{
+    harness h;
+    const auto ok = h.send("AT+MQTTPUBRAW=0,\"t\",4,1,0\r\n", "a\r\nb");
+    h.take();
+    h.feed("\r\nOK\r\n\r\n>");
+    CHECK(without_timers(h.take()) == strings{"write a\\r\\nb"});
+    h.feed("+MQTTSUBRECV:0,\"t\",1,x\r\n+MQTTPUB:OK\r\n");
+    CHECK(h.take() == strings{"report mqtt_message 0 x", "done 1 ok [send_ok]", "timer off"});
+    CHECK(h.results[ok].ec == std::error_code{});
+
+    const auto failed = h.send("AT+MQTTPUBRAW=0,\"t\",1,0,0\r\n", "z");
+    h.take();
+    h.feed("\r\nOK\r\n\r\n>");
+    h.take();
+    h.feed("+MQTTPUB:FAIL\r\n");
+    CHECK(h.take() == strings{"done 2 send_failed [send_fail]", "timer off"});
+    CHECK(h.results[failed].ec == errc::send_failed);
+}
+
+TEST_CASE("session: HTTP body chunks are the answer of the command in flight, never lines")
+{
+    for (const bool bytewise : {false, true}) {
+        CAPTURE(bytewise);
+        harness h;
+        const auto id = h.submit("AT+HTTPCGET=\"http://a.test/\"\r\n");
+        h.take();
+        h.feed("+HTTPCGET:6,\r\nOK\r\n\r\n+MQTTSUBRECV:0,\"t\",1,m\r\n+HTTPCGET:3,abc\r\n\r\nOK\r\n", bytewise);
+        CHECK(without_timers(h.take()) == strings{"report mqtt_message 0 m", "done 1 ok [ok]"});
+        CHECK(h.results[id].frames == strings{"\r\nOK\r\n", "abc"});
+        CHECK(h.results[id].lines.empty());
+    }
+    // With nothing in flight a chunk is no command's: it goes where reports go.
+    harness h;
+    h.feed("+HTTPCLIENT:2,hi\r\n");
+    CHECK(h.take() == strings{"report http_data hi"});
+}
+
+TEST_CASE("session: an HTTP answer larger than max_response_bytes fails the command; a broken chunk fails it too")
+{
+    session_options o;
+    o.max_response_bytes = 64;
+    harness h(o);
+    const auto big = h.submit("AT+HTTPCLIENT=2,0,\"http://a.test/\",,,1\r\n");
+    h.take();
+    for (int i = 0; i < 4; ++i) h.feed("+HTTPCLIENT:30," + std::string(30, 'x') + "\r\n");
+    h.feed("\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 1 response_too_large [ok]", "timer off"});
+    CHECK(h.results[big].frames.size() == 2);
+
+    const auto broken = h.submit("AT+HTTPCGET=\"http://a.test/\"\r\n");
+    h.take();
+    h.feed("+HTTPCGET:3,abcd\r\n\r\nOK\r\n");
+    CHECK(h.take() == strings{"done 2 protocol_error [ok]", "timer off"});
+    CHECK(h.results[broken].frames.empty());
+}

@@ -15,4 +15,6 @@
     X(cwstate) X(cwdhcp) X(cwautoconn) X(cipstamac) X(cipapmac) X(cipsslsize) X(uart_def) X(sysmsg_cur)               \
     X(sysmsg_def) X(cwmode_cur) X(cwmode_def) X(cwjap_cur) X(cwjap_def) X(cwsap_cur) X(cwsap_def) X(cwdhcp_cur)        \
     X(cwdhcp_def) X(cipstamac_cur) X(cipstamac_def) X(cipapmac_cur) X(cipapmac_def) X(cipsta_cur) X(cipsta_def)        \
-    X(cipap_cur) X(cipap_def) X(cipdns_cur) X(cipdns_def)
+    X(cipap_cur) X(cipap_def) X(cipdns_cur) X(cipdns_def) X(mqttusercfg) X(mqttlongclientid) X(mqttlongusername)      \
+    X(mqttlongpassword) X(mqttconncfg) X(mqttconn) X(mqttpub) X(mqttpubraw) X(mqttsub) X(mqttunsub) X(mqttclean)      \
+    X(httpclient) X(httpclient_post) X(httpgetsize) X(httpcget) X(httpcpost) X(httpcput) X(httpurlcfg) X(httpchead)

@@ -488,6 +488,27 @@ struct counted {
 };
 
 
+// A number a response prints between double quotes (the "<port>" of +MQTTCONN and
+// +MQTTCONNECTED): read with or without them, written with them. A request writes it as
+// Codec does.
+template <codec Codec>
+struct in_quotes {
+    using value_type = typename Codec::value_type;
+    static constexpr std::string_view description = Codec::description;
+    static bool encode(std::string& out, const value_type& v) { return Codec::encode(out, v); }
+    static std::optional<value_type> decode_request(std::string_view t) { return Codec::decode_request(t); }
+    static void encode_response(std::string& out, const value_type& v)
+    {
+        out += '"';
+        Codec::encode_response(out, v);
+        out += '"';
+    }
+    static std::optional<value_type> decode_response(std::string_view t)
+    {
+        return Codec::decode_response(detail::unquote_lenient(t));
+    }
+};
+
 // A UTC offset in either AT+CIPSNTPCFG spelling, written as it was given ("+8" reads as 8).
 struct time_zone {
     using value_type = utc_offset;

@@ -112,10 +112,13 @@ struct field {
     using owner = typename detail::member_traits<decltype(Member)>::owner;
     using member_type = typename detail::member_traits<decltype(Member)>::type;
     using value_type = typename Codec::value_type;
-    static_assert(std::is_same_v<typename detail::unwrap<member_type>::type, value_type>,
+    // The member is the value itself when the codec's value is already an optional (or_keyword,
+    // tolerant_count): absent is then what the codec reads, not a missing parameter.
+    static constexpr bool holds_value = std::is_same_v<member_type, value_type>;
+    static_assert(holds_value || std::is_same_v<typename detail::unwrap<member_type>::type, value_type>,
                   "a field's member must hold its codec's value type (plain, required<> or std::optional<>)");
     static constexpr bool is_fixed = false;
-    static constexpr bool is_optional = detail::is_optional_v<member_type>;
+    static constexpr bool is_optional = detail::is_optional_v<member_type> && !holds_value;
     static constexpr bool is_whole = false;
     static constexpr bool is_leading = Leading;
     static_assert(!Leading || is_optional, "a leading parameter is an optional one");
@@ -123,13 +126,14 @@ struct field {
     static const value_type* get(const owner& o) noexcept
     {
         const member_type& m = o.*Member;
-        if constexpr (is_optional) return m ? &*m : nullptr;
+        if constexpr (holds_value) return &m;
+        else if constexpr (is_optional) return m ? &*m : nullptr;
         else if constexpr (detail::is_required_v<member_type>) return &m.value;
         else return &m;
     }
     static void set(owner& o, value_type v)
     {
-        if constexpr (detail::is_required_v<member_type>) (o.*Member).value = std::move(v);
+        if constexpr (!holds_value && detail::is_required_v<member_type>) (o.*Member).value = std::move(v);
         else (o.*Member) = std::move(v);
     }
 };

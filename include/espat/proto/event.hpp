@@ -14,8 +14,8 @@ enum class event_kind : std::uint8_t {
     ok,         // OK
     error,      // ERROR
     fail,       // FAIL (older firmware's answer to a failed AT+CWJAP)
-    send_ok,    // SEND OK
-    send_fail,  // SEND FAIL
+    send_ok,    // SEND OK, and +MQTTPUB:OK (the end of AT+MQTTPUBRAW's data phase)
+    send_fail,  // SEND FAIL, and +MQTTPUB:FAIL
     set_ok,     // SET OK (AT+CIPSEND=... in some NONOS builds)
 
     prompt,  // '>' of AT+CIPSEND, with or without the NONOS trailing space; no line end
@@ -50,15 +50,24 @@ enum class event_kind : std::uint8_t {
     sta_disconnected,  // +STA_DISCONNECTED:<mac>
     dist_sta_ip,       // +DIST_STA_IP:<mac>,<ip>
     time_updated,      // +TIME_UPDATED
+    mqtt_connected,    // +MQTTCONNECTED:<id>,<scheme>,"<host>","<port>","<path>",<reconnect> (link: id, args: all fields)
+    mqtt_disconnected, // +MQTTDISCONNECTED:<id> (link: id)
 
     // Length-framed data.
-    ipd,         // +IPD,[<id>,]<len>[,<ip>,<port>]:<payload>
-    ipd_notify,  // +IPD,[<id>,]<len> in passive receive mode (value: bytes buffered)
-    recv_data,   // +CIPRECVDATA:<len>,[<ip>,<port>,]<payload> and NONOS +CIPRECVDATA,<len>:<payload>
-    raw_data,    // bytes received in passthrough mode
+    ipd,          // +IPD,[<id>,]<len>[,<ip>,<port>]:<payload>
+    ipd_notify,   // +IPD,[<id>,]<len> in passive receive mode (value: bytes buffered)
+    recv_data,    // +CIPRECVDATA:<len>,[<ip>,<port>,]<payload> and NONOS +CIPRECVDATA,<len>:<payload>
+    mqtt_message, // +MQTTSUBRECV:<id>,"<topic>",<len>,<payload> (link: id, args: the topic, unquoted)
+    raw_data,     // bytes received in passthrough mode
+
+    // Length-framed, but the answer of the command in flight, not a report: one chunk of an
+    // HTTP response body, +HTTPCLIENT:<size>,<payload> (name: "HTTPCLIENT", "HTTPCGET",
+    // "HTTPCPOST" or "HTTPCPUT").
+    http_data,
 
     // Input the parser had to drop (value: a protocol_error_reason). For a frame, `name` is
-    // its prefix ("IPD", "CIPRECVDATA") and `link` its link id where the header gave one.
+    // its prefix ("IPD", "CIPRECVDATA", "MQTTSUBRECV", "HTTPCLIENT", ...) and `link` its link
+    // id where the header gave one.
     protocol_error,
 };
 
@@ -67,8 +76,8 @@ inline constexpr int event_kind_count = static_cast<int>(event_kind::protocol_er
 // Why the parser dropped input. Each is followed by resynchronisation at the next line.
 enum class protocol_error_reason : std::uint8_t {
     line_too_long = 1,     // a line exceeded parser_limits::max_line
-    bad_frame_header = 2,  // +IPD / +CIPRECVDATA header that does not parse
-    frame_too_long = 3,    // a frame length over the limit for its kind
+    bad_frame_header = 2,  // a frame header (+IPD, +CIPRECVDATA, +MQTTSUBRECV, +HTTP...) that does not parse
+    frame_too_long = 3,    // a frame length over the limit for its kind (parser_limits)
     // A payload not followed by what must follow it (CR LF, or the start of a line the module
     // prints): its length was wrong, a byte was lost or doubled inside the frame. The frame
     // is dropped (or, released unverified after the line went quiet, reported late).
@@ -93,8 +102,8 @@ struct event {
     std::uint16_t remote_port{0};    // frames with remote info (AT+CIPDINFO=1)
     std::uint32_t value{0};          // a number the line carries; see event_kind
     std::string_view text;           // the whole line without its line end (empty for frames)
-    std::string_view name;           // info-like lines: the name between '+' and ':'
-    std::string_view args;           // info-like lines: everything after the first ':'
+    std::string_view name;           // info-like lines: the name between '+' and ':'; http_data: its prefix
+    std::string_view args;           // info-like lines: everything after the first ':'; mqtt_message: the topic
     std::string_view remote_host;    // frames with remote info, without quotes
     std::string_view payload;        // frames: the data bytes, exactly as sent (binary-safe)
 
@@ -166,10 +175,14 @@ struct owned_event {
     case event_kind::sta_disconnected: return "sta_disconnected";
     case event_kind::dist_sta_ip: return "dist_sta_ip";
     case event_kind::time_updated: return "time_updated";
+    case event_kind::mqtt_connected: return "mqtt_connected";
+    case event_kind::mqtt_disconnected: return "mqtt_disconnected";
     case event_kind::ipd: return "ipd";
     case event_kind::ipd_notify: return "ipd_notify";
     case event_kind::recv_data: return "recv_data";
+    case event_kind::mqtt_message: return "mqtt_message";
     case event_kind::raw_data: return "raw_data";
+    case event_kind::http_data: return "http_data";
     case event_kind::protocol_error: return "protocol_error";
     }
     return "unknown";

@@ -44,11 +44,13 @@ inline void append_number_field(std::string& out, std::string_view key, std::uin
 // ("OK", "WIFI GOT IP") or fully described by other fields ("Recv 4 bytes"), it is left out.
 struct field_set {
     bool link = false;    // "link": the link id, written only when the line named one
+    bool name = false;    // "name": the prefix of a frame that carries it (HTTPCLIENT, HTTPCGET, ...)
     bool value = false;   // "value": the number the kind carries
     bool code = false;    // "code": ERR CODE as "0x%08x"
     bool busy = false;    // "busy": the letter after "busy "
     bool text = false;    // "text": the whole line without its line end
     bool info = false;    // "name", "args": a +NAME:args line
+    bool topic = false;   // "topic": an MQTT message's topic
     bool remote = false;  // "remote_host", "remote_port": written only when the header had them
     bool payload = false; // "payload": the frame's bytes
     bool reason = false;  // "reason": why the parser dropped input
@@ -76,6 +78,9 @@ struct field_set {
 //   ipd                                link? value remote_host? remote_port? payload
 //   ipd_notify                         link? value remote_host? remote_port?
 //   recv_data                          value remote_host? remote_port? payload
+//   mqtt_connected mqtt_disconnected   link? name args
+//   mqtt_message                       link? value topic payload
+//   http_data                          value name payload
 //   raw_data                           payload
 //   protocol_error                     link? reason (and the frame's name, when it was one)
 //
@@ -108,6 +113,8 @@ struct field_set {
     case event_kind::sta_disconnected:
     case event_kind::dist_sta_ip:
     case event_kind::time_updated: f.info = true; break;
+    case event_kind::mqtt_connected:
+    case event_kind::mqtt_disconnected: f.link = f.info = true; break;
     case event_kind::update_progress: f.value = f.info = true; break;
     case event_kind::link_conn: f.link = f.value = f.info = true; break;
     case event_kind::err_code: f.code = f.value = true; break;
@@ -119,6 +126,8 @@ struct field_set {
     case event_kind::ipd: f.link = f.value = f.remote = f.payload = true; break;
     case event_kind::ipd_notify: f.link = f.value = f.remote = true; break;
     case event_kind::recv_data: f.value = f.remote = f.payload = true; break;
+    case event_kind::mqtt_message: f.link = f.value = f.topic = f.payload = true; break;
+    case event_kind::http_data: f.name = f.value = f.payload = true; break;
     case event_kind::raw_data: f.payload = true; break;
     case event_kind::protocol_error: f.link = f.reason = true; break;
     }
@@ -147,10 +156,9 @@ inline void append_json(std::string& out, const event& e)
         append_string_field(out, "busy", std::string_view(&letter, 1));
     }
     if (f.text) append_string_field(out, "text", e.text);
-    if (f.info) {
-        append_string_field(out, "name", e.name);
-        append_string_field(out, "args", e.args);
-    }
+    if (f.info || f.name) append_string_field(out, "name", e.name);
+    if (f.info) append_string_field(out, "args", e.args);
+    if (f.topic) append_string_field(out, "topic", e.args);
     if (f.remote && e.has_remote()) {
         append_string_field(out, "remote_host", e.remote_host);
         append_number_field(out, "remote_port", e.remote_port);

@@ -172,8 +172,25 @@ constexpr void plus_report(std::string_view name, std::string_view args, event& 
     case 'T':
         if (is(name, "TIME_UPDATED")) e.kind = event_kind::time_updated;
         break;
+    case 'M':
+        // +MQTTCONNECTED:<id>,... and +MQTTDISCONNECTED:<id>: the id is the one MQTT link's.
+        if (is(name, "MQTTCONNECTED")) e.kind = event_kind::mqtt_connected;
+        else if (is(name, "MQTTDISCONNECTED")) e.kind = event_kind::mqtt_disconnected;
+        else break;
+        if (std::uint32_t id = 0; decimal(args.substr(0, args.find(',')), id) && id < 16) e.link = static_cast<std::int8_t>(id);
+        break;
     default: break;
     }
+}
+
+// +MQTTPUB:OK / +MQTTPUB:FAIL end AT+MQTTPUBRAW's data phase as SEND OK / SEND FAIL end
+// AT+CIPSEND's: read as those, so the session ends both alike.
+constexpr bool mqtt_publish_result(std::string_view s, event& e) noexcept
+{
+    if (is(s, "+MQTTPUB:OK")) e.kind = event_kind::send_ok;
+    else if (is(s, "+MQTTPUB:FAIL")) e.kind = event_kind::send_fail;
+    else return false;
+    return true;
 }
 
 // NONOS AT+PING answers "+<ms>" or "+timeout" (no "PING:"); `rest` is the line after '+'.
@@ -201,7 +218,7 @@ constexpr void plus_line(std::string_view s, event& e) noexcept
     e.name = rest.substr(0, i);
     if (i != rest.size()) e.args = from(rest, i + 1);
     // Only names as long as one plus_report knows need its look: most info lines skip it.
-    constexpr std::uint32_t report_name_lengths = 1u << 9 | 1u << 11 | 1u << 12 | 1u << 13 | 1u << 16;
+    constexpr std::uint32_t report_name_lengths = 1u << 9 | 1u << 11 | 1u << 12 | 1u << 13 | 1u << 16;  // 13, 16: MQTT
     if (i < 32 && (report_name_lengths >> i & 1) != 0) plus_report(e.name, e.args, e);
 }
 
@@ -341,6 +358,7 @@ constexpr void classify_into(const char* line, std::size_t n, event& e) noexcept
         link_report(s, e);
         break;
     case '+':
+        if (n >= 11 && s[1] == 'M' && mqtt_publish_result(s, e)) break;
         plus_line(s, e);
         break;
     default:

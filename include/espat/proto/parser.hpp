@@ -30,6 +30,12 @@ struct parser_limits {
     std::size_t max_line = 1024;          // longest line, counting its '\r' but not its '\n'
     std::size_t max_ipd_payload = 2920;   // active +IPD: two TCP segments is the most a module sends
     std::size_t max_recv_payload = 8192;  // +CIPRECVDATA when no smaller request was announced
+    // +MQTTSUBRECV: one fragment of a message; the module splits a message at its MQTT buffer
+    // (1024 bytes by default), so this leaves room for builds with a bigger one.
+    std::size_t max_mqtt_payload = 8192;
+    // +HTTPCLIENT / +HTTPCGET / +HTTPCPOST / +HTTPCPUT: one chunk of a body, at most the
+    // module's receive buffer (<rx size>, 10240 bytes at most).
+    std::size_t max_http_payload = 10240;
 };
 
 class parser {
@@ -39,7 +45,8 @@ public:
     explicit parser(parser_limits limits = {})
         : limits_(with_floor(limits)),
           line_buf_(std::make_unique<char[]>(limits_.max_line)),
-          frame_buf_(std::make_unique<char[]>(std::max(limits.max_ipd_payload, limits.max_recv_payload)))
+          frame_buf_(std::make_unique<char[]>(
+              std::max({limits.max_ipd_payload, limits.max_recv_payload, limits.max_mqtt_payload, limits.max_http_payload})))
     {
     }
 
@@ -66,6 +73,8 @@ public:
                 break;
             case state::ipd_header: p = on_ipd_header(p, end, on_event); break;
             case state::recv_header: p = on_recv_header(p, end, on_event); break;
+            case state::mqtt_header: p = on_mqtt_header(p, end, on_event); break;
+            case state::http_header: p = on_http_header(p, end, on_event); break;
             case state::payload: p = on_payload(p, end, on_event); break;
             case state::trailer: p = on_trailer(p, end, on_event); break;
             case state::discard: p = on_discard(p, end, on_event); break;
@@ -125,18 +134,21 @@ public:
     // the session's command line, kept until it is cleared with an empty view.
     void expect_echo_rest(std::string_view rest) noexcept { echo_rest_ = rest; }
 
-    // A +IPD frame whose payload is complete but whose chunk ended before what follows it: it
-    // is handed out once the next bytes show where it ends (CR LF, or the start of a line).
+    // A +IPD or +MQTTSUBRECV frame whose payload is complete but whose chunk ended before what
+    // follows it: it is handed out once the next bytes show where it ends (CR LF, or the start
+    // of a line).
     [[nodiscard]] bool frame_held() const noexcept
     {
-        return state_ == state::trailer && !released_ && frame_.kind == event_kind::ipd;
+        return state_ == state::trailer && !released_ &&
+               (frame_.kind == event_kind::ipd || frame_.kind == event_kind::mqtt_message);
     }
 
-    // A frame (+IPD or +CIPRECVDATA) whose payload is complete waits for what follows it.
+    // A frame whose payload is complete waits for what follows it.
     [[nodiscard]] bool awaiting_trailer() const noexcept { return state_ == state::trailer && !released_; }
 
-    // Firmware that prints nothing after a +IPD payload (NONOS, ESP32 1.x) may fall silent
-    // after it: the session calls this once the line has been quiet for a while, and the held
+    // Firmware that prints nothing after a +IPD payload (NONOS, ESP32 1.x), or after a
+    // +MQTTSUBRECV one (the reference does not promise its CR LF), may fall silent after it:
+    // the session calls this once the line has been quiet for a while, and the held
     // frame is handed out unverified. The bytes that come next are still judged: if they
     // show that its length was wrong, a frame_trailer protocol error for its link follows.
     template <class Handler>
@@ -172,12 +184,16 @@ public:
 private:
     // held_echo: at a line start, with an echo a report interrupted held for its rest.
     // trailer: a frame's payload is complete; what follows it is judged before it is handed out.
-    enum class state : std::uint8_t { line, held_echo, after_prompt, ipd_header, recv_header, payload, trailer, discard, passthrough };
+    enum class state : std::uint8_t {
+        line, held_echo, after_prompt, ipd_header, recv_header, mqtt_header, http_header, payload, trailer, discard, passthrough
+    };
     enum class verdict : std::uint8_t { accept, reject, undecided };
-    enum class prefix : std::uint8_t { none, partial, ipd, recv_colon, recv_comma };
+    enum class prefix : std::uint8_t { none, partial, ipd, recv_colon, recv_comma, mqtt, http_client, http_cget, http_cpost, http_cput };
     enum class recv_phase : std::uint8_t { length, nonos_length, remote_or_data, remote_host, remote_port };
+    // +MQTTSUBRECV:<id>,"<topic>",<len>, : where the header stands (parser_frames.hpp).
+    enum class mqtt_phase : std::uint8_t { link, open_quote, topic, after_quote, length };
 
-    static constexpr std::size_t frame_prefix_len = 13;  // "+CIPRECVDATA:"
+    static constexpr std::size_t frame_prefix_len = 13;  // "+CIPRECVDATA:", "+MQTTSUBRECV:": the longest
     static constexpr std::size_t max_header = 96;        // "+IPD," fields with a quoted IPv6 address fit
 
     static parser_limits with_floor(parser_limits l) noexcept
@@ -234,21 +250,66 @@ private:
         return true;
     }
 
+    // The frame prefixes spelled as one word, each with its length (the header follows it).
+    struct frame_word {
+        std::string_view word;
+        prefix kind;
+    };
+    static constexpr frame_word http_words[] = {{"+HTTPCLIENT:", prefix::http_client},
+                                                {"+HTTPCGET:", prefix::http_cget},
+                                                {"+HTTPCPOST:", prefix::http_cpost},
+                                                {"+HTTPCPUT:", prefix::http_cput}};
+    static constexpr frame_word mqtt_word{"+MQTTSUBRECV:", prefix::mqtt};
+
+    static prefix match_word(const char* s, std::size_t n, const frame_word& w) noexcept
+    {
+        if (!same(s, w.word.data(), std::min(n, w.word.size()))) return prefix::none;
+        return n >= w.word.size() ? w.kind : prefix::partial;
+    }
+
     // Whether a line start is, or could still become, a frame header.
     static prefix match_frame_prefix(const char* s, std::size_t n) noexcept
     {
         if (n < 2) return prefix::partial;
-        if (s[1] == 'I') {
+        switch (s[1]) {
+        case 'I':
             if (!same(s, "+IPD,", std::min<std::size_t>(n, 5))) return prefix::none;
             return n >= 5 ? prefix::ipd : prefix::partial;
-        }
-        if (s[1] == 'C') {
+        case 'C':
             if (!same(s, "+CIPRECVDATA", std::min<std::size_t>(n, 12))) return prefix::none;
             if (n < frame_prefix_len) return prefix::partial;
             if (s[12] == ':') return prefix::recv_colon;
             if (s[12] == ',') return prefix::recv_comma;
+            return prefix::none;
+        case 'M': return match_word(s, n, mqtt_word);
+        case 'H':
+            for (const frame_word& w : http_words)
+                if (const prefix m = match_word(s, n, w); m != prefix::none) return m;
+            return prefix::none;
+        default: return prefix::none;
         }
-        return prefix::none;
+    }
+
+    // How many bytes a matched prefix takes.
+    static std::size_t prefix_length(prefix m) noexcept
+    {
+        switch (m) {
+        case prefix::ipd: return 5;
+        case prefix::mqtt: return mqtt_word.word.size();
+        case prefix::http_client: return http_words[0].word.size();
+        case prefix::http_cget: return http_words[1].word.size();
+        case prefix::http_cpost: return http_words[2].word.size();
+        case prefix::http_cput: return http_words[3].word.size();
+        default: return frame_prefix_len;
+        }
+    }
+
+    // The name a frame's events and protocol errors carry.
+    static std::string_view http_name(prefix m) noexcept
+    {
+        for (const frame_word& w : http_words)
+            if (w.kind == m) return w.word.substr(1, w.word.size() - 2);
+        return {};
     }
 
     // Enters the header state a matched prefix announces; false for none / partial.
@@ -264,6 +325,17 @@ private:
         case prefix::recv_comma:
             phase_ = m == prefix::recv_colon ? recv_phase::length : recv_phase::nonos_length;
             state_ = state::recv_header;
+            return true;
+        case prefix::mqtt:
+            mqtt_phase_ = mqtt_phase::link;
+            state_ = state::mqtt_header;
+            return true;
+        case prefix::http_client:
+        case prefix::http_cget:
+        case prefix::http_cpost:
+        case prefix::http_cput:
+            http_name_ = http_name(m);
+            state_ = state::http_header;
             return true;
         default: return false;
         }
@@ -301,7 +373,14 @@ private:
     static bool parse_remote(std::string_view host, std::string_view port, event& e) noexcept;
     template <class H>
     const char* on_recv_header(const char* p, const char* end, H& h);
+    template <class H>
+    const char* on_mqtt_header(const char* p, const char* end, H& h);
+    template <class H>
+    void finish_mqtt_header(H& h);
+    template <class H>
+    const char* on_http_header(const char* p, const char* end, H& h);
     void begin_payload(const event& e) noexcept;
+    [[nodiscard]] std::string_view frame_name() const noexcept;
     template <class H>
     const char* on_payload(const char* p, const char* end, H& h);
 
@@ -327,7 +406,7 @@ private:
     const char* on_discard(const char* p, const char* end, H& h);
 
     parser_limits limits_;
-    std::unique_ptr<char[]> line_buf_;   // a line split across chunks
+    std::unique_ptr<char[]> line_buf_;   // a line split across chunks; a +MQTTSUBRECV header
     std::unique_ptr<char[]> frame_buf_;  // a payload split across chunks
     std::array<char, max_header> header_{};
     std::array<char, 256> echo_{};  // an echo interrupted by a report, awaiting its rest
@@ -349,6 +428,10 @@ private:
     recv_phase phase_ = recv_phase::length;
     remote_info recv_remote_ = remote_info::detect;
     std::uint8_t port_digits_ = 0;
+    mqtt_phase mqtt_phase_ = mqtt_phase::link;
+    std::uint8_t mqtt_digits_ = 0;     // of the <len> being read
+    std::size_t mqtt_quote_at_ = 0;    // where the topic's closing quote may be
+    std::string_view http_name_;       // "HTTPCLIENT", ... (a literal's view)
     bool in_quotes_ = false;
     bool echo_pending_ = false;
     bool released_ = false;          // the held frame was handed out unverified (release_held_frame)

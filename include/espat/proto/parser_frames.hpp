@@ -1,5 +1,5 @@
-// espat/proto/parser_frames.hpp — the parser's length-framed data: +IPD and +CIPRECVDATA
-// headers, parsed in place or byte by byte, and their payloads, counted and never scanned.
+// espat/proto/parser_frames.hpp — the parser's length-framed data: +IPD, +CIPRECVDATA, +MQTTSUBRECV
+// and +HTTP... headers, parsed in place or byte by byte, and their payloads, counted and never scanned.
 #pragma once
 
 #include <espat/detail/chars.hpp>
@@ -262,6 +262,135 @@ inline const char* parser::on_recv_header(const char* p, const char* end, H& h)
         }
     }
     return end;
+}
+
+// +MQTTSUBRECV:<id>,"<topic>",<len>,<data>. The module prints the topic unescaped, so it may
+// hold '"' and ','; the header ends at the first '",<digits>,' after the opening quote (a topic
+// holding that sequence itself is read short: no later byte could tell, the payload being
+// anything). The header is gathered in line_buf_, which no line uses while a frame is read, so
+// a topic is bounded by max_line whatever the chunks; a line end inside it ends the header.
+template <class H>
+inline const char* parser::on_mqtt_header(const char* p, const char* end, H& h)
+{
+    using espat::detail::is_digit;
+    char* const buf = line_buf_.get();
+    // The link id, once the header has shown one: its errors are that link's.
+    auto link = [&] { return header_len_ >= 2 && mqtt_phase_ != mqtt_phase::link ? buf[0] - '0' : -1; };
+    while (p != end) {
+        const char c = *p++;
+        if (c == '\n' || header_len_ == limits_.max_line) {
+            bad_header(protocol_error_reason::bad_frame_header, c == '\n', h, "MQTTSUBRECV", link());
+            return p;
+        }
+        buf[header_len_++] = c;
+        switch (mqtt_phase_) {
+        case mqtt_phase::link:  // one digit: link ids are 0..9 (only 0 exists)
+            if (header_len_ == 1 && is_digit(c)) break;
+            if (header_len_ == 2 && c == ',') {
+                mqtt_phase_ = mqtt_phase::open_quote;
+                break;
+            }
+            bad_header(protocol_error_reason::bad_frame_header, false, h, "MQTTSUBRECV", -1);
+            return p;
+        case mqtt_phase::open_quote:
+            if (c != '"') {
+                bad_header(protocol_error_reason::bad_frame_header, false, h, "MQTTSUBRECV", link());
+                return p;
+            }
+            mqtt_phase_ = mqtt_phase::topic;
+            break;
+        case mqtt_phase::topic:
+            if (c == '"') {
+                mqtt_phase_ = mqtt_phase::after_quote;
+                mqtt_quote_at_ = header_len_ - 1;
+            }
+            break;
+        case mqtt_phase::after_quote:
+            if (c == ',') {
+                mqtt_phase_ = mqtt_phase::length;
+                mqtt_digits_ = 0;
+            } else if (c == '"') {
+                mqtt_quote_at_ = header_len_ - 1;
+            } else {
+                mqtt_phase_ = mqtt_phase::topic;  // the quote was the topic's
+            }
+            break;
+        case mqtt_phase::length:
+            if (is_digit(c) && mqtt_digits_ < 10) {
+                ++mqtt_digits_;
+            } else if (c == ',' && mqtt_digits_ > 0) {
+                finish_mqtt_header(h);
+                return p;
+            } else if (c == '"') {
+                mqtt_phase_ = mqtt_phase::after_quote;
+                mqtt_quote_at_ = header_len_ - 1;
+            } else {
+                mqtt_phase_ = mqtt_phase::topic;
+            }
+            break;
+        }
+    }
+    return end;
+}
+
+template <class H>
+inline void parser::finish_mqtt_header(H& h)
+{
+    const std::string_view hv(line_buf_.get(), header_len_);
+    const int link = hv[0] - '0';
+    const auto len = espat::detail::parse_u32(hv.substr(mqtt_quote_at_ + 2, mqtt_digits_));
+    if (!len) return bad_header(protocol_error_reason::bad_frame_header, false, h, "MQTTSUBRECV", link);
+    if (*len > limits_.max_mqtt_payload) return bad_header(protocol_error_reason::frame_too_long, false, h, "MQTTSUBRECV", link);
+    event e;
+    e.kind = event_kind::mqtt_message;
+    e.link = static_cast<std::int8_t>(link);
+    e.value = *len;
+    e.name = "MQTTSUBRECV";
+    e.args = hv.substr(3, mqtt_quote_at_ - 3);  // after <id>,"
+    begin_payload(e);
+}
+
+// +HTTPCLIENT:<size>,<data> (and +HTTPCGET:, +HTTPCPOST:, +HTTPCPUT:): decimal digits, a
+// comma, the chunk.
+template <class H>
+inline const char* parser::on_http_header(const char* p, const char* end, H& h)
+{
+    while (p != end) {
+        const char c = *p++;
+        if (c != ',') {
+            if (!espat::detail::is_digit(c) || header_len_ == 10) {
+                bad_header(protocol_error_reason::bad_frame_header, c == '\n', h, http_name_);
+                return p;
+            }
+            header_[header_len_++] = c;
+            continue;
+        }
+        const auto len = espat::detail::parse_u32(std::string_view(header_.data(), header_len_));
+        if (!len) {
+            bad_header(protocol_error_reason::bad_frame_header, false, h, http_name_);
+            return p;
+        }
+        if (*len > limits_.max_http_payload) {
+            bad_header(protocol_error_reason::frame_too_long, false, h, http_name_);
+            return p;
+        }
+        event e;
+        e.kind = event_kind::http_data;
+        e.value = *len;
+        e.name = http_name_;
+        begin_payload(e);
+        return p;
+    }
+    return end;
+}
+
+inline std::string_view parser::frame_name() const noexcept
+{
+    switch (frame_.kind) {
+    case event_kind::ipd: return "IPD";
+    case event_kind::recv_data: return "CIPRECVDATA";
+    default: return frame_.name;  // MQTTSUBRECV, HTTPCLIENT, ...
+    }
 }
 
 inline void parser::begin_payload(const event& e) noexcept

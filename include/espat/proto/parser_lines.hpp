@@ -59,6 +59,10 @@ inline const char* parser::on_line(const char* p, const char* end, H& h)
                         begin_frame(p[12] == ':' ? prefix::recv_colon : prefix::recv_comma);
                         return p + frame_prefix_len;
                     }
+                    if (p[1] == 'M' || p[1] == 'H') {  // +MQTTSUBRECV:, +HTTPCLIENT: and its kin
+                        if (const prefix m = match_frame_prefix(p, frame_prefix_len); begin_frame(m))
+                            return p + prefix_length(m);
+                    }
                 } else {
                     const std::size_t n = static_cast<std::size_t>(end - p);
                     const prefix m = match_frame_prefix(p, n);
@@ -68,6 +72,7 @@ inline const char* parser::on_line(const char* p, const char* end, H& h)
                         line_len_ = n;
                         return end;
                     }
+                    if (begin_frame(m)) return p + prefix_length(m);  // a prefix shorter than 13 bytes
                 }
             }
             if (c == '>') {
@@ -179,9 +184,12 @@ inline void parser::finish_line(std::string_view line, H& h)
     event& e = line_event_;
     detail_classify::classify_into(line.data(), n, e);
     line = std::string_view(line.data(), n);
-    // Echo, text and noise take a second look (one test for the three).
-    constexpr std::uint32_t special = 1u << static_cast<int>(event_kind::echo) | 1u << static_cast<int>(event_kind::text) |
-                                      1u << static_cast<int>(event_kind::noise);
+    // Echo, text and noise take a second look (one test for the three). A line's kind may be
+    // any kind up to the MQTT reports, past 31: the mask is 64 bits wide.
+    static_assert(event_kind_count <= 64);
+    constexpr std::uint64_t special = std::uint64_t{1} << static_cast<int>(event_kind::echo) |
+                                      std::uint64_t{1} << static_cast<int>(event_kind::text) |
+                                      std::uint64_t{1} << static_cast<int>(event_kind::noise);
     if (echo_pending_ || (special >> static_cast<int>(e.kind) & 1u) != 0) [[unlikely]]
         return finish_special_line(line, h);
     h(static_cast<const event&>(e));

@@ -16,8 +16,9 @@
 namespace espat::proto {
 
 // ESP-AT's framing has no checksum, but a length-framed payload must be followed by
-// something: CR LF after +CIPRECVDATA (and after +IPD on ESP-AT 2.x), or, where the
-// firmware prints nothing after +IPD (NONOS, ESP32 1.x), the start of a line it prints
+// something: CR LF after +CIPRECVDATA and an HTTP chunk (and after +IPD on ESP-AT 2.x), or,
+// where the firmware prints nothing after +IPD (NONOS, ESP32 1.x) or may print nothing after
+// +MQTTSUBRECV (the reference does not promise its CR LF), the start of a line it prints
 // unprompted. A byte lost or doubled inside the payload shifts that by one, so a frame is
 // handed out only once what follows it checks out; otherwise it is dropped with a
 // frame_trailer protocol error for its link. The bytes judged are parsed as usual after.
@@ -79,8 +80,7 @@ inline void parser::settle(verdict v, H& h)
         if (!released) h(static_cast<const event&>(frame_));
         return;
     }
-    protocol_error(protocol_error_reason::frame_trailer, h, frame_.kind == event_kind::ipd ? "IPD" : "CIPRECVDATA",
-                   frame_.link);
+    protocol_error(protocol_error_reason::frame_trailer, h, frame_name(), frame_.link);
 }
 
 // A frame waits for the next chunk: its payload and remote address move out of this one.
@@ -105,7 +105,8 @@ inline void parser::hold_frame() noexcept
 inline parser::verdict parser::judge(const char* s, std::size_t n) const noexcept
 {
     if (n == 0) return verdict::undecided;
-    if (frame_.kind == event_kind::recv_data) return starts(s, n, "\r\n");  // then its OK
+    // +CIPRECVDATA (then its OK) and the chunks of an HTTP body: CR LF, always.
+    if (frame_.kind == event_kind::recv_data || frame_.kind == event_kind::http_data) return starts(s, n, "\r\n");
     bool open = false;
     auto with = [&](std::string_view w) {
         const verdict v = starts(s, n, w);
@@ -116,7 +117,8 @@ inline parser::verdict parser::judge(const char* s, std::size_t n) const noexcep
     case '\r': if (with("\r\n")) return verdict::accept; break;
     case '+':
         for (std::string_view w : {"+IPD,", "+CIPRECVDATA", "+LINK_CONN:", "+STA_CONNECTED:", "+STA_DISCONNECTED:",
-                                   "+DIST_STA_IP:", "+TIME_UPDATED"})
+                                   "+DIST_STA_IP:", "+TIME_UPDATED", "+MQTTSUBRECV:", "+MQTTCONNECTED:",
+                                   "+MQTTDISCONNECTED:", "+MQTTPUB:"})
             if (with(w)) return verdict::accept;
         break;
     case 'C':

@@ -33,9 +33,10 @@ inline void session::on_event(const event& e, clock::time_point now)
     const bool anchored = commanded && current_->echo != echo_state::awaiting && current_->echo != echo_state::partial;
     if (e.kind == event_kind::protocol_error) {
         ++stats_.protocol_errors;
-        // A broken +CIPRECVDATA, or a line too long inside an answer, is the answer's;
-        // anything else (a +IPD frame, what is left of one) is the links' business.
-        const bool answer = e.name == "CIPRECVDATA" ||
+        // A broken +CIPRECVDATA or HTTP body chunk, or a line too long inside an answer, is the
+        // answer's; anything else (a +IPD or +MQTTSUBRECV frame, what is left of one) is the
+        // links' business.
+        const bool answer = e.name == "CIPRECVDATA" || e.name.starts_with("HTTP") ||
                             e.value == static_cast<std::uint32_t>(protocol_error_reason::line_too_long);
         if (anchored && answer) return on_command_event(e, now);
         return to_sink(e);
@@ -48,9 +49,12 @@ inline void session::on_event(const event& e, clock::time_point now)
         late_send_ok_ = late_send_fail_ = true;
         return finish(errc::link_closed, event_kind::closed, now);
     }
-    // +CIPRECVDATA answers the command in flight; every other report goes to subscribers,
-    // and so does a +CIPRECVDATA frame no command can own (an earlier exchange's: lost data).
+    // +CIPRECVDATA answers the command in flight; every other report goes to subscribers
+    // (+MQTTSUBRECV messages, +MQTTCONNECTED even inside AT+MQTTCONN's answer), and so does a
+    // +CIPRECVDATA frame no command can own (an earlier exchange's: lost data). An HTTP body's
+    // chunk is the answer of the command in flight; one no command can own goes the same way.
     if (is_report(e.kind) && !(e.kind == event_kind::recv_data && anchored)) return to_sink(e);
+    if (e.kind == event_kind::http_data && !anchored) return to_sink(e);
     // Before the echo (noise too: stray bytes the module got come back in it, not printable).
     if (commanded && !anchored) return on_echo_wait(e, now);
     if (e.kind == event_kind::noise) {
@@ -98,6 +102,11 @@ inline void session::on_command_event(const event& e, clock::time_point now)
         // One frame answers AT+CIPRECVDATA; a second is an earlier exchange's or a fake.
         if (c.frame_seen) c.damaged = true;
         c.frame_seen = true;
+        if (keep(c, e.payload.size())) r.frames.emplace_back(e.payload);
+        return;
+    case event_kind::http_data:
+        // An HTTP command's body, chunk by chunk, in order; AT+CIPRECVDATA takes none.
+        if (c.cmd.recv_request != 0) c.damaged = true;
         if (keep(c, e.payload.size())) r.frames.emplace_back(e.payload);
         return;
     case event_kind::protocol_error: {

@@ -49,7 +49,7 @@ struct command_result {
     response_lines lines;                        // info and text lines, in order
     std::vector<std::string> diagnostics;        // raw status / error lines (ERR CODE, busy, ...)
     std::optional<std::uint32_t> module_error;   // the last ERR CODE
-    std::vector<std::string> frames;             // +CIPRECVDATA payloads
+    std::vector<std::string> frames;             // +CIPRECVDATA payloads; the chunks of an HTTP body
 };
 
 struct write_bytes {
