@@ -94,11 +94,13 @@ concept serial_line = !requires { typename S::protocol_type; } && requires(S& s,
 };
 
 // AT+CIPSEND and AT+CIPRECVDATA carry data beside their line: they have their own operations.
+// So do the commands the table marks data_after_prompt (AT+MQTTPUBRAW, AT+HTTPCPOST, ...): sent
+// as a line alone, the module would wait at '>' for data that never comes.
 template <class C>
 inline constexpr bool carries_data_v =
     std::is_same_v<C, commands::cipsend> || std::is_same_v<C, commands::cipsend_udp> ||
     std::is_same_v<C, commands::cipsendex> || std::is_same_v<C, commands::cipsendex_udp> ||
-    std::is_same_v<C, commands::ciprecvdata>;
+    std::is_same_v<C, commands::ciprecvdata> || requires { requires C::data_after_prompt; };
 }  // namespace detail
 
 template <class AsyncStream>
@@ -182,7 +184,9 @@ public:
     auto async_set(const typename C::set::request& request, call_options o = {}, Token&& token = {})
     {
         static_assert(!detail::carries_data_v<C>,
-                      "AT+CIPSEND / AT+CIPSENDEX / AT+CIPRECVDATA: use async_send_data / async_send_data_ex / async_recv_data");
+                      "AT+CIPSEND / AT+CIPSENDEX / AT+CIPRECVDATA: use async_send_data / async_send_data_ex / "
+                      "async_recv_data; a command with data after its '>' prompt (AT+MQTTPUBRAW, AT+HTTPCPOST, ...) has "
+                      "no client operation yet: send it with async_send_command and a payload");
         std::string line;
         const std::error_code ec = commands::encode_set<C>(line, request);
         return async_typed<C, typename C::set>(std::move(line), ec, redacted_line<C>(request), o,

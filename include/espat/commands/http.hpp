@@ -221,6 +221,7 @@ struct httpcget {
 // AT+HTTPCPOST: OK (the parameters), '>', the body, then +HTTPCPOST chunks (the server's answer)
 // and SEND OK or SEND FAIL, which end it as they end AT+CIPSEND.
 struct httpcpost {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+HTTPCPOST";
     static constexpr std::uint32_t timeout_ms = 60000;
     static constexpr version since{2, 2, 0, 0};
@@ -230,6 +231,7 @@ struct httpcpost {
 };
 
 struct httpcput {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+HTTPCPUT";
     static constexpr std::uint32_t timeout_ms = 60000;
     static constexpr version since{3, 0, 0, 0};
@@ -242,6 +244,7 @@ struct httpcput {
 // query's line prints the URL raw after its length; no line end can be in it (the host sends
 // none), so it is read as the rest of the line.
 struct httpurlcfg {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+HTTPURLCFG";
     static constexpr std::uint32_t timeout_ms = 5000;
     static constexpr version since{2, 3, 0, 0};
@@ -253,6 +256,7 @@ struct httpurlcfg {
 
 // AT+HTTPCHEAD: the set form's data phase ends in OK. The query lists the stored headers.
 struct httpchead {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+HTTPCHEAD";
     static constexpr std::uint32_t timeout_ms = 5000;
     static constexpr version since{3, 1, 0, 0};

@@ -268,6 +268,7 @@ struct mqttusercfg {
 // The three AT+MQTTLONG* commands: OK, then '>' for the value's bytes, then OK. 5 s covers
 // 1024 bytes at 9600 baud.
 struct mqttlongclientid {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+MQTTLONGCLIENTID";
     static constexpr std::uint32_t timeout_ms = 5000;
     static constexpr version since{2, 2, 2, 0};
@@ -275,6 +276,7 @@ struct mqttlongclientid {
 };
 
 struct mqttlongusername {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+MQTTLONGUSERNAME";
     static constexpr std::uint32_t timeout_ms = 5000;
     static constexpr version since{2, 2, 2, 0};
@@ -282,6 +284,7 @@ struct mqttlongusername {
 };
 
 struct mqttlongpassword {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+MQTTLONGPASSWORD";
     static constexpr std::uint32_t timeout_ms = 5000;
     static constexpr version since{2, 2, 2, 0};
@@ -332,6 +335,7 @@ struct mqttpub {
 // AT+MQTTPUBRAW: OK (the parameters), '>', the data, then +MQTTPUB:OK or +MQTTPUB:FAIL, which
 // the parser reads as SEND OK / SEND FAIL: the data phase ends as AT+CIPSEND's does.
 struct mqttpubraw {
+    static constexpr bool data_after_prompt = true;  // the client sends it with its data, not as a line alone
     static constexpr std::string_view command = "AT+MQTTPUBRAW";
     static constexpr std::uint32_t timeout_ms = 65000;
     static constexpr version since{2, 0, 0, 0};
