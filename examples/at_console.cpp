@@ -42,6 +42,7 @@
 #include <asio/posix/stream_descriptor.hpp>
 
 #include <editline/readline.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 
 #include <clocale>
@@ -188,21 +189,34 @@ std::size_t drawn_columns(std::string_view text, std::size_t column = 0)
     return column;
 }
 
+// Another open file description of the terminal on standard input (-1 when it cannot be opened),
+// for Asio to wait on. Asio makes a descriptor it waits on non-blocking, and O_NONBLOCK on
+// standard input's own description would reach libedit's reads (EAGAIN: Ctrl-V then reads as the
+// end of input) and, once the console has ended, the shell that shares that description.
+int reopen_terminal()
+{
+    const char* name = ::ttyname(STDIN_FILENO);
+    return ::open(name != nullptr ? name : "/proc/self/fd/0", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+}
+
 // Standard input and output are a terminal: libedit edits the line being typed through readline's
-// callback interface, fed a key at a time whenever standard input is readable, so the io_context
-// runs the client while a line is being typed. Output goes above that line: the prompt and the
+// callback interface, fed a key at a time whenever the terminal has input (`keys`, from
+// reopen_terminal(); libedit reads standard input itself), so the io_context runs the client
+// while a line is being typed. Output goes above that line: the prompt and the
 // line are erased, the text printed, and libedit draws them again, the cursor where it was.
 //
 // libedit's readline emulation (Debian 12: libedit 3.1-20221030) leaves the terminal in its
 // normal mode once a line is accepted, so the handler is installed again for each line; it has no
 // call that erases the line (_rl_erase_entire_line does nothing), so print() does it with ANSI
 // escapes; rl_redisplay() types a Ctrl-R into the line rather than redrawing it, so redrawing is
-// rl_forced_update_display(). A key sequence libedit is in the middle of (an Escape pressed alone,
-// an arrow key's bytes split) is read to its end before anything else runs.
+// rl_forced_update_display(). libedit reads a key sequence to its end with blocking reads (Escape
+// and the key after it, an arrow key's bytes, Ctrl-V and the key it quotes, Escape-x's ": "
+// command line to its Enter): meanwhile the io_context waits, and what the module sends waits in
+// the port or the pipe.
 class line_editor final : public console_io {
 public:
-    line_editor(const asio::any_io_executor& ex, std::optional<std::string> history_file)
-        : keys_(ex), wake_(ex), history_file_(std::move(history_file))
+    line_editor(const asio::any_io_executor& ex, int keys, std::optional<std::string> history_file)
+        : keys_(ex, keys), wake_(ex), history_file_(std::move(history_file))
     {
         std::setlocale(LC_CTYPE, "");  // libedit takes UTF-8 text only under a UTF-8 locale
         rl_readline_name = "at_console";  // ~/.editrc can address it: "at_console:bind ..."
@@ -213,13 +227,11 @@ public:
         if (history_file_) read_history(history_file_->c_str());  // no file yet: an empty history
         if (history_length > 0)
             if (const HIST_ENTRY* last = history_get(history_base + history_length - 1)) last_entry_ = last->line;
-        keys_.assign(STDIN_FILENO);
         instance_ = this;
     }
     ~line_editor() override
     {
         close();
-        if (keys_.is_open()) keys_.release();  // standard input stays open
         instance_ = nullptr;
     }
 
@@ -365,7 +377,7 @@ private:
 
     inline static line_editor* instance_ = nullptr;  // for libedit's line handler, a plain function
 
-    asio::posix::stream_descriptor keys_;  // standard input, waited on only: libedit reads it
+    asio::posix::stream_descriptor keys_;  // the terminal, waited on only: libedit reads standard input
     asio::steady_timer wake_;  // next() sleeps here; a line or the end wakes it
     std::optional<std::string> history_file_;
     std::string prompt_ = "esp> ";
@@ -625,9 +637,9 @@ int main(int argc, char** argv)
     std::optional<stdin_lines> lines;
 #ifdef ESPAT_AT_CONSOLE_LIBEDIT
     std::optional<line_editor> editor;
-    const bool terminal = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1;
-    console_io& io = terminal ? static_cast<console_io&>(editor.emplace(run.io().get_executor(), history_file))
-                              : lines.emplace(run.io().get_executor());
+    const int keys = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDOUT_FILENO) == 1 ? reopen_terminal() : -1;
+    console_io& io = keys >= 0 ? static_cast<console_io&>(editor.emplace(run.io().get_executor(), keys, history_file))
+                               : lines.emplace(run.io().get_executor());
 #else
     console_io& io = lines.emplace(run.io().get_executor());
 #endif

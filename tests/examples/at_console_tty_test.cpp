@@ -4,7 +4,8 @@
 // person sees: a command's reply, the up arrow recalling a command, a report arriving while a
 // line is half typed (printed above it, the line drawn again as it was, on one row and wrapped
 // over two), a send's data after '>', which stays out of the history, Ctrl-D ending the console
-// with status 0 and the terminal back in its normal mode, and --history across two runs.
+// with status 0 and the terminal back in its normal mode, standard input never made
+// non-blocking, and --history across two runs.
 // Every wait is bounded: a console that hangs fails the test, and is killed.
 #include <doctest/doctest.h>
 
@@ -355,6 +356,20 @@ public:
         return t;
     }
 
+    // The flags of the console's standard input (its open file description, which a shell
+    // shares), from /proc; nothing when they cannot be read.
+    std::optional<long> input_flags() const
+    {
+        std::ifstream info("/proc/" + std::to_string(pid_) + "/fdinfo/0");
+        for (std::string field; info >> field;) {
+            if (field != "flags:") continue;
+            std::string octal;
+            info >> octal;
+            return std::strtol(octal.c_str(), nullptr, 8);
+        }
+        return std::nullopt;
+    }
+
     const screen& shown() const { return screen_; }
 
     std::string transcript() const
@@ -490,6 +505,9 @@ TEST_CASE("at_console on a terminal: editing, history, reports while typing, a s
         console.type("AT+GMR\r");
         REQUIRE(console.expect("decoded AT+GMR execute"));
         REQUIRE(console.line_reads("esp> "));
+        // Standard input stays blocking while the console waits for keys: libedit reads it, and a
+        // shell shares it.
+        if (const std::optional<long> flags = console.input_flags()) CHECK((*flags & O_NONBLOCK) == 0);
 
         // The up arrow recalls it; Enter sends it again.
         console.type("\x1b[A");
