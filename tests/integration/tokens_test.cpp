@@ -554,3 +554,128 @@ TEST_CASE("tokens: a link's reads, writes and close with every token")
             });
     });
 }
+
+// A UDP echo on 127.0.0.1 that counts the datagrams it received.
+struct udp_echo {
+    explicit udp_echo(asio::io_context& io) : socket(io, {asio::ip::address_v4::loopback(), 0})
+    {
+        asio::co_spawn(io, serve(), asio::detached);
+    }
+    awaitable<void> serve()
+    {
+        std::array<char, 2048> buf;
+        asio::ip::udp::endpoint from;
+        for (;;) {
+            auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buf), from, as_tuple);
+            if (ec) co_return;
+            ++received;
+            co_await socket.async_send_to(asio::buffer(buf.data(), n), from, as_tuple);
+        }
+    }
+    std::uint16_t port() const { return socket.local_endpoint().port(); }
+    asio::ip::udp::socket socket;
+    std::size_t received = 0;
+};
+
+TEST_CASE("tokens: a UDP link's sends and receives with every token")
+{
+    rig r;
+    udp_echo echo(r.io);
+    espat::net::network_options no;
+    no.stream_receive = espat::net::receive_mode::active;  // one mode for all links on 2.x: UDP needs active
+    r.run(
+        [&](pipe_client&, pipe_network& net) -> awaitable<void> {
+            auto opened = co_await net.async_open_udp("127.0.0.1", echo.port());
+            REQUIRE(opened);
+            auto& u = *opened;
+            const std::string datagram = "one datagram, \r\nOK\r\n inside";
+            std::array<char, 256> buf{};
+            auto peer_received = [&echo] { return echo.received; };
+            co_await with_every_token<std::size_t>(
+                "a UDP link's send", [&](auto token) { return u.async_send(asio::buffer(datagram), std::move(token)); },
+                peer_received,
+                [&](const outcome<std::size_t>& o) {
+                    CHECK_FALSE(o.ec);
+                    CHECK(o.value == datagram.size());
+                },
+                [&](outcome<std::size_t>&) -> awaitable<void> {
+                    auto [ec, n] = co_await u.async_receive(asio::buffer(buf), as_tuple);
+                    REQUIRE_FALSE(ec);
+                    CHECK(std::string(buf.data(), n) == datagram);
+                });
+
+            // One datagram on its way before each receive.
+            auto send_one = [&]() -> awaitable<void> {
+                auto [ec, n] = co_await u.async_send(asio::buffer("x", 1), as_tuple);
+                REQUIRE_FALSE(ec);
+                REQUIRE(n == 1);
+            };
+            co_await send_one();
+            co_await with_every_token<std::size_t>(
+                "a UDP link's receive", [&](auto token) { return u.async_receive(asio::buffer(buf), std::move(token)); },
+                [] { return std::size_t{0}; },  // a receive sends nothing
+                [&](const outcome<std::size_t>& o) {
+                    CHECK_FALSE(o.ec);
+                    CHECK(o.value == 1);
+                    CHECK(buf[0] == 'x');
+                },
+                [&](outcome<std::size_t>&) -> awaitable<void> { co_await send_one(); });
+        },
+        std::chrono::seconds(30), no);
+}
+
+TEST_CASE("tokens: passthrough's reads and writes with every token")
+{
+    rig r;
+    counting_echo echo;
+    tcp_peer peer(r.io, [&echo](asio::ip::tcp::socket s) { return echo(std::move(s)); });
+    r.run(
+        [&](pipe_client&, pipe_network& net) -> awaitable<void> {
+            auto opened = co_await net.async_open_passthrough("127.0.0.1", peer.port());
+            REQUIRE(opened);
+            auto& p = *opened;
+            const std::string bytes = "raw bytes\r\nOK\r\n";
+            std::array<char, 64> buf{};
+            auto peer_received = [&echo] { return echo.received; };
+            co_await with_every_token<std::size_t>(
+                "passthrough's write", [&](auto token) { return p.async_write_some(asio::buffer(bytes), std::move(token)); },
+                peer_received,
+                [&](const outcome<std::size_t>& o) {
+                    CHECK_FALSE(o.ec);
+                    CHECK(o.value == bytes.size());
+                },
+                [&](outcome<std::size_t>&) -> awaitable<void> {
+                    std::string echoed;
+                    while (echoed.size() < bytes.size()) {
+                        auto [ec, n] = co_await p.async_read_some(asio::buffer(buf), as_tuple);
+                        REQUIRE_FALSE(ec);
+                        echoed.append(buf.data(), n);
+                    }
+                    CHECK(echoed == bytes);
+                });
+
+            auto write_one = [&]() -> awaitable<void> {
+                auto [ec, n] = co_await asio::async_write(p, asio::buffer("y", 1), as_tuple);
+                REQUIRE_FALSE(ec);
+                REQUIRE(n == 1);
+            };
+            co_await write_one();
+            std::string read;
+            co_await with_every_token<std::size_t>(
+                "passthrough's read", [&](auto token) { return p.async_read_some(asio::buffer(buf), std::move(token)); },
+                [] { return std::size_t{0}; },  // a read sends nothing
+                [&](const outcome<std::size_t>& o) {
+                    CHECK_FALSE(o.ec);
+                    CHECK(o.value > 0);
+                },
+                [&](outcome<std::size_t>& o) -> awaitable<void> {
+                    read.append(buf.data(), o.value);
+                    co_await write_one();
+                });
+            CHECK(read.size() >= 8);
+            CHECK(read.find_first_not_of('y') == std::string::npos);
+            auto closed = co_await net.async_close_passthrough();
+            CHECK(closed);
+        },
+        std::chrono::seconds(30));
+}
