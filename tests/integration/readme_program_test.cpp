@@ -1,15 +1,20 @@
 // The README's first program, compiled from the README's own text (tests/CMakeLists.txt
 // extracts it), run as a user runs it: a child process on a serial port, here the slave of a
-// pseudo-terminal whose master the simulated module serves, against a web server on
-// 127.0.0.1. It must print the reply's first line and exit by itself, 0; and when the connect
-// fails, say why and exit 1, again by itself.
+// pseudo-terminal whose master the simulated module serves, against a web server and a UDP
+// echo on 127.0.0.1 and a client of the module's server. It must print the reply's first
+// line, the UDP answer, greet the client and exit by itself, 0; and when the connect fails,
+// say why and exit 1, again by itself.
 #include "loopback.hpp"
 #include "pty_device.hpp"
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/experimental/as_tuple.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/read.hpp>
 #include <asio/read_until.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 
@@ -121,14 +126,61 @@ struct web_server {
     std::vector<std::string> requests;
 };
 
+// A UDP echo on 127.0.0.1 at `port` (the web server's number: TCP and UDP ports are apart).
+struct udp_echo {
+    udp_echo(asio::io_context& io, std::uint16_t port) : socket(io, {asio::ip::address_v4::loopback(), port})
+    {
+        asio::co_spawn(io, serve(), asio::detached);
+    }
+    asio::awaitable<void> serve()
+    {
+        char buffer[1024];
+        asio::ip::udp::endpoint from;
+        for (;;) {
+            const std::size_t n = co_await socket.async_receive_from(asio::buffer(buffer), from, asio::use_awaitable);
+            datagrams.emplace_back(buffer, n);
+            co_await socket.async_send_to(asio::buffer(buffer, n), from, asio::use_awaitable);
+        }
+    }
+    asio::ip::udp::socket socket;
+    std::vector<std::string> datagrams;
+};
+
+// The program's one client: once the module listens, connects to it (the simulator's real
+// port for the module's 8080) and reads the greeting to its end (the program's close).
+struct server_client {
+    explicit server_client(asio::io_context& io, sim::module& module) : socket(io)
+    {
+        asio::co_spawn(io, run(module), asio::detached);
+    }
+    asio::awaitable<void> run(sim::module& module)
+    {
+        asio::steady_timer t(co_await asio::this_coro::executor);
+        while (!module.server_port()) {
+            t.expires_after(5ms);
+            co_await t.async_wait(asio::use_awaitable);
+        }
+        co_await socket.async_connect({asio::ip::address_v4::loopback(), *module.server_port()}, asio::use_awaitable);
+        auto [ec, n] = co_await asio::async_read(socket, asio::dynamic_buffer(received),
+                                                 asio::experimental::as_tuple(asio::use_awaitable));
+        (void)n;
+        ended = ec == asio::error::eof;
+    }
+    asio::ip::tcp::socket socket;
+    std::string received;
+    bool ended = false;
+};
+
 }  // namespace
 
 TEST_CASE("the README's first program joins, fetches a reply's first line over a TCP link and exits by itself")
 {
     espat::test::pty_device device;
     web_server server(device.io);
+    udp_echo echo(device.io, server.port());
+    server_client client(device.io, device.module);
     const std::string port = std::to_string(server.port());
-    const finished f = run_program(device.io, {device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", port}, 20s);
+    const finished f = run_program(device.io, {device.pty.slave_path, "espressif", "1234567890", "127.0.0.1", port}, 30s);
     INFO(f.output);
     CHECK(f.status == 0);
     CHECK(f.output.find("AT version 2.2.0.0") != std::string::npos);
@@ -136,6 +188,12 @@ TEST_CASE("the README's first program joins, fetches a reply's first line over a
     CHECK(f.output.find("HTTP/1.0 200 OK") != std::string::npos);
     REQUIRE(server.requests.size() == 1);
     CHECK(server.requests.front() == "GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+    CHECK(f.output.find("UDP answer: ping") != std::string::npos);
+    CHECK(echo.datagrams == std::vector<std::string>{"ping"});
+    CHECK(f.output.find("listening on port 8080") != std::string::npos);
+    CHECK(f.output.find("greeted a client") != std::string::npos);
+    CHECK(client.received == "hello from the module\r\n");
+    CHECK(client.ended);
 }
 
 TEST_CASE("the README's first program says why a connect failed and exits by itself with status 1")

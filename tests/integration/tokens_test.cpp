@@ -620,6 +620,17 @@ TEST_CASE("tokens: a UDP link's sends and receives with every token")
                     CHECK(buf[0] == 'x');
                 },
                 [&](outcome<std::size_t>&) -> awaitable<void> { co_await send_one(); });
+
+            // The close: every kind closes a fresh link.
+            auto seen = [&r] { return r.module.commands_seen(); };
+            co_await with_every_token<no_value>(
+                "a UDP link's close", [&](auto token) { return u.async_close(std::move(token)); }, seen,
+                succeeds<no_value>(), [&](outcome<no_value>&) -> awaitable<void> {
+                    CHECK_FALSE(u.is_open());
+                    auto again = co_await net.async_open_udp("127.0.0.1", echo.port());
+                    REQUIRE(again);
+                    u = std::move(*again);
+                });
         },
         std::chrono::seconds(30), no);
 }
@@ -630,7 +641,7 @@ TEST_CASE("tokens: passthrough's reads and writes with every token")
     counting_echo echo;
     tcp_peer peer(r.io, [&echo](asio::ip::tcp::socket s) { return echo(std::move(s)); });
     r.run(
-        [&](pipe_client&, pipe_network& net) -> awaitable<void> {
+        [&](pipe_client& esp_, pipe_network& net) -> awaitable<void> {
             auto opened = co_await net.async_open_passthrough("127.0.0.1", peer.port());
             REQUIRE(opened);
             auto& p = *opened;
@@ -674,8 +685,9 @@ TEST_CASE("tokens: passthrough's reads and writes with every token")
                 });
             CHECK(read.size() >= 8);
             CHECK(read.find_first_not_of('y') == std::string::npos);
+            esp_.record_transcript();
             auto closed = co_await net.async_close_passthrough();
-            CHECK(closed);
+            CHECK_MESSAGE(closed, (closed ? std::string() : closed.error().message() + "\n" + esp_.transcript()));
         },
         std::chrono::seconds(30));
 }

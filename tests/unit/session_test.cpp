@@ -746,7 +746,7 @@ TEST_CASE("session: an escape command is silence, \"+++\" alone, silence; then i
     harness h;
     const auto esc = h.submit(command{.line = "+++", .escape = true});
     const auto at = h.submit("AT\r\n");
-    CHECK(h.take() == strings{"timer +20"});  // guard before: nothing written yet
+    CHECK(h.take() == strings{"timer +60"});  // guard before: nothing written yet
     h.feed("stray data from the link\r\n");   // what the peer sent in passthrough: not an answer
     h.fire();
     CHECK(h.take() == strings{"write +++", "timer +1000"});

@@ -35,6 +35,52 @@ namespace espat::net {
 template <class Client>
 class basic_network;
 
+namespace detail {
+
+// AT+CIPCLOSE=<id> for a link or a UDP link: completes when the module has closed it.
+template <class Client>
+struct close_link_op {
+    basic_network<Client>* net;
+    std::weak_ptr<void> life;
+    typename link_table<typename Client::executor_type>::state_ptr s;
+    int step = 0;
+    template <class Self>
+    void operator()(Self& self)
+    {
+        const bool initiating = step++ == 0;
+        if (initiating && !net->begin_on_client(self)) return;
+        if (!s || !s->attached) return basic_network<Client>::finish_step(self, initiating, damage());
+        cipclose_request r{close_link_id::checked(s->id).value()};
+        auto* network = net;  // read before `self` (which holds this op) is moved
+        network->client().template async_set<commands::cipclose>(r, network->link_call(), network->on_client(std::move(self)));
+    }
+    template <class Self>
+    void operator()(Self& self, std::error_code ec)
+    {
+        // "link is not valid", or the peer's close ("<id>,CLOSED", read before this answer) came
+        // first and the module refused with ERROR (ERR CODE, UNLINK): it had no link left to
+        // close. Closed is what was asked. Any other failure (a reset, a timeout) is reported.
+        const bool peer_closed = !life.expired() && s->rx.peer_closed();
+        const bool refused = ec == errc::command_failed || ec.category() == module_category();
+        if (!life.expired() && s->attached) net->table().detach(s->id);
+        if (auto damaged = damage()) return basic_network<Client>::complete_on_caller(self, damaged);
+        if (ec && ec != make_error_code(errc::link_invalid) && !(refused && peer_closed))
+            return basic_network<Client>::complete_on_caller(self, ec);
+        basic_network<Client>::complete_on_caller(self, std::error_code{});
+    }
+
+    // A link found damaged (protocol_error: what it received or sent may not be what was
+    // meant, e.g. stray bytes a send left on the module) is closed with that error: its
+    // reader may have read everything before the damage was found, and the close is the
+    // caller's last operation on it.
+    [[nodiscard]] std::error_code damage() const
+    {
+        return s && s->rx.failure() == make_error_code(errc::protocol_error) ? s->rx.failure() : std::error_code{};
+    }
+};
+
+}  // namespace detail
+
 template <class Client>
 class basic_link {
 public:
@@ -114,7 +160,8 @@ public:
     template <class Token>
     auto async_close(Token&& token)
     {
-        return asio::async_compose<Token, void(std::error_code)>(close_op{net_, net_->lifetime(), state_}, token, get_executor());
+        return asio::async_compose<Token, void(std::error_code)>(detail::close_link_op<Client>{net_, net_->lifetime(), state_},
+                                                                 token, get_executor());
     }
 
 private:
@@ -152,41 +199,6 @@ private:
         auto ex = asio::get_associated_executor(handler);
         asio::post(ex, [h = std::move(handler)]() mutable { std::move(h)(make_error_code(errc::link_invalid), std::size_t{0}); });
     }
-
-    struct close_op {
-        basic_network<Client>* net;
-        std::weak_ptr<void> life;
-        state_ptr s;
-        int step = 0;
-        template <class Self>
-        void operator()(Self& self)
-        {
-            const bool initiating = step++ == 0;
-            if (initiating && !net->begin_on_client(self)) return;
-            if (!s || !s->attached) return basic_network<Client>::finish_step(self, initiating, damage());
-            cipclose_request r{close_link_id::checked(s->id).value()};
-            auto* network = net;  // read before `self` (which holds this op) is moved
-            network->client().template async_set<commands::cipclose>(r, network->link_call(), network->on_client(std::move(self)));
-        }
-        template <class Self>
-        void operator()(Self& self, std::error_code ec)
-        {
-            if (!life.expired() && s->attached) net->table().detach(s->id);
-            if (auto damaged = damage()) return basic_network<Client>::complete_on_caller(self, damaged);
-            // "link is not valid": the module had closed it already; closed is what was asked.
-            if (ec && ec != make_error_code(errc::link_invalid)) return basic_network<Client>::complete_on_caller(self, ec);
-            basic_network<Client>::complete_on_caller(self, std::error_code{});
-        }
-
-        // A link found damaged (protocol_error: what it received or sent may not be what was
-        // meant, e.g. stray bytes a send left on the module) is closed with that error: its
-        // reader may have read everything before the damage was found, and the close is the
-        // caller's last operation on it.
-        [[nodiscard]] std::error_code damage() const
-        {
-            return s && s->rx.failure() == make_error_code(errc::protocol_error) ? s->rx.failure() : std::error_code{};
-        }
-    };
 
     basic_network<Client>* net_ = nullptr;
     state_ptr state_;

@@ -10,6 +10,7 @@
 #include <espat/commands/host.hpp>
 #include <espat/commands/tcpip.hpp>
 #include <espat/error.hpp>
+#include <espat/net/link.hpp>
 #include <espat/net/link_table.hpp>
 #include <espat/proto/session.hpp>
 
@@ -100,6 +101,15 @@ public:
     {
         return asio::async_compose<Token, void(std::error_code, std::size_t)>(
             receive_op<MutableBuffers>{net_, state_, buffers, nullptr}, token, get_executor());
+    }
+
+    // AT+CIPCLOSE=<id>: completes when the module has closed the link; datagrams received
+    // before stay readable. void(std::error_code).
+    template <class Token>
+    auto async_close(Token&& token)
+    {
+        return asio::async_compose<Token, void(std::error_code)>(detail::close_link_op<Client>{net_, net_->lifetime(), state_},
+                                                                 token, get_executor());
     }
 
 private:

@@ -79,7 +79,11 @@ struct session_options {
     std::chrono::milliseconds quiet{50};             // silence after the probe's OK
     std::chrono::milliseconds backoff_initial{100};  // busy ERROR: first re-send delay, doubled
     std::chrono::milliseconds backoff_max{1600};
-    std::chrono::milliseconds guard_before{20};      // silence before "+++"
+    // Silence before "+++". The module ends a passthrough packet after 20 ms of silence
+    // (AT+TRANSINTVL's default) measured where the bytes arrive: a host guard of exactly 20 ms
+    // can reach it shorter, and "+++" then joins the data before it and goes to the peer as
+    // data. So it has plus_gap's margin (below). Raise both if AT+TRANSINTVL is raised.
+    std::chrono::milliseconds guard_before{60};
     std::chrono::milliseconds guard_after{1000};     // after "+++", before the next command
     parser_limits limits{};
     // What one response may hold: its lines, the data of AT+CIPRECVDATA and the diagnostics
