@@ -379,49 +379,15 @@ private:
     auto async_send_payload(std::string line, std::error_code refused, std::string payload, std::size_t n,
                             std::optional<link_id> link, const call_options& o, Token&& token);
 
+    // One typed command: its line, and the finish that decodes its answer (or reads why it
+    // failed, for a command whose table has a failure_line).
     template <class C, class Form, class Token>
-    auto async_typed(std::string line, std::error_code refused, std::string shown, const call_options& o, Token&& token)
-    {
-        using value_type = typename Form::response::value_type;
-        proto::command c{.line = std::move(line), .timeout = timeout_of<C>(o), .busy_retries = o.busy_retries};
-        if constexpr (requires { typename C::failure_line; }) {
-            // The table reads why it failed (AT+CWJAP's +CWJAP:<code>): that is its error.
-            using T = std::conditional_t<std::is_same_v<value_type, commands::nothing>, void, value_type>;
-            auto finish = [this](std::size_t, proto::command_result&& r) -> result<T> {
-                if constexpr (std::is_same_v<typename Form::response, commands::no_info>) return finish_nothing{this}(0, std::move(r));
-                else return decode_typed<Form>(std::move(r));
-            };
-            return async_initiate_result<T>(
-                std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
-                finish_with_reason<C, decltype(finish)>{std::move(finish)}, std::forward<Token>(token));
-        } else if constexpr (std::is_same_v<typename Form::response, commands::no_info>) {
-            // A form answered by its final result alone shares one finish with all the others: the
-            // machinery from here to the handler is then compiled once per token, not per command.
-            return async_initiate_result<void>(std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
-                                               finish_nothing{this}, std::forward<Token>(token));
-        } else {
-            return async_initiate_result<value_type>(
-                std::move(c), refused, std::move(shown), version_range::template of<C>(), 0,
-                [this](std::size_t, proto::command_result&& r) { return decode_typed<Form>(std::move(r)); },
-                std::forward<Token>(token));
-        }
-    }
+    auto async_typed(std::string line, std::error_code refused, std::string shown, const call_options& o, Token&& token);
 
     // A command whose table reads why it failed (commands::failure_reason): its finish, and that
     // reason as its error when the module answered ERROR.
     template <class C, class Finish>
-    struct finish_with_reason {
-        Finish finish;
-        auto operator()(std::size_t extra, proto::command_result&& r) { return finish(extra, std::move(r)); }
-        std::error_code failed(const proto::command_result& r) const
-        {
-            if (r.ec != errc::command_failed && r.ec.category() != module_category()) return r.ec;
-            std::vector<commands::response_line> lines;
-            lines.reserve(r.lines.size());
-            for (const auto& l : r.lines) lines.push_back({l.name, l.args});
-            return commands::failure_reason<C>(r.ec, lines);
-        }
-    };
+    struct finish_with_reason;
 
     struct finish_nothing {
         basic_client* self;
