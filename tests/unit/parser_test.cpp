@@ -3,6 +3,7 @@
 #include <espat/proto/parser.hpp>
 
 #include <doctest/doctest.h>
+#include <parse_every_split.hpp>
 #include <recorder.hpp>
 
 #include <algorithm>
@@ -25,22 +26,12 @@ using namespace std::string_view_literals;
 
 namespace {
 
-// Parses `bytes` whole, one byte at a time and at every two-chunk split, checks all agree,
-// and returns the events.
+// Whole, byte by byte and at every split, all agreeing (parse_every_split.hpp).
 std::vector<owned_event> parse(std::string_view bytes, parser_limits limits = {})
 {
-    auto whole = parse_whole(bytes, limits);
-    CHECK(parse_in_chunks(bytes, [] { return std::size_t{1}; }, limits) == whole);
-    if (auto split = espat::test::first_disagreeing_split(bytes, whole, limits)) FAIL_CHECK("split at " << *split << " differs");
-    return whole;
+    return espat::test::parse_every_split(bytes, limits);
 }
-
-std::vector<event_kind> kinds(const std::vector<owned_event>& events)
-{
-    std::vector<event_kind> k;
-    for (const auto& e : events) k.push_back(e.kind);
-    return k;
-}
+using espat::test::kinds;
 
 const owned_event& only(const std::vector<owned_event>& events)
 {
