@@ -1,4 +1,5 @@
-# run_find_package.cmake — packaging test: install espat into a scratch prefix, then build
+# run_find_package.cmake — packaging test: install espat (the build that runs the test, or a
+# fresh one when -DESPAT_BUILD_DIR is not given) into a scratch prefix, then build
 # and run consumers that do find_package(espat 0.1 REQUIRED COMPONENTS compiled sim) and link
 # espat::espat, espat::compiled and espat::sim; check that without OpenSSL the package still
 # gives espat::espat and espat::compiled; also check that pkg-config finds the installed
@@ -8,12 +9,19 @@ include("${CMAKE_CURRENT_LIST_DIR}/common.cmake")
 set(prefix "${WORK_DIR}/prefix")
 
 # Configure with the default prefix and install with --prefix: the package files must not
-# depend on the configured prefix.
-espat_run("configure espat" COMMAND "${CMAKE_COMMAND}" -S "${ESPAT_SOURCE_DIR}" -B "${WORK_DIR}/espat-build"
-    ${nested_cmake_args}
-    -DESPAT_BUILD_TESTS=OFF -DESPAT_BUILD_EXAMPLES=OFF -DESPAT_BUILD_BENCHMARKS=OFF -DESPAT_BUILD_FUZZERS=OFF)
-espat_run("build espat" COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}/espat-build")
-espat_run("install espat" COMMAND "${CMAKE_COMMAND}" --install "${WORK_DIR}/espat-build" --prefix "${prefix}")
+# depend on the configured prefix. With -DESPAT_BUILD_DIR (tests/CMakeLists.txt passes the build
+# that runs this test, configured with the default prefix), that build is installed as a user
+# would install it: building espat's libraries once more would check nothing more.
+if(ESPAT_BUILD_DIR)
+    set(espat_build "${ESPAT_BUILD_DIR}")
+else()
+    set(espat_build "${WORK_DIR}/espat-build")
+    espat_run("configure espat" COMMAND "${CMAKE_COMMAND}" -S "${ESPAT_SOURCE_DIR}" -B "${espat_build}"
+        ${nested_cmake_args}
+        -DESPAT_BUILD_TESTS=OFF -DESPAT_BUILD_EXAMPLES=OFF -DESPAT_BUILD_BENCHMARKS=OFF -DESPAT_BUILD_FUZZERS=OFF)
+    espat_run("build espat" COMMAND "${CMAKE_COMMAND}" --build "${espat_build}")
+endif()
+espat_run("install espat" COMMAND "${CMAKE_COMMAND}" --install "${espat_build}" --prefix "${prefix}")
 
 foreach(installed
         include/espat.hpp
@@ -76,7 +84,7 @@ set(ENV{PKG_CONFIG_PATH} "${prefix}/lib/pkgconfig:${prefix}/share/pkgconfig")
 if(NOT CXX_COMPILER)
     set(CXX_COMPILER c++)
 endif()
-# Each .pc file's flags build its consumer (-O1: these only have to link and run).
+# Each .pc file's flags build its consumer (-O0: these only have to link and run).
 foreach(case "espat;main.cpp" "espat-compiled;../consumers/compiled_main.cpp" "espat-sim;../consumers/sim_main.cpp")
     list(GET case 0 module)
     list(GET case 1 source)
@@ -92,7 +100,7 @@ foreach(case "espat;main.cpp" "espat-compiled;../consumers/compiled_main.cpp" "e
     string(STRIP "${pc_libs}" pc_libs)
     separate_arguments(pc_cflags UNIX_COMMAND "${pc_cflags}")
     separate_arguments(pc_libs UNIX_COMMAND "${pc_libs}")
-    espat_run("compile with ${module}'s pkg-config flags" COMMAND "${CXX_COMPILER}" -std=c++20 -O1 ${pc_cflags}
+    espat_run("compile with ${module}'s pkg-config flags" COMMAND "${CXX_COMPILER}" -std=c++20 -O0 ${pc_cflags}
         "${consumer_source}/${source}" -o "${WORK_DIR}/pkg-config-${module}" ${pc_libs})
     espat_run("run ${module}'s pkg-config consumer" COMMAND "${WORK_DIR}/pkg-config-${module}")
 endforeach()

@@ -172,7 +172,7 @@ void reply_round_trip(const typename Form::response::value_type& v)
     CHECK(decode_bytes<Form>(bytes) == expected<Form>(v));
 }
 
-std::chrono::sys_seconds at(std::chrono::year_month_day d, std::chrono::seconds t) { return std::chrono::sys_days{d} + t; }
+std::chrono::sys_seconds utc_at(std::chrono::year_month_day d, std::chrono::seconds t) { return std::chrono::sys_days{d} + t; }
 
 }  // namespace
 
@@ -539,14 +539,14 @@ TEST_CASE("commands: AT+CIPSNTPTIME? reads asctime with either day padding")
     CHECK(query_line<cipsntptime>() == "AT+CIPSNTPTIME?\r\n");
     using F = cipsntptime::query;
     using namespace std::chrono;
-    check_reply<F>("+CIPSNTPTIME:Mon Dec 12 02:33:32 2016\r\n", at(2016y / December / 12, 2h + 33min + 32s));
-    check_reply<F>("+CIPSNTPTIME:Mon Oct 18 20:12:27 2021\r\n", at(2021y / October / 18, 20h + 12min + 27s));  // transcript 05
+    check_reply<F>("+CIPSNTPTIME:Mon Dec 12 02:33:32 2016\r\n", utc_at(2016y / December / 12, 2h + 33min + 32s));
+    check_reply<F>("+CIPSNTPTIME:Mon Oct 18 20:12:27 2021\r\n", utc_at(2021y / October / 18, 20h + 12min + 27s));  // transcript 05
     // ESP32 pads the day with a space, ESP8266 with a zero (firmware-quirks.md).
     check_reply<F>("+CIPSNTPTIME:Thu Jan  1 00:02:08 1970\r\n", sys_seconds{128s});
     check_variant<F>("+CIPSNTPTIME:Thu Jan 01 00:00:00 1970\r\n", sys_seconds{0s}, "+CIPSNTPTIME:Thu Jan  1 00:00:00 1970\r\n");
     // Transcript 05's framing: the line, then OK with no blank line.
     CHECK(decode_bytes<F>("+CIPSNTPTIME:Mon Oct 18 20:12:27 2021\r\nOK\r\n") ==
-          expected<F>(at(2021y / October / 18, 20h + 12min + 27s)));
+          expected<F>(utc_at(2021y / October / 18, 20h + 12min + 27s)));
     CHECK_FALSE(decode_bytes<F>("+CIPSNTPTIME:Thu Jan 32 00:00:00 1970\r\n"));
     CHECK_FALSE(decode_bytes<F>("+CIPSNTPTIME:yesterday\r\n"));
 }
@@ -909,7 +909,7 @@ TEST_CASE("commands: every TCP/IP query and execute reply round-trips through th
     reply_round_trip<cipsntpcfg::query>({true, 1245, "a.b", std::nullopt, std::nullopt});
     reply_round_trip<cipsntpcfg::query>({false, -12, "x", "y", "z"});
     reply_round_trip<cipsntptime::query>(std::chrono::sys_seconds{1700000000s});
-    reply_round_trip<cipsntptime::query>(at(std::chrono::year{2038} / 1 / 19, 3h + 14min + 8s));
+    reply_round_trip<cipsntptime::query>(utc_at(std::chrono::year{2038} / 1 / 19, 3h + 14min + 8s));
     reply_round_trip<cipsslcconf::query>({{link4, ssl_auth_mode::client_certificate, 1, 0}});
     reply_round_trip<cipsslccn::query>({{link0, "a,b\"c"}, {link1, ""}});
     reply_round_trip<cipsslcsni::query>({{link3, "sni"}});
