@@ -1,6 +1,6 @@
 // A table declaring the same form of the same command twice fails its uniqueness check.
 // expect: static assertion failed|static_assert failed
-#include <espat/commands/table.hpp>
+#include <espat/commands/table_checks.hpp>
 
 using namespace espat::commands;
 

@@ -1,7 +1,7 @@
 // A required request parameter held in a default-constructible member could be left out of a
 // designated initialiser unnoticed: the table's checks refuse such a descriptor.
 // expect: a required request parameter must be required<T> or bounded
-#include <espat/commands/table.hpp>
+#include <espat/commands/table_checks.hpp>
 
 using namespace espat::commands;
 

@@ -3,6 +3,7 @@
 // byte for byte.
 #include <espat/commands/host.hpp>
 #include <espat/commands/table.hpp>
+#include <espat/commands/table_checks.hpp>  // the table-wide checks, made here once
 #include <espat/proto/transcript.hpp>
 
 #include <doctest/doctest.h>
