@@ -364,6 +364,14 @@ TEST_CASE("sim mqtt: messages from the broker arrive as +MQTTSUBRECV, exact, in 
         for (const auto& f : seen.received) CHECK(f.payload.size() <= 1024);
         CHECK(std::count_if(seen.received.begin(), seen.received.end(), [](const auto& f) { return f.topic == "espat/in/big"; }) >= 3);
 
+        // A topic whose header a host could not frame ('",<digits>,' inside) is dropped.
+        const auto got = seen.received.size();
+        sender.publish("espat/in/x\",5,y", "unframeable", 0);
+        sender.publish("espat/in/after", "framed", 0);
+        auto framed = [&] { return !seen.joined("espat/in/after").empty(); };
+        REQUIRE(co_await eventually(framed));
+        CHECK(seen.received.size() == got + 1);
+
         const espat::mqttunsub_request out{.topic = "espat/in/#"};
         auto u = co_await esp.async_set<cmd::mqttunsub>(out);
         REQUIRE(u);

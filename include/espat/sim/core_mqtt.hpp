@@ -21,7 +21,7 @@ namespace espat::sim::detail {
 // - AT+MQTTCLEAN prints no +MQTTDISCONNECTED (the docs show none).
 // - A received message comes out in fragments that fit the client's buffer with the MQTT
 //   header (personality::mqtt_buffer), as the 4.1 docs describe, and not at all when its topic
-//   holds CR, LF or NUL, which no +MQTTSUBRECV header could frame. While the module's output
+//   does not fit that buffer or could not be framed (frameable_topic()). While the module's output
 //   queue is full (module_options::output_limit), the client reads nothing from the broker:
 //   the broker waits on TCP. libmosquitto holds one whole message while it arrives (the
 //   firmware streams it through its buffer): MQTT's packet limit (256 MB) and the broker's
@@ -404,12 +404,27 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::mqtt_reconnect(std::shared_ptr
 // ------------------------------------------------------------------------------------
 // Messages from the broker: +MQTTSUBRECV:0,"<topic>",<n>,<n bytes>, in fragments.
 
+// Whether a host can find where a +MQTTSUBRECV header with this topic ends: the module prints
+// the topic unescaped, so a line end or NUL in it, or '",<digits>,' (which a reader takes for
+// the header's end), would make the payload's bytes look like lines to the host. Any publisher,
+// the host itself included, can choose such a topic: the simulator drops those messages.
+inline bool frameable_topic(std::string_view topic)
+{
+    if (topic.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
+    for (std::size_t q = topic.find("\","); q != std::string_view::npos; q = topic.find("\",", q + 1)) {
+        std::size_t i = q + 2;
+        while (i < topic.size() && topic[i] >= '0' && topic[i] <= '9') ++i;
+        if (i > q + 2 && i < topic.size() && topic[i] == ',') return false;
+    }
+    return true;
+}
+
 ESPAT_SIM_DECL void module_core::mqtt_message(std::string_view topic, std::string_view payload)
 {
-    if (topic.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return;  // cannot be framed
     // The client's buffer holds the PUBLISH header too: fixed header, topic, message id.
     const std::size_t header = 5 + 2 + topic.size() + 2;
     const std::size_t buffer = opts_.firmware.mqtt_buffer;
+    if (header + 64 > buffer || !frameable_topic(topic)) return;  // room for the header line and some payload
     std::size_t room = buffer > header + 1 ? buffer - header : 1;
     do {
         const std::size_t n = std::min(room, payload.size());
