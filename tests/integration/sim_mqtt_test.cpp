@@ -58,19 +58,37 @@ bool accepts(std::uint16_t port)
 }
 
 // mosquitto on 127.0.0.1:<port>, anonymous, no persistence, logging everything to a file in
-// its own temporary folder. Killed (SIGKILL) by kill() or the destructor.
+// its own temporary folder; with `tls`, also TLS listeners with the test server certificate on
+// tls_port() (client certificates optional) and mutual_port() (required, signed by the test
+// CA). Killed (SIGKILL) by kill() or the destructor.
 class broker {
 public:
-    broker() : port_(free_port())
+    explicit broker(bool tls = false) : port_(free_port())
     {
         char tmpl[] = "/tmp/espat-mqtt-XXXXXX";
         REQUIRE(::mkdtemp(tmpl) != nullptr);
         dir_ = tmpl;
         std::filesystem::permissions(dir_, std::filesystem::perms::all);  // mosquitto drops root for its own user
-        std::ofstream(dir_ / "mosquitto.conf") << "listener " << port_ << " 127.0.0.1\n"
-                                               << "allow_anonymous true\npersistence false\n"
-                                               << "log_dest file " << (dir_ / "mosquitto.log").string() << "\n"
-                                               << "log_type all\nconnection_messages true\n";
+        std::ofstream conf(dir_ / "mosquitto.conf");
+        conf << "per_listener_settings false\nallow_anonymous true\npersistence false\n"
+             << "log_dest file " << (dir_ / "mosquitto.log").string() << "\n"
+             << "log_type all\nconnection_messages true\n"
+             << "listener " << port_ << " 127.0.0.1\n";
+        if (tls) {
+            const auto& certs = espat::test::test_certs();
+            std::ofstream(dir_ / "ca.pem") << certs.ca;
+            std::ofstream(dir_ / "server.pem") << certs.server.certificate;
+            std::ofstream(dir_ / "server.key") << certs.server.private_key;
+            tls_port_ = free_port();
+            mutual_port_ = free_port();
+            for (const auto port : {tls_port_, mutual_port_}) {
+                conf << "listener " << port << " 127.0.0.1\n"
+                     << "cafile " << (dir_ / "ca.pem").string() << "\ncertfile " << (dir_ / "server.pem").string()
+                     << "\nkeyfile " << (dir_ / "server.key").string() << "\n"
+                     << "require_certificate " << (port == mutual_port_ ? "true" : "false") << "\n";
+            }
+        }
+        conf.close();
         start();
     }
     ~broker()
@@ -94,8 +112,11 @@ public:
             ::execl("/usr/sbin/mosquitto", "mosquitto", "-c", conf.c_str(), static_cast<char*>(nullptr));
             ::_exit(127);
         }
-        for (int i = 0; i < 500 && !accepts(port_); ++i) std::this_thread::sleep_for(10ms);
-        REQUIRE_MESSAGE(accepts(port_), "mosquitto did not start on port ", port_);
+        for (const auto port : {port_, tls_port_, mutual_port_}) {
+            if (port == 0) continue;
+            for (int i = 0; i < 500 && !accepts(port); ++i) std::this_thread::sleep_for(10ms);
+            REQUIRE_MESSAGE(accepts(port), "mosquitto did not start on port ", port);
+        }
     }
     void kill()
     {
@@ -105,6 +126,8 @@ public:
         pid_ = -1;
     }
     [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] std::uint16_t tls_port() const { return tls_port_; }
+    [[nodiscard]] std::uint16_t mutual_port() const { return mutual_port_; }
     [[nodiscard]] std::string log() const
     {
         std::ifstream in(dir_ / "mosquitto.log");
@@ -112,7 +135,7 @@ public:
     }
 
 private:
-    std::uint16_t port_;
+    std::uint16_t port_, tls_port_ = 0, mutual_port_ = 0;
     std::filesystem::path dir_;
     pid_t pid_ = -1;
 };
@@ -444,8 +467,7 @@ TEST_CASE("sim mqtt: refusals with the reference's ERR CODEs")
         co_await expect("AT+MQTTSUB=0,\"t\",0", 0x6051);
         co_await expect("AT+MQTTCLEAN=0", 0x6003);                                      // nothing to clean
         co_await expect("AT+MQTTUSERCFG=1,1,\"id\",\"\",\"\",0,0,\"\"", 0x6011);          // link 0 only
-        co_await expect("AT+MQTTUSERCFG=0,2,\"id\",\"\",\"\",0,0,\"\"", 0x6013);          // TLS: not in this module
-        co_await expect("AT+MQTTUSERCFG=0,6,\"id\",\"\",\"\",0,0,\"mqtt\"", 0x6013);      // WebSocket: neither
+        co_await expect("AT+MQTTUSERCFG=0,6,\"id\",\"\",\"\",0,0,\"mqtt\"", 0x6013);      // WebSocket: not simulated
         co_await expect("AT+MQTTUSERCFG=0,1,\"id\",\"" + std::string(65, 'u') + "\",\"\",0,0,\"\"", 0x6019);
         co_await expect("AT+MQTTUSERCFG=0,1,\"id\",\"\",\"" + std::string(65, 'p') + "\",0,0,\"\"", 0x601C);
         co_await expect("AT+MQTTUSERCFG=0,1,\"id\",\"\",\"\",0,0,\"" + std::string(33, 'x') + "\"", 0x6029);
@@ -566,5 +588,67 @@ TEST_CASE("sim mqtt: AT+MQTTCLEAN disconnects and forgets; the module connects a
         auto got = [&] { return !seen.joined("espat/d").empty(); };
         REQUIRE(co_await eventually(got));
         CHECK(seen.joined("espat/c").empty());  // the old subscription did not survive AT+MQTTCLEAN
+    });
+}
+
+TEST_CASE("sim mqtt: the TLS schemes with the module's flashed certificates; WebSocket refused")
+{
+    broker b(true);
+    peer watcher(b.port(), "watcher");
+    watcher.subscribe("espat/tls/#", 1);
+    const auto& certs = espat::test::test_certs();
+    auto o = options();
+    // Slot 0 (<cert_key_ID> 0, <CA_ID> 0): the test CA, and a client certificate it signed.
+    o.tls = {{.ca_certificate = certs.ca, .certificate = certs.client.certificate, .private_key = certs.client.private_key,
+              .psk = std::nullopt}};
+    espat::test::rig t(o);
+    t.run([&](pipe_client& esp, pipe_network&) -> awaitable<void> {
+        // One connection per scheme: configure, connect to `host`:`port`, publish, clean.
+        auto attempt = [&](int scheme, std::string host, std::uint16_t port) -> awaitable<std::error_code> {
+            auto u = co_await raw(esp, "AT+MQTTUSERCFG=0," + std::to_string(scheme) + ",\"tls" + std::to_string(scheme) + "\",\"\",\"\",0,0,\"\"");
+            REQUIRE(u.ec == std::error_code{});
+            auto c = co_await raw(esp, "AT+MQTTCONN=0,\"" + host + "\"," + std::to_string(port) + ",0");
+            if (!c.ec) {
+                auto p = co_await raw(esp, "AT+MQTTPUB=0,\"espat/tls/" + std::to_string(scheme) + "\",\"over TLS\",1,0");
+                CHECK(p.ec == std::error_code{});
+            }
+            auto q = co_await esp.async_query<cmd::mqttconn>();
+            REQUIRE(q);
+            if (!c.ec) CHECK(q->scheme == static_cast<espat::mqtt_scheme>(scheme));
+            auto clean = co_await raw(esp, "AT+MQTTCLEAN=0");
+            CHECK(clean.ec == std::error_code{});
+            co_return c.ec;
+        };
+        CHECK(co_await attempt(2, "127.0.0.1", b.tls_port()) == std::error_code{});  // nothing checked
+        CHECK(co_await attempt(3, "localhost", b.tls_port()) == std::error_code{});  // the server's name checked
+        CHECK(co_await attempt(3, "127.0.0.1", b.tls_port()) == std::error_code{});  // its IP address
+        CHECK(co_await attempt(5, "localhost", b.mutual_port()) == std::error_code{});
+        CHECK(co_await attempt(4, "127.0.0.1", b.mutual_port()) == std::error_code{});
+        CHECK(co_await attempt(2, "127.0.0.1", b.mutual_port()) == module_error(0x600B));  // no certificate sent
+        CHECK(co_await attempt(3, "127.0.0.1", b.port()) == module_error(0x600B));        // no TLS there
+        auto ws = co_await raw(esp, "AT+MQTTUSERCFG=0,6,\"ws\",\"\",\"\",0,0,\"mqtt\"");
+        CHECK(ws.ec == module_error(0x6013));
+        auto got = [&] { return watcher.count() == 5; };
+        REQUIRE(co_await eventually(got));
+        for (const auto& m : watcher.messages()) CHECK(m.payload == "over TLS");
+    });
+}
+
+TEST_CASE("sim mqtt: a server certificate the module's CA did not sign fails the connection")
+{
+    broker b(true);
+    const auto& certs = espat::test::test_certs();
+    auto o = options();
+    o.tls = {{.ca_certificate = certs.unrelated_ca, .certificate = {}, .private_key = {}, .psk = std::nullopt}};
+    espat::test::rig t(o);
+    t.run([&](pipe_client& esp, pipe_network&) -> awaitable<void> {
+        auto u = co_await raw(esp, "AT+MQTTUSERCFG=0,3,\"tls\",\"\",\"\",0,0,\"\"");
+        REQUIRE(u.ec == std::error_code{});
+        auto c = co_await raw(esp, "AT+MQTTCONN=0,\"localhost\"," + std::to_string(b.tls_port()) + ",0");
+        CHECK(c.ec == module_error(0x600B));
+        auto mutual = co_await raw(esp, "AT+MQTTUSERCFG=0,5,\"tls\",\"\",\"\",0,0,\"\"");
+        REQUIRE(mutual.ec == std::error_code{});
+        auto none = co_await raw(esp, "AT+MQTTCONN=0,\"localhost\"," + std::to_string(b.mutual_port()) + ",0");
+        CHECK(none.ec == module_error(0x6009));  // no client certificate flashed: the TLS settings cannot work
     });
 }

@@ -9,8 +9,10 @@
 namespace espat::sim::detail {
 
 // The firmware's choices where docs/reference/esp-at-mqtt-commands.md leaves them open:
-// - Only scheme 1 (TCP) is implemented: the TLS and WebSocket schemes are refused by
+// - Schemes 1 (TCP) and 2 to 5 (TLS, with the module's first flashed credentials,
+//   module_options::tls) are implemented; the WebSocket ones (6 to 10) are refused by
 //   AT+MQTTUSERCFG with 0x6013 (<scheme> value wrong), as a firmware built without them.
+//   The ESP8266 refuses TLS the same way (its docs: only 1 and 6).
 // - <state>: 4 once connected, 6 while a subscription exists, 5 after the last one is
 //   unsubscribed; 3 after a loss.
 // - A loss prints +MQTTDISCONNECTED:0 and goes to state 3. Connected with <reconnect>=1 the
@@ -125,7 +127,10 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttu
 {
     const auto& p = r.params;
     if (mqtt_.state != mqtt_state::uninitialized && mqtt_refuse_state(false, true)) co_return;
-    if (p.scheme.value != mqtt_scheme::tcp) {
+    // TCP and TLS (2 to 5; not on the ESP8266, whose firmware has no room for it). WebSocket
+    // (6 to 10) is not simulated: refused as by a firmware without it.
+    const auto scheme = static_cast<int>(p.scheme.value);
+    if (scheme > 5 || (scheme > 1 && opts_.firmware.chip == "ESP8266")) {
         error(mqtt_err::code(mqtt_err::scheme_value));
         co_return;
     }
@@ -312,6 +317,33 @@ ESPAT_SIM_DECL asio::awaitable<bool> module_core::mqtt_connect(const asio::ip::a
     co_return accepted && mqtt_.client == client;
 }
 
+// Schemes 2 to 5: the module's first flashed credentials (<cert_key_ID> and <CA_ID> are 0)
+// checked and sent as the scheme says, the server's name checked against `host` (an IP
+// literal against the certificate's IP addresses). Null when the module lacks what the
+// scheme needs.
+ESPAT_SIM_DECL std::shared_ptr<asio::ssl::context> module_core::mqtt_tls_context(const std::string& host) const
+{
+    tls_client_config config;
+    switch (mqtt_.scheme) {
+    case mqtt_scheme::tls_verify_server: config.auth = ssl_auth_mode::verify_server; break;
+    case mqtt_scheme::tls_client_cert: config.auth = ssl_auth_mode::client_certificate; break;
+    case mqtt_scheme::tls_mutual: config.auth = ssl_auth_mode::mutual; break;
+    default: config.auth = ssl_auth_mode::none; break;
+    }
+    auto context = make_tls_client_context(config, opts_.tls);
+    if (!context) return nullptr;
+    if (config.verifies_server()) {
+        X509_VERIFY_PARAM* param = SSL_CTX_get0_param(context->native_handle());
+        std::error_code ec;
+        const auto literal = asio::ip::make_address(host, ec);
+        const int set = !ec ? X509_VERIFY_PARAM_set1_ip_asc(param, literal.to_string().c_str())
+                            : X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+        if (set != 1) return nullptr;
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    }
+    return std::make_shared<asio::ssl::context>(std::move(*context));
+}
+
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttconn>& r)
 {
     const auto& p = r.params;
@@ -328,6 +360,14 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttc
     if (!address || refusal(*address, std::nullopt)) {
         error(mqtt_err::code(mqtt_err::client_start_failed));
         co_return;
+    }
+    mqtt_.settings.tls.reset();
+    if (mqtt_.scheme != mqtt_scheme::tcp) {
+        mqtt_.settings.tls = mqtt_tls_context(p.host.value);
+        if (!mqtt_.settings.tls) {
+            error(mqtt_err::code(mqtt_err::tls_config));
+            co_return;
+        }
     }
     mqtt_.host = p.host.value;
     mqtt_.port = p.port.value();

@@ -502,6 +502,7 @@ private:
     asio::awaitable<void> mqtt_resume_reading(std::shared_ptr<module_core> keep, std::shared_ptr<mqtt_client> client);
     asio::awaitable<void> mqtt_reconnect(std::shared_ptr<module_core> keep, std::uint64_t connection);
     [[nodiscard]] std::string mqtt_connected_line() const;
+    [[nodiscard]] std::shared_ptr<asio::ssl::context> mqtt_tls_context(const std::string& host) const;
     void mqtt_reset();
 
     // ------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/post.hpp>
 #include <asio/posix/stream_descriptor.hpp>
+#include <asio/ssl/context.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <mosquitto.h>
@@ -45,6 +46,9 @@ struct mqtt_client_settings {
     std::string will_topic, will_message;
     int will_qos = 0;
     bool will_retain = false;
+    // TLS (schemes 2 to 5): the context the module's settings made (tls_client.hpp), with the
+    // name to verify already in its parameters; libmosquitto takes a reference to it.
+    std::shared_ptr<asio::ssl::context> tls;
 };
 
 // Owns a mosquitto client and drives it: the socket's readiness (an Asio descriptor that does
@@ -61,6 +65,14 @@ public:
         m_ = mosquitto_new(s.client_id.c_str(), s.clean_session, this);
         if (!m_) return;
         mosquitto_int_option(m_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+        if (s.tls) {
+            tls_ = s.tls;
+            mosquitto_int_option(m_, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);  // the context as made, nothing added
+            mosquitto_void_option(m_, MOSQ_OPT_SSL_CTX, tls_->native_handle());
+            // The name is checked by the context (the host AT+MQTTCONN named), not by libmosquitto,
+            // which knows only the address it was given.
+            mosquitto_tls_insecure_set(m_, true);
+        }
         if (!s.username.empty() || !s.password.empty())
             mosquitto_username_pw_set(m_, s.username.c_str(), s.password.empty() ? nullptr : s.password.c_str());
         if (!s.will_topic.empty())
@@ -235,6 +247,7 @@ private:
     asio::posix::stream_descriptor descriptor_;
     asio::steady_timer misc_;
     mqtt_client_handlers handlers_;
+    std::shared_ptr<asio::ssl::context> tls_;
     mosquitto* m_ = nullptr;
     int fd_ = -1;
     std::uint64_t generation_ = 0;

@@ -25,6 +25,7 @@ inline constexpr std::uint32_t not_in_configured_state = 0x6002;
 inline constexpr std::uint32_t not_initialized = 0x6003;  // or already cleaned
 inline constexpr std::uint32_t already_connected = 0x6004;
 inline constexpr std::uint32_t parameter_count = 0x6008;
+inline constexpr std::uint32_t tls_config = 0x6009;
 inline constexpr std::uint32_t client_start_failed = 0x600B;
 inline constexpr std::uint32_t publish_failed = 0x600C;
 inline constexpr std::uint32_t subscribe_failed = 0x600D;
