@@ -13,6 +13,7 @@
 // The module runs against the host's real network stack. So that no input reaches beyond this
 // machine, this program replaces the C library's connect, sendto, sendmsg and getaddrinfo: only
 // loopback addresses can be reached, host names do not resolve, multicast groups are not joined.
+// The MQTT client (libmosquitto) goes through the same functions.
 #include <espat/sim/module.hpp>
 
 #include <asio/co_spawn.hpp>
@@ -21,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <dlfcn.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -97,10 +99,18 @@ extern "C" int setsockopt(int fd, int level, int name, const void* value, sockle
     return static_cast<int>(syscall(SYS_setsockopt, fd, level, name, value, len));
 }
 
-extern "C" int getaddrinfo(const char*, const char*, const addrinfo*, addrinfo** res)
+// Names never resolve. Literal addresses do (libmosquitto, the simulator's MQTT client, reads
+// even those with getaddrinfo): the C library's own, told to take literals only.
+extern "C" int getaddrinfo(const char* node, const char* service, const addrinfo* hints, addrinfo** res)
 {
+    using real_fn = int (*)(const char*, const char*, const addrinfo*, addrinfo**);
+    static const auto real = reinterpret_cast<real_fn>(dlsym(RTLD_NEXT, "getaddrinfo"));
     if (res != nullptr) *res = nullptr;
-    return EAI_NONAME;  // literal addresses never get here: the simulator parses them first
+    if (real == nullptr || node == nullptr) return EAI_NONAME;
+    addrinfo literal{};
+    if (hints != nullptr) literal = *hints;
+    literal.ai_flags |= AI_NUMERICHOST;
+    return real(node, service, &literal, res);
 }
 
 // ---- the target -----------------------------------------------------------------------------
@@ -279,6 +289,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     o.reset_delay = 20ms;
     o.join_delay = 1ms;
     o.server_port_override = 0;  // any free port: parallel runs do not collide
+    // AT+MQTTCONN to a loopback port that accepts and never answers MQTT (the module's own
+    // server): it gives up before the probe below does.
+    o.mqtt_timeout = 200ms;
+    o.mqtt_reconnect_interval = 50ms;
     if (flags & 32) {
         o.faults.seed = seed + 1u;
         o.faults.busy_before_result = 0.1;

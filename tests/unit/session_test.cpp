@@ -1478,3 +1478,18 @@ TEST_CASE("session: an HTTP answer larger than max_response_bytes fails the comm
     CHECK(h.take() == strings{"done 2 protocol_error [ok]", "timer off"});
     CHECK(h.results[broken].frames.empty());
 }
+
+TEST_CASE("session: a data phase that ends at OK (AT+MQTTLONGCLIENTID) completes at that OK")
+{
+    harness h;
+    h.s.set_echo(true);
+    const auto id = h.submit(command{.line = "AT+MQTTLONGCLIENTID=0,3\r\n", .payload = "abc", .ok_ends_data = true});
+    h.feed("AT+MQTTLONGCLIENTID=0,3\r\n\r\nOK\r\n\r\n>");
+    CHECK(h.written.ends_with("abc"));
+    CHECK(h.results.count(id) == 0);
+    h.auto_write_done = false;  // the module's OK may come before the write's completion
+    h.feed("\r\nOK\r\n");
+    REQUIRE(h.results.count(id) == 1);
+    CHECK(h.results[id].ec == std::error_code{});
+    CHECK(h.results[id].final_result == event_kind::ok);
+}

@@ -252,6 +252,7 @@ inline void session::on_final(event_kind k, clock::time_point now)
             state_ = state::wait_prompt;  // the length was accepted
             return;
         }
+        if (state_ == state::wait_send && c.cmd.ok_ends_data) return finish({}, k, now);
         if (state_ != state::wait_result) {
             ++stats_.stray_lines;
             return;

@@ -35,6 +35,9 @@ struct command {
     // AT+CIPSENDEX: the module resolves the payload's escapes and stops at "\0"
     // (detail/sendex_data.hpp), so its "Recv <n> bytes" counts fewer than were written.
     bool escaped_data = false;
+    // A data phase that ends at OK rather than SEND OK / SEND FAIL (AT+MQTTLONGCLIENTID and its
+    // kin: OK, '>', the value's bytes, OK).
+    bool ok_ends_data = false;
     // A send's link (for attribution: see protocol_error_reason::send_corrupted); -1 if none.
     int link = -1;
     // A send: the data length the module takes from a command line it echoed, for an echo

@@ -14,6 +14,7 @@ ESPAT_SIM_DECL void module_core::stop()
 {
     if (stopped_) return;
     stopped_ = true;
+    mqtt_reset();
     close_all_links(false);
     close_server();
     for (auto* t : {&out_signal_, &output_room_, &input_room_, &passthrough_wake_}) t->cancel();
@@ -37,6 +38,7 @@ ESPAT_SIM_DECL void module_core::on_host_bytes(std::string_view bytes)
         case input_mode::rebooting: return;  // a rebooting module hears nothing
         case input_mode::command: bytes = take_command_bytes(bytes); break;
         case input_mode::send_data: bytes = take_send_bytes(bytes); break;
+        case input_mode::mqtt_data: bytes = take_mqtt_bytes(bytes); break;
         case input_mode::passthrough: take_passthrough_bytes(bytes); return;
         }
     }
@@ -297,7 +299,8 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::run_command(std::shared_ptr<mo
     try {
         auto request = cmd::decode_request<cmd::any_request>(line, {.multiple_links = mux_});
         if (!request) {
-            error(known_command_word(line) ? err_code::parameter_parse_failed : err_code::unsupported_command);
+            if (const auto mqtt = mqtt_refusal(line)) error(*mqtt);  // the MQTT commands' own codes
+            else error(known_command_word(line) ? err_code::parameter_parse_failed : err_code::unsupported_command);
         } else {
             asio::awaitable<void> op = request->visit([this](const auto& r) { return dispatch(r); });
             co_await std::move(op);
@@ -425,6 +428,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::reboot(std::shared_ptr<module_
     if (was_joined) emit_write("WIFI DISCONNECT\r\n");
     in_send_phase_ = false;
     held_reports_.clear();
+    mqtt_reset();  // nothing of the MQTT configuration is kept in flash
     close_all_links(false);
     close_server();
     passthrough_data_.clear();
@@ -462,7 +466,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::reboot(std::shared_ptr<module_
         // Not inside a command's answer: Adafruit's driver fails the command whose reply
         // holds an unsolicited WIFI CONNECTED (host-drivers.md). (In the saved link's
         // passthrough there is no command; after its "+++", the same rule.)
-        while (!stopped_ && boots_ == this_boot && (busy_ || input_ == input_mode::send_data ||
+        while (!stopped_ && boots_ == this_boot && (busy_ || input_ == input_mode::send_data || input_ == input_mode::mqtt_data ||
                                                      (input_ == input_mode::passthrough && !saved_session))) {
             t.expires_after(std::chrono::milliseconds(2));
             auto [ec3] = co_await t.async_wait(use_tuple);

@@ -20,6 +20,7 @@
 //   core_passthrough.hpp  passthrough (AT+CIPMODE=1) and the saved link (AT+SAVETRANSLINK)
 //   core_tls.hpp          SSL links, the SSL server, the AT+CIPSSLC* settings
 //   core_services.hpp     DNS, ping, SNTP, OTA
+//   core_mqtt.hpp         the MQTT client (AT+MQTT*), against a real broker through libmosquitto
 // A command's form reaches its handle() overload through dispatch(); a form no group handles
 // gets the catch-all handle() template (core_dispatch.hpp).
 //
@@ -34,6 +35,7 @@
 #include <espat/sim/module.hpp>
 #include <espat/sim/module_options.hpp>
 #include <espat/sim/detail/module_values.hpp>
+#include <espat/sim/detail/mqtt_values.hpp>
 #include <espat/sim/personality.hpp>
 #include <espat/sim/tls.hpp>
 
@@ -113,7 +115,7 @@ public:
     [[nodiscard]] const uart_config& uart() const noexcept { return uart_; }
 
 private:
-    enum class input_mode { command, send_data, passthrough, rebooting };
+    enum class input_mode { command, send_data, mqtt_data, passthrough, rebooting };
     static constexpr std::size_t passthrough_packet = 2048;
     static constexpr auto passthrough_gap = std::chrono::milliseconds(20);
 
@@ -472,6 +474,38 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::ciupdate>&);
 
     // ------------------------------------------------------------------------------------
+    // MQTT (core_mqtt.hpp): the one client, link 0, against a real broker.
+
+    asio::awaitable<void> handle(const set_of<cmd::mqttusercfg>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttlongclientid>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttlongusername>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttlongpassword>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttconncfg>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttconn>& r);
+    asio::awaitable<void> handle(const query_of<cmd::mqttconn>&);
+    asio::awaitable<void> handle(const set_of<cmd::mqttpub>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttpubraw>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttsub>& r);
+    asio::awaitable<void> handle(const query_of<cmd::mqttsub>&);
+    asio::awaitable<void> handle(const set_of<cmd::mqttunsub>& r);
+    asio::awaitable<void> handle(const set_of<cmd::mqttclean>& r);
+    [[nodiscard]] std::optional<std::uint32_t> mqtt_refusal(std::string_view line) const;
+    [[nodiscard]] bool mqtt_refuse_state(bool need_connection, bool refuse_connected);
+    void mqtt_begin_data(mqtt_data_target target, std::size_t length);
+    std::string_view take_mqtt_bytes(std::string_view bytes);
+    asio::awaitable<void> complete_mqtt_data(std::shared_ptr<module_core> keep);
+    asio::awaitable<bool> mqtt_wait(std::chrono::milliseconds limit);
+    void mqtt_done(bool ok);
+    asio::awaitable<bool> mqtt_connect(const asio::ip::address& address, std::chrono::milliseconds limit);
+    void mqtt_lost();
+    void mqtt_message(std::string_view topic, std::string_view payload);
+    asio::awaitable<void> mqtt_resume_reading(std::shared_ptr<module_core> keep, std::shared_ptr<mqtt_client> client);
+    asio::awaitable<void> mqtt_reconnect(std::shared_ptr<module_core> keep, std::uint64_t connection);
+    [[nodiscard]] std::string mqtt_connected_line() const;
+    [[nodiscard]] std::shared_ptr<asio::ssl::context> mqtt_tls_context(const std::string& host) const;
+    void mqtt_reset();
+
+    // ------------------------------------------------------------------------------------
     // The module's state.
 
     asio::any_io_executor ex_;
@@ -565,6 +599,8 @@ private:
     std::chrono::steady_clock::time_point busy_until_{};
     bool close_links_after_line_ = false;  // planned_failure::link_closed for the line running
     bool fail_as_planned(const std::string& line);
+
+    mqtt_module_state mqtt_;  // the MQTT client (core_mqtt.hpp); lost at a reset
 };
 
 }  // namespace detail
@@ -611,5 +647,6 @@ bool module_core::available() const
 #include <espat/sim/core_passthrough.hpp>
 #include <espat/sim/core_tls.hpp>
 #include <espat/sim/core_services.hpp>
+#include <espat/sim/core_mqtt.hpp>
 #include <espat/sim/module_impl.hpp>
 #endif

@@ -131,6 +131,12 @@ struct module_options {
     // the module drives RTS (flow control 3). What a real line turns into noise is lost here.
     // Unset: bytes cross at any setting, as a pty carries them.
     std::function<host_line_settings()> host_line{};
+    // MQTT (AT+MQTT*): how long AT+MQTTCONN, a QoS 1/2 publish, a subscribe or an unsubscribe
+    // waits for the broker when the command gives no <timeout_ms> (ESP-AT 5.0's default is
+    // 15 s; older firmware documents none), and how long a client connected with
+    // <reconnect>=1 waits between tries after a loss (esp-mqtt's default reconnect timeout).
+    std::chrono::milliseconds mqtt_timeout{15000};
+    std::chrono::milliseconds mqtt_reconnect_interval{10000};
     fault_options faults{};
     // The module's flashed TLS partitions: AT+CIPSSLCCONF's <pki_number> and <ca_number> index
     // this list; the SSL server uses the first entry (certificate, key, and CA for clients).

@@ -18,4 +18,5 @@
 #include <espat/sim/core_passthrough.hpp>
 #include <espat/sim/core_tls.hpp>
 #include <espat/sim/core_services.hpp>
+#include <espat/sim/core_mqtt.hpp>
 #include <espat/sim/module_impl.hpp>

@@ -40,6 +40,12 @@ struct personality {
     // ESP8266 AT core in 2024-10 and documented then; v2.2.1.0_esp8266's core has no such
     // command). NONOS never had it.
     bool link_state_query = false;
+    // MQTT: the client's buffer, which a received message plus its MQTT header must fit or it
+    // comes out as several +MQTTSUBRECV fragments (1024 bytes; ESP8266 MQTT_BUFFER_SIZE_BYTE,
+    // 512, which also bounds what AT+MQTTPUBRAW takes, header included); the most AT+MQTTPUBRAW
+    // takes on the ESP32 family, whose limit is free heap (this is the simulator's stand-in).
+    std::size_t mqtt_buffer = 1024;
+    std::size_t mqtt_publish_limit = 8192;
 
     [[nodiscard]] std::size_t max_send() const noexcept { return espat::max_send_length(version); }
 };
@@ -113,6 +119,8 @@ inline personality esp8266_at_2()
     p.link_state_query = true;
     p.ssl_buffer_size_command = true;
     p.ble_rf_power = false;
+    p.mqtt_buffer = 512;
+    p.mqtt_publish_limit = 512;
     return p;
 }
 
