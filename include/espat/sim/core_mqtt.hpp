@@ -95,6 +95,15 @@ ESPAT_SIM_DECL std::optional<std::uint32_t> module_core::mqtt_refusal(std::strin
     return std::nullopt;
 }
 
+// <timeout_ms>, the last parameter of AT+MQTTCONN, PUB, PUBRAW, SUB and UNSUB, is ESP-AT 5.0's:
+// earlier firmware counts one parameter too many (0x6008). True when it refused.
+ESPAT_SIM_DECL bool module_core::mqtt_refuse_timeout(bool given)
+{
+    if (!given || opts_.firmware.version >= version{5, 0, 0, 0}) return false;
+    error(mqtt_err::code(mqtt_err::parameter_count));
+    return true;
+}
+
 // The state checks the commands share: a command that configures refuses a client that is
 // connected (0x6004) or one that was lost (AT+MQTTCLEAN first); one that needs the broker
 // refuses a client that is not connected (0x6051). True when it refused.
@@ -347,10 +356,7 @@ ESPAT_SIM_DECL std::shared_ptr<asio::ssl::context> module_core::mqtt_tls_context
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttconn>& r)
 {
     const auto& p = r.params;
-    if (p.timeout && opts_.firmware.version < version{5, 0, 0, 0}) {
-        error(mqtt_err::code(mqtt_err::parameter_count));  // <timeout_ms> is ESP-AT 5.0's
-        co_return;
-    }
+    if (mqtt_refuse_timeout(p.timeout.has_value())) co_return;
     if (mqtt_refuse_state(false, true)) co_return;
     const std::optional<std::chrono::milliseconds> limit =
         p.timeout ? std::optional<std::chrono::milliseconds>(*p.timeout) : std::nullopt;
@@ -499,10 +505,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::mqtt_resume_reading(std::share
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttpub>& r)
 {
     const auto& p = r.params;
-    if (p.timeout && opts_.firmware.version < version{5, 0, 0, 0}) {
-        error(mqtt_err::code(mqtt_err::parameter_count));
-        co_return;
-    }
+    if (mqtt_refuse_timeout(p.timeout.has_value())) co_return;
     if (mqtt_refuse_state(true, false)) co_return;
     if (p.topic.value.empty()) {
         error(mqtt_err::code(mqtt_err::topic_null));
@@ -525,10 +528,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttp
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttpubraw>& r)
 {
     const auto& p = r.params;
-    if (p.timeout && opts_.firmware.version < version{5, 0, 0, 0}) {
-        error(mqtt_err::code(mqtt_err::parameter_count));
-        co_return;
-    }
+    if (mqtt_refuse_timeout(p.timeout.has_value())) co_return;
     if (mqtt_refuse_state(true, false)) co_return;
     if (p.topic.value.empty()) {
         error(mqtt_err::code(mqtt_err::topic_null));
@@ -552,10 +552,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttp
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttsub>& r)
 {
     const auto& p = r.params;
-    if (p.timeout && opts_.firmware.version < version{5, 0, 0, 0}) {
-        error(mqtt_err::code(mqtt_err::parameter_count));
-        co_return;
-    }
+    if (mqtt_refuse_timeout(p.timeout.has_value())) co_return;
     if (mqtt_refuse_state(true, false)) co_return;
     if (p.topic.value.empty()) {
         error(mqtt_err::code(mqtt_err::topic_null));
@@ -605,10 +602,7 @@ ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const query_of<cmd::mqt
 ESPAT_SIM_DECL asio::awaitable<void> module_core::handle(const set_of<cmd::mqttunsub>& r)
 {
     const auto& p = r.params;
-    if (p.timeout && opts_.firmware.version < version{5, 0, 0, 0}) {
-        error(mqtt_err::code(mqtt_err::parameter_count));
-        co_return;
-    }
+    if (mqtt_refuse_timeout(p.timeout.has_value())) co_return;
     if (mqtt_refuse_state(true, false)) co_return;
     auto& subs = mqtt_.subscriptions;
     const auto it = std::find_if(subs.begin(), subs.end(), [&](const auto& s) { return s.topic == p.topic.value; });

@@ -490,6 +490,7 @@ private:
     asio::awaitable<void> handle(const set_of<cmd::mqttunsub>& r);
     asio::awaitable<void> handle(const set_of<cmd::mqttclean>& r);
     [[nodiscard]] std::optional<std::uint32_t> mqtt_refusal(std::string_view line) const;
+    [[nodiscard]] bool mqtt_refuse_timeout(bool given);
     [[nodiscard]] bool mqtt_refuse_state(bool need_connection, bool refuse_connected);
     void mqtt_begin_data(mqtt_data_target target, std::size_t length);
     std::string_view take_mqtt_bytes(std::string_view bytes);
